@@ -1,0 +1,34 @@
+"""pytest plugin (entry point ``pytest11: segment_statsig``): the ``fake_statsig`` and
+``fake_segment_cdn`` fixtures. Each is a fresh server per test, stopped afterwards; any
+server-side problem (an unexpected request, a crashed hook) fails the test at teardown,
+as pytest-httpserver's ``check_assertions()`` does."""
+from __future__ import annotations
+
+import pytest
+
+
+@pytest.fixture
+def fake_statsig():
+    """A started :class:`~segment_statsig.testing.FakeStatsig` accepting any key."""
+    from .fake_statsig import FakeStatsig
+
+    server = FakeStatsig().start()
+    try:
+        yield server
+    finally:
+        server.stop()
+    server.check_assertions()
+
+
+@pytest.fixture
+def fake_segment_cdn():
+    """A started :class:`~segment_statsig.testing.FakeSegmentCDN` with no settings yet
+    (use ``set_settings(write_key, {...})``)."""
+    from .fake_segment_cdn import FakeSegmentCDN
+
+    server = FakeSegmentCDN().start()
+    try:
+        yield server
+    finally:
+        server.stop()
+    server.check_assertions()
