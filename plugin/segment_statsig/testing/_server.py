@@ -22,6 +22,13 @@ from werkzeug import Request, Response
 __all__ = ["RecordedRequest", "FakeServer", "json_response"]
 
 
+class _HTTPServer(HTTPServer):
+    def thread_target(self) -> None:
+        # the default 0.5 s poll makes every stop() cost half a second
+        assert self.server is not None
+        self.server.serve_forever(poll_interval=0.02)
+
+
 class _DropConnection(_HttpServerError, ConnectionAbortedError):
     """Raised by a handler after it shut the socket: werkzeug treats a ConnectionError as
     'client went away' (no 500 written), pytest-httpserver re-raises its own Error
@@ -90,7 +97,7 @@ class FakeServer:
     url_suffix = ""
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0, quiet: bool = True) -> None:
-        self.httpserver = HTTPServer(host=host, port=port, threaded=True)
+        self.httpserver = _HTTPServer(host=host, port=port, threaded=True)
         self._lock = threading.Condition()
         self._requests: List[RecordedRequest] = []
         self._faults: Deque[dict] = collections.deque()
