@@ -1,0 +1,271 @@
+"""One measurement, in a fresh process: ``python -m tests.benchmarks.child '<json spec>'``.
+
+Prints exactly one line ``RESULT {json}`` on stdout, then leaves with ``os._exit`` so no
+library's atexit hook (e.g. segment-analytics-python joining a consumer stuck on a
+hanging server) can stretch the run.
+
+Libraries:
+  ours     segment_statsig.Analytics + StatsigDestination (device mode, journal on disk)
+  segment  segment.analytics.Client (segment-analytics-python), default options
+  statsig  statsig's Python server SDK, default options, log_event()
+
+Every library is pointed at the loopback sink only: ours and segment through their
+URL options, statsig through StatsigOptions(api=...) plus its error-reporting endpoint
+(a class attribute hard-wired to Statsig's cloud), which we re-point at the sink too.
+"""
+
+from __future__ import annotations
+
+import gc
+import json
+import mmap
+import os
+import struct
+import sys
+import time
+
+WRITE_KEY = "bench-write-key"
+STATSIG_SECRET = "secret-bench"
+CLIENT_KEY = "client-bench"
+
+
+def rss_bytes() -> int:
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+    return 0
+
+
+class Lib:
+    """A uniform face over the three libraries: track(i), drain(timeout), info()."""
+
+    def __init__(self, name: str, url: str, tmp: str | None, options: dict | None = None):
+        self.name = name
+        options = options or {}
+        if name == "ours":
+            from segment_statsig import Analytics, StatsigDestination
+
+            self.analytics = Analytics(
+                settings={"integrations": {"Statsig": {"apiKey": CLIENT_KEY}}},
+                storage_dir=tmp,
+            )
+            self.dest = StatsigDestination(api_url=url + "/v1", **options.get("dest", {}))
+            self.analytics.add(self.dest)
+            track = self.analytics.track
+
+            def _track(i, _t=track):
+                _t("Bench Event", {"i": i, "plan": "pro"})
+
+            self.track = _track
+        elif name == "segment":
+            from segment.analytics import Client
+
+            self.client = Client(WRITE_KEY, host=url, **options.get("client", {}))
+            track = self.client.track
+
+            def _track(i, _t=track):
+                _t("user-1", "Bench Event", {"i": i, "plan": "pro"})
+
+            self.track = _track
+        elif name == "statsig":
+            from statsig import StatsigEvent, StatsigOptions, StatsigUser, statsig
+            from statsig.statsig_error_boundary import _StatsigErrorBoundary
+
+            # Hard-wired to Statsig's cloud; keep the benchmark on loopback.
+            _StatsigErrorBoundary.endpoint = url + "/v1/sdk_exception"
+            self.statsig = statsig
+            statsig.initialize(
+                STATSIG_SECRET,
+                StatsigOptions(api=url + "/v1/", disable_all_logging=False, **options.get("options", {})),
+            )
+            user = StatsigUser("u")
+            log_event = statsig.log_event
+
+            def _track(i, _l=log_event, _E=StatsigEvent, _u=user):
+                _l(_E(_u, "Bench Event", metadata={"i": str(i), "plan": "pro"}))
+
+            self.track = _track
+        else:
+            raise ValueError(name)
+
+    def drain(self, timeout: float):
+        """What the library offers to deliver everything before exit."""
+        if self.name == "ours":
+            return self.analytics.shutdown(timeout=timeout)
+        if self.name == "segment":
+            self.client.flush()  # blocks until the queue is empty (queue.join)
+            return True
+        if self.name == "statsig":
+            self.statsig.shutdown()
+            return True
+
+    def info(self) -> dict:
+        out = {}
+        if self.name == "ours":
+            for attr in ("queue_depth",):
+                try:
+                    out[attr] = getattr(self.dest, attr)
+                except Exception as e:  # the lead's API may still be moving
+                    out[attr] = repr(e)
+            try:
+                st = self.dest.stats
+                snap = st.snapshot() if hasattr(st, "snapshot") else st
+                out["stats"] = snap if isinstance(snap, dict) else repr(snap)
+            except Exception as e:
+                out["stats"] = repr(e)
+        elif self.name == "segment":
+            out["queue_depth"] = self.client.queue.qsize()
+        return out
+
+
+def _percentile(sorted_vals, q):
+    if not sorted_vals:
+        return None
+    k = min(len(sorted_vals) - 1, max(0, int(round(q * (len(sorted_vals) - 1)))))
+    return sorted_vals[k]
+
+
+def summarize_ns(samples):
+    s = sorted(samples)
+    return {
+        "n": len(s),
+        "median_us": _percentile(s, 0.5) / 1000.0,
+        "p99_us": _percentile(s, 0.99) / 1000.0,
+        "p999_us": _percentile(s, 0.999) / 1000.0,
+        "max_us": s[-1] / 1000.0,
+        "mean_us": sum(s) / len(s) / 1000.0,
+    }
+
+
+# -- measurements -----------------------------------------------------------------
+
+def m_track_cost(spec):
+    """Caller's-thread cost of one call: perf_counter_ns around each, paced like an app."""
+    lib = Lib(spec["lib"], spec["url"], spec.get("tmp"), spec.get("options"))
+    pace = spec.get("pace_s", 0.0003)
+    warm = spec.get("warmup", 200)
+    n = spec["n"]
+    pc = time.perf_counter_ns
+    sleep = time.sleep
+    track = lib.track
+    for i in range(warm):
+        track(i)
+        sleep(pace)
+    sleep(0.2)
+    samples = [0] * n
+    for j in range(n):
+        t0 = pc()
+        track(warm + j)
+        samples[j] = pc() - t0
+        if pace:
+            sleep(pace)
+    out = summarize_ns(samples)
+    out["info"] = lib.info()
+    return out
+
+
+def m_e2e(spec):
+    """A burst of n events, then the library's own drain; the parent times the sink."""
+    lib = Lib(spec["lib"], spec["url"], spec.get("tmp"), spec.get("options"))
+    n = spec["n"]
+    time.sleep(0.2)  # let background start-up (threads, config fetch) settle
+    pc = time.perf_counter_ns
+    track = lib.track
+    samples = [0] * n
+    t0 = time.time()
+    for i in range(n):
+        a = pc()
+        track(i)
+        samples[i] = pc() - a
+    t_burst = time.time()
+    err = None
+    try:
+        ok = lib.drain(spec.get("drain_timeout", 60.0))
+    except Exception as e:  # report, don't hide
+        ok, err = False, repr(e)
+    t_drain = time.time()
+    return {
+        "t0": t0,
+        "t_burst": t_burst,
+        "t_drain": t_drain,
+        "drain_returned": ok if isinstance(ok, (bool, type(None))) else repr(ok),
+        "drain_error": err,
+        "burst_cost": summarize_ns(samples),
+        "info": lib.info(),
+    }
+
+
+def m_rss(spec):
+    """RSS growth for n queued, undelivered events (the sink hangs)."""
+    lib = Lib(spec["lib"], spec["url"], spec.get("tmp"), spec.get("options"))
+    track = lib.track
+    for i in range(spec.get("warmup", 100)):
+        track(-1 - i)
+    time.sleep(0.5)
+    gc.collect()
+    r0 = rss_bytes()
+    n = spec["n"]
+    for i in range(n):
+        track(i)
+    time.sleep(spec.get("settle_s", 1.0))
+    gc.collect()
+    r1 = rss_bytes()
+    return {"rss0": r0, "rss1": r1, "delta": r1 - r0, "n": n, "info": lib.info()}
+
+
+def m_durable_track(spec):
+    """Track events as fast as the caller can, publishing the count returned to an
+    mmap'd file after each call; the parent SIGKILLs us at a moment of its choosing."""
+    lib = Lib(spec["lib"], spec["url"], spec.get("tmp"), spec.get("options"))
+    fd = os.open(spec["counter"], os.O_RDWR)
+    mm = mmap.mmap(fd, 8)
+    pack = struct.pack_into
+    track = lib.track
+    print("READY", flush=True)
+    n = spec["n"]
+    for i in range(n):
+        track(i)
+        pack("<Q", mm, 0, i + 1)
+    # Not killed before the end: keep the process alive so the parent's kill is real.
+    time.sleep(60)
+    return {"finished": True}
+
+
+def m_durable_restart(spec):
+    """Restart on the same storage and let the library deliver what it kept."""
+    lib = Lib(spec["lib"], spec["url"], spec.get("tmp"), spec.get("options"))
+    err = None
+    try:
+        ok = lib.drain(spec.get("drain_timeout", 30.0))
+    except Exception as e:
+        ok, err = False, repr(e)
+    return {"drain_returned": ok if isinstance(ok, (bool, type(None))) else repr(ok),
+            "drain_error": err, "info": lib.info()}
+
+
+KINDS = {
+    "track_cost": m_track_cost,
+    "e2e": m_e2e,
+    "rss": m_rss,
+    "durable_track": m_durable_track,
+    "durable_restart": m_durable_restart,
+}
+
+
+def main():
+    spec = json.loads(sys.argv[1])
+    try:
+        result = {"ok": True, **KINDS[spec["kind"]](spec)}
+    except BaseException as e:  # noqa: BLE001 - the parent reports it in the table
+        import traceback
+
+        result = {"ok": False, "error": f"{type(e).__name__}: {e}",
+                  "traceback": traceback.format_exc()[-2000:]}
+    sys.stdout.write("RESULT " + json.dumps(result) + "\n")
+    sys.stdout.flush()
+    os._exit(0)
+
+
+if __name__ == "__main__":
+    main()

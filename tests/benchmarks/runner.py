@@ -1,0 +1,471 @@
+"""Side-by-side benchmark: segment_statsig vs segment-analytics-python vs statsig.
+
+    python -m tests.benchmarks [--quick] [--json PATH] [--only ours,segment,statsig]
+
+Every measurement runs in a fresh subprocess (tests/benchmarks/child.py) against a
+loopback sink that runs here, in the parent (tests/benchmarks/server.py). One markdown
+table goes to stdout; progress goes to stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import select
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+from .server import SinkServer
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+LIBS = ("ours", "segment", "statsig")
+LIB_TITLES = {
+    "ours": "segment_statsig (ours)",
+    "segment": "segment-analytics-python",
+    "statsig": "statsig (server SDK)",
+}
+
+# Every row the table prints, in order (the smoke test checks them all).
+ROWS = [
+    ("cost_median", "track() caller's thread, median (µs)"),
+    ("cost_p99", "track() caller's thread, p99 (µs)"),
+    ("hang_median", "track() while the server hangs, median (µs)"),
+    ("hang_p99", "track() while the server hangs, p99 (µs)"),
+    ("burst_median", "track() during the burst, median (µs)"),
+    ("burst_p99", "track() during the burst, p99 (µs)"),
+    ("e2e_rate", "end-to-end burst, events/s delivered"),
+    ("e2e_lost", "end-to-end burst, events lost"),
+    ("e2e_seconds", "end-to-end burst, seconds to last event"),
+    ("req_per_1k", "HTTP requests per 1,000 events"),
+    ("bytes_per_1k", "bytes on the wire per 1,000 events"),
+    ("events_per_req", "events per HTTP request (gzip?)"),
+    ("import_ms", "import time, `import <package>` (ms)"),
+    ("rss_per_10k", "RSS per 10,000 queued undelivered events (KB)"),
+    ("rss_per_event", "RSS per queued undelivered event (bytes)"),
+    ("dur_returned", "kill -9: events whose track() had returned"),
+    ("dur_delivered", "kill -9: of those, delivered (after restart)"),
+    ("dur_lost", "kill -9: of those, lost"),
+]
+ROW_KEYS = [k for k, _ in ROWS]
+IMPORT_STMTS = {
+    "ours": "import segment_statsig",
+    "segment": "import segment.analytics",
+    "statsig": "import statsig",
+}
+EXTRA_IMPORTS = {
+    "ours_names": "from segment_statsig import Analytics, StatsigDestination",
+    "requests": "import requests",
+}
+
+
+def log(*a):
+    print(*a, file=sys.stderr, flush=True)
+
+
+def child_env():
+    env = dict(os.environ)
+    extra = [os.path.join(REPO, "plugin"), REPO]
+    if env.get("PYTHONPATH"):
+        extra.append(env["PYTHONPATH"])
+    env["PYTHONPATH"] = os.pathsep.join(extra)
+    env.pop("PYTHONPROFILEIMPORTTIME", None)
+    # Keep every library off the internet even if it ignores its URL options:
+    # a proxy on a refused loopback port makes such a request fail at once.
+    env["NO_PROXY"] = env["no_proxy"] = "127.0.0.1,localhost"
+    env["HTTP_PROXY"] = env["HTTPS_PROXY"] = env["http_proxy"] = env["https_proxy"] = "http://127.0.0.1:9"
+    return env
+
+
+def _parse_result(stdout: str, stderr: str, rc):
+    for line in reversed(stdout.splitlines()):
+        if line.startswith("RESULT "):
+            return json.loads(line[7:])
+    return {"ok": False, "error": f"no result (rc={rc}): {stderr.strip()[-500:]}"}
+
+
+def run_child(spec: dict, timeout: float) -> dict:
+    cmd = [sys.executable, "-m", "tests.benchmarks.child", json.dumps(spec)]
+    try:
+        p = subprocess.run(cmd, cwd=REPO, env=child_env(), capture_output=True, text=True,
+                           timeout=timeout)
+    except subprocess.TimeoutExpired as e:
+        return {"ok": False, "error": f"timed out after {timeout}s"}
+    res = _parse_result(p.stdout, p.stderr, p.returncode)
+    if not res.get("ok"):
+        log(f"  ! {spec['kind']}/{spec.get('lib')}: {res.get('error')}")
+        if res.get("traceback"):
+            log(res["traceback"])
+    return res
+
+
+def wait_quiet(server: SinkServer, expected: int, quiet: float, deadline: float):
+    """Wait until the sink has `expected` events, or nothing arrived for `quiet` s."""
+    while time.time() < deadline:
+        snap = server.snapshot()
+        if snap["events"] >= expected:
+            return snap
+        last = snap["last_request_t"] or 0
+        if time.time() - last > quiet:
+            return snap
+        time.sleep(0.02)
+    return server.snapshot()
+
+
+# -- measurements -----------------------------------------------------------------
+
+def measure_track_cost(lib, cfg, mode):
+    with SinkServer(mode=mode) as srv, tempfile.TemporaryDirectory() as tmp:
+        spec = {"kind": "track_cost", "lib": lib, "url": srv.url, "tmp": tmp,
+                "n": cfg["track_n"], "warmup": cfg["warmup"], "pace_s": cfg["pace_s"]}
+        return run_child(spec, timeout=cfg["child_timeout"])
+
+
+def measure_e2e(lib, cfg):
+    n = cfg["e2e_n"]
+    with SinkServer(mode="ok") as srv, tempfile.TemporaryDirectory() as tmp:
+        spec = {"kind": "e2e", "lib": lib, "url": srv.url, "tmp": tmp, "n": n,
+                "drain_timeout": cfg["e2e_deadline"]}
+        res = run_child(spec, timeout=cfg["e2e_deadline"] + 60)
+        snap = wait_quiet(srv, n, quiet=cfg["quiet_s"], deadline=time.time() + cfg["e2e_deadline"])
+    res["server"] = snap
+    if res.get("ok"):
+        delivered = snap["events"]
+        res["delivered"] = delivered
+        res["lost"] = n - delivered
+        if delivered and snap["last_event_t"]:
+            secs = max(1e-6, snap["last_event_t"] - res["t0"])
+            res["seconds"] = secs
+            res["rate"] = delivered / secs
+    return res
+
+
+def measure_rss(lib, cfg):
+    opts = {}
+    if lib == "ours":
+        opts = {"dest": {"max_queue_events": cfg["rss_n"] * 2 + 1000}}
+    elif lib == "segment":
+        opts = {"client": {"max_queue_size": cfg["rss_n"] * 2 + 1000}}
+    with SinkServer(mode="hang") as srv, tempfile.TemporaryDirectory() as tmp:
+        spec = {"kind": "rss", "lib": lib, "url": srv.url, "tmp": tmp, "n": cfg["rss_n"],
+                "options": opts, "settle_s": cfg["rss_settle_s"]}
+        return run_child(spec, timeout=cfg["child_timeout"])
+
+
+def measure_durability(lib, cfg):
+    """Child tracks as fast as it can; SIGKILL mid-stream; (ours) restart delivers."""
+    with SinkServer(mode="ok", record_ids=True) as srv, tempfile.TemporaryDirectory() as tmp:
+        store = os.path.join(tmp, "store")
+        os.makedirs(store)
+        counter = os.path.join(tmp, "counter")
+        with open(counter, "wb") as f:
+            f.write(b"\0" * 8)
+        spec = {"kind": "durable_track", "lib": lib, "url": srv.url, "tmp": store,
+                "counter": counter, "n": cfg["dur_kill_at"] * 50}
+        cmd = [sys.executable, "-m", "tests.benchmarks.child", json.dumps(spec)]
+        p = subprocess.Popen(cmd, cwd=REPO, env=child_env(), stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True)
+        out = {"ok": True}
+        try:
+            r, _, _ = select.select([p.stdout], [], [], cfg["child_timeout"])
+            line = p.stdout.readline() if r else ""
+            if not line.startswith("READY"):
+                raise RuntimeError(f"child not ready: {line!r} {p.stderr.read()[-500:] if p.poll() is not None else ''}")
+            deadline = time.time() + cfg["child_timeout"]
+            returned = 0
+            while time.time() < deadline:
+                with open(counter, "rb") as f:
+                    returned = int.from_bytes(f.read(8), "little")
+                if returned >= cfg["dur_kill_at"]:
+                    break
+                time.sleep(0.001)
+            os.kill(p.pid, signal.SIGKILL)
+            p.wait(10)
+            with open(counter, "rb") as f:
+                returned = int.from_bytes(f.read(8), "little")
+            out["returned"] = returned
+            wait_quiet(srv, returned, quiet=cfg["quiet_s"], deadline=time.time() + 10)
+            out["delivered_before_kill"] = len({i for i in srv.ids if 0 <= i < returned})
+            if lib == "ours":
+                spec2 = {"kind": "durable_restart", "lib": lib, "url": srv.url, "tmp": store,
+                         "drain_timeout": cfg["dur_restart_timeout"]}
+                res2 = run_child(spec2, timeout=cfg["dur_restart_timeout"] + 60)
+                out["restart"] = res2
+                if not res2.get("ok"):
+                    out["ok"] = False
+                    out["error"] = "restart: " + str(res2.get("error"))
+                wait_quiet(srv, returned, quiet=cfg["quiet_s"], deadline=time.time() + 10)
+        except Exception as e:  # report it in the table
+            out = {"ok": False, "error": repr(e)}
+            if p.poll() is None:
+                p.kill()
+        finally:
+            if p.poll() is None:
+                p.kill()
+            for s in (p.stdout, p.stderr):
+                s.close()
+        ids = list(srv.ids)
+    if out.get("ok"):
+        returned = out["returned"]
+        got = {i for i in ids if 0 <= i < returned}
+        out["delivered"] = len(got)
+        out["lost"] = returned - len(got)
+        out["beyond_count"] = len({i for i in ids if i >= returned})
+        out["duplicates"] = len(ids) - len(set(ids))
+    return out
+
+
+def parse_importtime(stderr: str):
+    """{top-level module: cumulative µs} from `python -X importtime` output."""
+    top = {}
+    for line in stderr.splitlines():
+        if not line.startswith("import time:"):
+            continue
+        parts = line[len("import time:"):].split("|")
+        if len(parts) != 3:
+            continue
+        name = parts[2]
+        try:
+            cum = int(parts[1])
+        except ValueError:
+            continue  # header line
+        if name.startswith(" ") and not name.startswith("  "):
+            top[name.strip()] = top.get(name.strip(), 0) + cum
+    return top
+
+
+def _importtime_run(code: str) -> dict:
+    p = subprocess.run([sys.executable, "-X", "importtime", "-c", code], cwd="/",
+                       env=child_env(), capture_output=True, text=True, timeout=60)
+    if p.returncode != 0:
+        raise RuntimeError(p.stderr.strip().splitlines()[-1] if p.stderr.strip() else "failed")
+    return parse_importtime(p.stderr)
+
+
+def measure_import(code: str, runs: int) -> dict:
+    try:
+        base = set(_importtime_run("pass"))
+        totals = []
+        for _ in range(runs):
+            top = _importtime_run(code)
+            totals.append(sum(v for k, v in top.items() if k not in base))
+        return {"ok": True, "runs_us": totals, "median_us": statistics.median(totals)}
+    except Exception as e:
+        return {"ok": False, "error": repr(e)}
+
+
+# -- table ------------------------------------------------------------------------
+
+def _g(d, *path):
+    for p in path:
+        if not isinstance(d, dict) or p not in d:
+            return None
+        d = d[p]
+    return d
+
+
+def build_rows(R: dict, cfg: dict) -> dict:
+    """{row key: {lib: value or None or 'error'}}."""
+    rows = {k: {} for k in ROW_KEYS}
+    for lib in LIBS:
+        tc, hg, e2, rs, du = (R.get(x, {}).get(lib) for x in ("track", "hang", "e2e", "rss", "dur"))
+        def v(res, *path):
+            if res is None:
+                return None
+            if not res.get("ok"):
+                return "error"
+            return _g(res, *path)
+        rows["cost_median"][lib] = v(tc, "median_us")
+        rows["cost_p99"][lib] = v(tc, "p99_us")
+        rows["hang_median"][lib] = v(hg, "median_us")
+        rows["hang_p99"][lib] = v(hg, "p99_us")
+        rows["burst_median"][lib] = v(e2, "burst_cost", "median_us")
+        rows["burst_p99"][lib] = v(e2, "burst_cost", "p99_us")
+        rows["e2e_rate"][lib] = v(e2, "rate")
+        rows["e2e_lost"][lib] = v(e2, "lost")
+        rows["e2e_seconds"][lib] = v(e2, "seconds")
+        srv = e2.get("server") if isinstance(e2, dict) else None
+        if e2 is not None and e2.get("ok") and srv and srv["events"]:
+            rows["req_per_1k"][lib] = srv["event_requests"] * 1000.0 / srv["events"]
+            rows["bytes_per_1k"][lib] = srv["event_bytes"] * 1000.0 / srv["events"]
+            rows["events_per_req"][lib] = (srv["events"] / max(1, srv["event_requests"]),
+                                           srv.get("gzip_event_requests", 0) == srv["event_requests"])
+        elif e2 is not None:
+            for k in ("req_per_1k", "bytes_per_1k", "events_per_req"):
+                rows[k][lib] = "error" if not e2.get("ok") else None
+        imp = R.get("import", {}).get(lib)
+        rows["import_ms"][lib] = (None if imp is None else
+                                  ("error" if not imp.get("ok") else imp["median_us"] / 1000.0))
+        if rs is not None:
+            if rs.get("ok"):
+                per = rs["delta"] / rs["n"]
+                rows["rss_per_10k"][lib] = per * 10000 / 1024.0
+                rows["rss_per_event"][lib] = per
+            else:
+                rows["rss_per_10k"][lib] = rows["rss_per_event"][lib] = "error"
+        if du is not None:
+            if du.get("ok"):
+                rows["dur_returned"][lib] = du["returned"]
+                rows["dur_delivered"][lib] = du["delivered"]
+                rows["dur_lost"][lib] = du["lost"]
+            else:
+                for k in ("dur_returned", "dur_delivered", "dur_lost"):
+                    rows[k][lib] = "error"
+        elif lib == "statsig":
+            for k in ("dur_returned", "dur_delivered", "dur_lost"):
+                rows[k][lib] = "n/a"
+    return rows
+
+
+def _num(x):
+    return isinstance(x, (int, float)) and not isinstance(x, bool)
+
+
+def fmt(key, x):
+    if x is None:
+        return "—"
+    if isinstance(x, str):
+        return x
+    if key == "events_per_req":
+        n, gz = x
+        return f"{n:,.0f} ({'gzip' if gz else 'no gzip'})"
+    if key in ("e2e_lost", "dur_returned", "dur_delivered", "dur_lost"):
+        return f"{x:,}"
+    if key in ("e2e_rate", "bytes_per_1k", "rss_per_event"):
+        return f"{x:,.0f}"
+    if key == "e2e_seconds":
+        return f"{x:.2f}"
+    if key in ("req_per_1k", "rss_per_10k"):
+        return f"{x:,.1f}"
+    return f"{x:,.1f}" if x >= 10 else f"{x:.2f}"
+
+
+def verdicts(rows, cfg):
+    """{row key: (goal text, verdict)}"""
+    o, s = (lambda k: rows[k].get("ours")), (lambda k: rows[k].get("segment"))
+    out = {}
+
+    def chk(key, goal, cond):
+        try:
+            ok = cond()
+        except Exception:
+            ok = None
+        if not _num(rows[key].get("ours")) and not isinstance(rows[key].get("ours"), tuple):
+            ok = None
+        out[key] = (goal, "—" if ok is None else ("met" if ok else "**missed**"))
+
+    chk("cost_median", "≤ ½ segment's", lambda: o("cost_median") <= 0.5 * s("cost_median"))
+    chk("cost_p99", "≤ 50 µs", lambda: o("cost_p99") <= 50)
+    chk("hang_median", "≤ ½ segment's (ok-server) median",
+        lambda: o("hang_median") <= 0.5 * s("cost_median"))
+    chk("hang_p99", "≤ 50 µs", lambda: o("hang_p99") <= 50)
+    chk("e2e_rate", "≥ 3× segment's", lambda: o("e2e_rate") >= 3 * s("e2e_rate"))
+    chk("e2e_lost", "0", lambda: o("e2e_lost") == 0)
+    chk("events_per_req", "≥ 100, gzip on",
+        lambda: o("events_per_req")[0] >= 100 and o("events_per_req")[1])
+    chk("import_ms", "≤ 15 ms", lambda: o("import_ms") <= 15)
+    chk("rss_per_event", "≤ 2 KB", lambda: o("rss_per_event") <= 2048)
+    chk("dur_lost", "0", lambda: o("dur_lost") == 0)
+    return out
+
+
+def render(R, cfg) -> str:
+    rows = build_rows(R, cfg)
+    ver = verdicts(rows, cfg)
+    head = ["metric"] + [LIB_TITLES[l] for l in LIBS] + ["ours ÷ segment", "goal", "verdict"]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for key, title in ROWS:
+        vals = rows[key]
+        cells = [fmt(key, vals.get(l)) for l in LIBS]
+        o, s = vals.get("ours"), vals.get("segment")
+        if key == "events_per_req" and isinstance(o, tuple) and isinstance(s, tuple):
+            o, s = o[0], s[0]
+        ratio = f"{o / s:.2f}×" if _num(o) and _num(s) and s else "—"
+        goal, verdict = ver.get(key, ("", ""))
+        lines.append("| " + " | ".join([title] + cells + [ratio, goal, verdict]) + " |")
+    return "\n".join(lines)
+
+
+def notes(R, cfg) -> str:
+    n = []
+    imp = R.get("import_extra", {})
+    for key, stmt in EXTRA_IMPORTS.items():
+        r = imp.get(key)
+        if r and r.get("ok"):
+            n.append(f"- `{stmt}`: {r['median_us'] / 1000:.1f} ms (median of {len(r['runs_us'])})")
+    du = R.get("dur", {})
+    for lib in ("ours", "segment"):
+        d = du.get(lib)
+        if d and d.get("ok"):
+            n.append(f"- kill -9, {LIB_TITLES[lib]}: {d['returned']:,} returned, "
+                     f"{d['delivered_before_kill']:,} delivered before the kill, "
+                     f"{d['delivered']:,} delivered in all, {d['duplicates']:,} duplicates, "
+                     f"{d['beyond_count']:,} delivered past the published count"
+                     + (" (memory-only queue: nothing survives a restart)" if lib == "segment" else ""))
+    for lib in LIBS:
+        e = R.get("e2e", {}).get(lib)
+        if e and e.get("ok"):
+            n.append(f"- burst, {LIB_TITLES[lib]}: drain call took "
+                     f"{e['t_drain'] - e['t_burst']:.2f} s after a {e['t_burst'] - e['t0']:.2f} s burst, "
+                     f"returned {e.get('drain_returned')!r}; server paths {e['server']['paths']}")
+    return "\n".join(n)
+
+
+CONFIGS = {
+    "full": dict(track_n=5000, warmup=300, pace_s=0.0003, e2e_n=20000, e2e_deadline=60.0,
+                 quiet_s=1.5, rss_n=10000, rss_settle_s=1.5, dur_kill_at=5000,
+                 dur_restart_timeout=30.0, import_runs=7, child_timeout=120.0),
+    "quick": dict(track_n=300, warmup=50, pace_s=0.0002, e2e_n=1000, e2e_deadline=15.0,
+                  quiet_s=0.5, rss_n=1000, rss_settle_s=0.3, dur_kill_at=200,
+                  dur_restart_timeout=10.0, import_runs=1, child_timeout=60.0),
+}
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(prog="python -m tests.benchmarks", description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--quick", action="store_true", help="tiny numbers (a smoke run)")
+    ap.add_argument("--json", metavar="PATH", help="also write every raw result as JSON")
+    ap.add_argument("--only", default=",".join(LIBS), help="comma-separated subset of ours,segment,statsig")
+    ap.add_argument("--skip", default="", help="comma-separated sections to skip: track,hang,e2e,import,rss,dur")
+    args = ap.parse_args(argv)
+    cfg = dict(CONFIGS["quick" if args.quick else "full"])
+    libs = [l for l in args.only.split(",") if l in LIBS]
+    skip = set(filter(None, args.skip.split(",")))
+    R: dict = {"config": cfg, "python": sys.version.split()[0], "machine": platform.platform(),
+               "cpus": os.cpu_count()}
+    t_start = time.time()
+
+    def section(name, fn, lib_list):
+        if name in skip:
+            return
+        R.setdefault(name, {})
+        for lib in lib_list:
+            log(f"[{time.time() - t_start:6.1f}s] {name}: {lib}")
+            R[name][lib] = fn(lib)
+
+    section("import", lambda l: measure_import(IMPORT_STMTS[l], cfg["import_runs"]), libs)
+    if "import" not in skip:
+        R["import_extra"] = {k: measure_import(stmt, cfg["import_runs"]) for k, stmt in EXTRA_IMPORTS.items()}
+    section("track", lambda l: measure_track_cost(l, cfg, "ok"), libs)
+    section("hang", lambda l: measure_track_cost(l, cfg, "hang"), libs)
+    section("e2e", lambda l: measure_e2e(l, cfg), libs)
+    section("rss", lambda l: measure_rss(l, cfg), libs)
+    section("dur", lambda l: measure_durability(l, cfg), [l for l in libs if l != "statsig"])
+    R["elapsed_s"] = time.time() - t_start
+
+    mode = "quick" if args.quick else "full"
+    print(f"## segment-statsig benchmark ({mode}: track n={cfg['track_n']}, burst n={cfg['e2e_n']}, "
+          f"RSS n={cfg['rss_n']}; Python {R['python']}, {R['cpus']} CPUs, {R['elapsed_s']:.0f} s)\n")
+    print(render(R, cfg))
+    print()
+    print(notes(R, cfg))
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(R, f, indent=2, default=repr)
+    return 0

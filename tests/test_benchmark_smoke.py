@@ -1,0 +1,36 @@
+"""Smoke run of the side-by-side benchmark: it must keep running and print every row.
+
+No timing assertions here: the figures are measured by `python -m tests.benchmarks`
+(see README), not asserted by the test suite.
+"""
+import os
+import subprocess
+import sys
+
+import pytest
+
+from tests.benchmarks.runner import LIB_TITLES, ROWS
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+@pytest.mark.timeout(240)
+def test_benchmark_quick_prints_every_row(tmp_path):
+    out_json = tmp_path / "bench.json"
+    p = subprocess.run(
+        [sys.executable, "-m", "tests.benchmarks", "--quick", "--json", str(out_json)],
+        cwd=REPO, capture_output=True, text=True, timeout=220,
+    )
+    assert p.returncode == 0, p.stderr[-3000:]
+    table = [line for line in p.stdout.splitlines() if line.startswith("| ")]
+    header = table[0]
+    for title in LIB_TITLES.values():
+        assert title in header
+    assert "ours ÷ segment" in header
+    bodies = {line.split(" | ")[0][2:]: line for line in table[1:]}
+    for _key, title in ROWS:
+        assert title in bodies, f"row missing: {title}\n{p.stdout}"
+        cells = [c.strip() for c in bodies[title].strip("|").split("|")]
+        assert len(cells) == len(LIB_TITLES) + 4, bodies[title]
+        assert "error" not in cells, f"{bodies[title]}\n{p.stderr[-3000:]}"
+    assert out_json.exists()
