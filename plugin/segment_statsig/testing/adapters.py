@@ -1,0 +1,189 @@
+"""Adapters: how the harness drives an implementation through a case.
+
+An adapter gets a :class:`Session` and must make the case's calls in order, deliver
+everything (flush and wait), and return. Three kinds, chosen with ``--adapter``:
+
+- ``ours`` (the default): this package's ``Analytics`` + ``StatsigDestination``.
+- ``module:function``: a Python callable ``function(session)``.
+- ``cmd:<command line>``: a subprocess. It reads JSON lines on stdin: first
+  ``{"setup": {...}}`` (``Session.setup_dict()``), then one ``{"method", "args"}`` per call,
+  then ``{"method": "shutdown"}``; it must deliver everything and exit 0. The URLs and
+  keys are also in the environment (``SEGMENT_STATSIG_CONFORMANCE_*``) and ``{statsig_url}``,
+  ``{cdn_url}``, ``{api_key}``, ``{storage_dir}`` in the command line are replaced.
+"""
+from __future__ import annotations
+
+import importlib
+import json
+import os
+import shlex
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from typing import Any, Callable, Dict, List, Optional
+
+from .recording import decode_values
+
+DEFAULT_CONTEXT = {"locale": "en-US", "timezone": "UTC"}
+
+
+@dataclass
+class Session:
+    """Everything an adapter needs for one run of one case (placeholders resolved)."""
+
+    name: str
+    calls: List[dict]              # {"method": ..., "args": {...}}; tagged values still tagged
+    settings: Optional[dict]       # settings the app passes in code (None: from the CDN)
+    statsig_url: str               # FakeStatsig.url: the Statsig api_url
+    cdn_url: str                   # FakeSegmentCDN.url: Segment's cdn_url
+    segment_api_url: str           # FakeSegmentCDN.api_url: Segment's api_url
+    api_key: str                   # the Statsig key of this run
+    write_key: Optional[str]       # the Segment write key, when the case uses the CDN
+    storage_dir: str               # a fresh empty directory for this run
+    options: Dict[str, Any] = field(default_factory=dict)
+    timeout: float = 20.0          # seconds the adapter may take to deliver
+
+    @property
+    def context(self) -> dict:
+        """The device context the case pins (so recordings do not depend on the machine)."""
+        return {**DEFAULT_CONTEXT, **(self.options.get("context") or {})}
+
+    def decoded_calls(self) -> List[dict]:
+        """The calls with tagged values turned into Python values (datetime, set, ...)."""
+        return [{"method": c["method"], "args": decode_values(c.get("args") or {})} for c in self.calls]
+
+    def setup_dict(self) -> dict:
+        return {"name": self.name, "settings": self.settings, "statsig_url": self.statsig_url,
+                "cdn_url": self.cdn_url, "segment_api_url": self.segment_api_url,
+                "api_key": self.api_key, "write_key": self.write_key, "storage_dir": self.storage_dir,
+                "options": self.options, "context": self.context, "timeout": self.timeout}
+
+    def env(self) -> Dict[str, str]:
+        return {f"SEGMENT_STATSIG_CONFORMANCE_{k.upper()}": ("" if v is None else str(v))
+                for k, v in self.setup_dict().items() if not isinstance(v, (dict, list))}
+
+
+# -- ours -------------------------------------------------------------------------------
+
+#: defaults that make batching deterministic: send only when the case flushes
+OUR_ANALYTICS_DEFAULTS = {"flush_at": 10_000, "flush_interval": 3600.0}
+OUR_DESTINATION_DEFAULTS = {"flush_at": 10_000, "flush_interval": 3600.0, "retry_base": 0.05,
+                            "retry_max": 0.5, "timeout": 2.0}
+
+_COMMON = ("context", "integrations", "timestamp")
+
+
+def ours(session: Session) -> None:
+    """Drive ``segment_statsig.Analytics`` + ``StatsigDestination``."""
+    from segment_statsig import Analytics, StatsigDestination
+
+    opts = session.options
+    analytics_kw = {**OUR_ANALYTICS_DEFAULTS, **(opts.get("analytics") or {})}
+    dest_kw = {**OUR_DESTINATION_DEFAULTS, **(opts.get("destination") or {})}
+    analytics = Analytics(session.write_key, storage_dir=session.storage_dir, cdn_url=session.cdn_url,
+                          api_url=session.segment_api_url, settings=session.settings,
+                          settings_timeout=5.0, **analytics_kw)
+    try:
+        analytics.set_context(**session.context)
+        analytics.add(StatsigDestination(api_url=session.statsig_url, **dest_kw))
+        for call in session.decoded_calls():
+            _call(analytics, call["method"], call["args"], session.timeout)
+    finally:
+        analytics.shutdown(timeout=session.timeout)
+
+
+def _call(analytics, method: str, args: dict, timeout: float) -> None:
+    common = {k: args[k] for k in _COMMON if k in args}
+    if method == "track":
+        analytics.track(args["event"], args.get("properties"), **common)
+    elif method == "screen":
+        analytics.screen(args.get("name"), args.get("category"), args.get("properties"), **common)
+    elif method == "page":
+        analytics.page(args.get("name"), args.get("category"), args.get("properties"), **common)
+    elif method == "identify":
+        analytics.identify(args.get("userId"), args.get("traits"), **common)
+    elif method == "group":
+        analytics.group(args["groupId"], args.get("traits"), **common)
+    elif method == "alias":
+        analytics.alias(args["userId"], **common)
+    elif method == "reset":
+        analytics.reset()
+    elif method == "flush":
+        if not analytics.flush(timeout=timeout):
+            raise AdapterError(f"flush did not deliver everything within {timeout}s")
+    elif method == "on_foreground":
+        analytics.on_foreground()
+    elif method == "on_background":
+        analytics.on_background()
+    else:
+        raise AdapterError(f"unknown call {method!r}")
+
+
+# -- the other kinds ----------------------------------------------------------------------
+
+class AdapterError(RuntimeError):
+    """The implementation under test could not run the case."""
+
+
+def load(spec: Optional[str]) -> Callable[[Session], None]:
+    """``None``/``"ours"``, ``"module:function"`` or ``"cmd:<command line>"``."""
+    if spec in (None, "", "ours"):
+        return ours
+    if spec.startswith("cmd:"):
+        return subprocess_adapter(spec[4:])
+    module, sep, name = spec.partition(":")
+    if not sep or not name:
+        raise AdapterError(f"adapter {spec!r}: use 'ours', 'module:function' or 'cmd:<command>'")
+    fn = getattr(importlib.import_module(module), name, None)
+    if not callable(fn):
+        raise AdapterError(f"adapter {spec!r}: {name} is not a callable in {module}")
+    return fn
+
+
+def subprocess_adapter(command: str) -> Callable[[Session], None]:
+    def run(session: Session) -> None:
+        fields = {k: ("" if v is None else str(v)) for k, v in session.setup_dict().items()}
+        argv = [part.format(**fields) if "{" in part else part for part in shlex.split(command)]
+        lines = [json.dumps({"setup": session.setup_dict()})]
+        lines += [json.dumps({"method": c["method"], "args": c.get("args") or {}}) for c in session.calls]
+        lines.append(json.dumps({"method": "shutdown", "args": {}}))
+        try:
+            proc = subprocess.run(argv, input="\n".join(lines) + "\n", text=True, capture_output=True,
+                                  timeout=session.timeout + 10, env={**os.environ, **session.env()})
+        except subprocess.TimeoutExpired:
+            raise AdapterError(f"{argv[0]} did not finish within {session.timeout + 10}s") from None
+        if proc.returncode != 0:
+            raise AdapterError(f"{argv[0]} exited {proc.returncode}: {proc.stderr.strip()[-2000:]}")
+
+    run.__name__ = f"cmd:{command}"
+    return run
+
+
+def main_stdin() -> int:
+    """A subprocess adapter driving *our* implementation: ``cmd:python -m
+    segment_statsig.testing.adapters`` (an example for other runtimes, and its test)."""
+    setup = None
+    calls = []
+    for line in sys.stdin:
+        if not line.strip():
+            continue
+        msg = json.loads(line)
+        if "setup" in msg:
+            setup = msg["setup"]
+        elif msg.get("method") == "shutdown":
+            break
+        else:
+            calls.append(msg)
+    if setup is None:
+        print("no setup line", file=sys.stderr)
+        return 2
+    ours(Session(name=setup["name"], calls=calls, settings=setup["settings"],
+                 statsig_url=setup["statsig_url"], cdn_url=setup["cdn_url"],
+                 segment_api_url=setup["segment_api_url"], api_key=setup["api_key"],
+                 write_key=setup["write_key"], storage_dir=setup["storage_dir"],
+                 options=setup["options"], timeout=setup["timeout"]))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main_stdin())

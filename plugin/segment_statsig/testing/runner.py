@@ -1,0 +1,115 @@
+"""Run one case: start the fakes, inject the case's faults, drive the adapter, and
+return the Statsig requests in their recorded (normalised, scrubbed) form."""
+from __future__ import annotations
+
+import json
+import tempfile
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, List, Optional
+
+from . import adapters
+from .fake_segment_cdn import FakeSegmentCDN
+from .fake_statsig import EVENT_PATHS, FakeStatsig
+from .recording import (Normaliser, SecretLeak, diff, dumps_case, events_of, expand_calls, strings_in,
+                        substitute)
+
+WINDOW_SLACK_MS = 10 * 60 * 1000  # event times this close to the run are "now" -> <TIME>
+
+
+@dataclass
+class RunResult:
+    requests: List[dict]
+    segment_events: Optional[List[dict]] = None
+    errors: List[str] = field(default_factory=list)  # adapter failures, server-side assertions
+
+    def expected_block(self) -> dict:
+        block = {"requests": self.requests}
+        if self.segment_events is not None:
+            block["segment_events"] = self.segment_events
+        return block
+
+
+def load_case(path) -> dict:
+    with open(path, encoding="utf-8") as f:
+        case = json.load(f)
+    for key in ("name", "calls"):
+        if key not in case:
+            raise ValueError(f"{path}: a case needs {key!r}")
+    return case
+
+
+def run_case(case: dict, adapter: Callable[[adapters.Session], None], timeout: float = 20.0) -> RunResult:
+    keys = {"<API_KEY>": "client-" + uuid.uuid4().hex, "<SECRET_KEY>": "secret-" + uuid.uuid4().hex,
+            "<WRITE_KEY>": "wk" + uuid.uuid4().hex}
+    settings = substitute(case.get("settings"), keys)
+    cdn = substitute(case.get("cdn"), keys) or {}
+    calls = substitute(expand_calls(case["calls"]), keys)
+    server = case.get("server") or {}
+    write_key = cdn.get("writeKey")
+    errors: List[str] = []
+
+    statsig = FakeStatsig(api_keys={keys["<API_KEY>"], keys["<SECRET_KEY>"]})
+    segment = FakeSegmentCDN({write_key: cdn.get("settings", 404)} if write_key else None)
+    with statsig, segment, tempfile.TemporaryDirectory(prefix="segment-statsig-case-") as storage:
+        if server.get("statuses"):
+            statsig.respond_with_statuses(server["statuses"], retry_after=server.get("retry_after"))
+        for _ in range(int(server.get("drop_connections", 0))):
+            statsig.drop_next_connection()
+        session = adapters.Session(
+            name=case["name"], calls=calls, settings=settings, statsig_url=statsig.url,
+            cdn_url=segment.url, segment_api_url=segment.api_url, api_key=keys["<API_KEY>"],
+            write_key=write_key, storage_dir=str(Path(storage) / "app"), options=case.get("options") or {},
+            timeout=timeout)
+        started = int(time.time() * 1000)
+        try:
+            adapter(session)
+        except Exception as e:  # the implementation under test failed: a finding, not a crash
+            errors.append(f"adapter {getattr(adapter, '__name__', adapter)!s} failed: {type(e).__name__}: {e}")
+        finished = int(time.time() * 1000)
+        for fake in (statsig, segment):
+            try:
+                fake.check_assertions()
+            except AssertionError as e:
+                errors.append(f"server-side: {e}")
+        records = [r for r in statsig.requests if r.path in EVENT_PATHS]
+        batches = segment.batches if write_key else None
+
+    normaliser = Normaliser({real: ph for ph, real in keys.items()},
+                            (started - WINDOW_SLACK_MS, finished + WINDOW_SLACK_MS),
+                            strings_in([case.get("calls"), case.get("settings"), case.get("cdn")]))
+    requests = [normaliser.request(r) for r in records]
+    segment_events = None
+    if batches is not None:
+        segment_events = [_segment_event(e) for b in batches for e in b.get("batch", [])]
+        segment_events = normaliser._text_tree(segment_events)
+    result = RunResult(requests, segment_events, errors)
+    try:  # nothing that holds a key may leave this function
+        dumps_case(result.expected_block(), keys.values())
+    except SecretLeak as e:
+        result.errors.append(str(e))
+        result.requests, result.segment_events = [], None
+    return result
+
+
+def _segment_event(event: dict) -> dict:
+    """What a recording keeps of a cloud-leg event: what it is and how it is routed."""
+    keep = ("type", "event", "name", "userId", "integrations", "_metadata")
+    return {k: event[k] for k in keep if k in event}
+
+
+def compare(case: dict, result: RunResult, events_only: bool = False) -> List[str]:
+    """The differences between a case's expected block and a run, as readable lines."""
+    expected = case.get("expected")
+    if not isinstance(expected, dict) or "requests" not in expected:
+        return ["case has no expected requests: run `record` first"]
+    lines = list(result.errors)
+    if events_only:
+        lines += diff(events_of(expected["requests"]), events_of(result.requests), "events")
+    else:
+        lines += diff(expected["requests"], result.requests, "requests")
+    if "segment_events" in expected:
+        lines += diff(expected["segment_events"], result.segment_events or [], "segment_events")
+    return lines
