@@ -42,9 +42,11 @@ ROWS = [
     ("e2e_rate", "end-to-end burst, events/s delivered"),
     ("e2e_lost", "end-to-end burst, events lost"),
     ("e2e_seconds", "end-to-end burst, seconds to last event"),
+    ("big_rate", "same burst, queues sized for it: events/s"),
+    ("big_lost", "same burst, queues sized for it: events lost"),
     ("req_per_1k", "HTTP requests per 1,000 events"),
     ("bytes_per_1k", "bytes on the wire per 1,000 events"),
-    ("events_per_req", "events per HTTP request (gzip?)"),
+    ("events_per_req", "events per HTTP request, median (gzip?)"),
     ("import_ms", "import time, `import <package>` (ms)"),
     ("rss_per_10k", "RSS per 10,000 queued undelivered events (KB)"),
     ("rss_per_event", "RSS per queued undelivered event (bytes)"),
@@ -126,11 +128,23 @@ def measure_track_cost(lib, cfg, mode):
         return run_child(spec, timeout=cfg["child_timeout"])
 
 
-def measure_e2e(lib, cfg):
+def big_queue_options(lib, n):
+    """Options that let each library hold a whole burst of n (all else default)."""
+    if lib == "ours":
+        return {"dest": {"max_queue_events": n * 2 + 1000}}
+    if lib == "segment":
+        return {"client": {"max_queue_size": n * 2 + 1000}}
+    if lib == "statsig":  # its retry queue holds event_queue_size-sized batches
+        return {"options": {"retry_queue_size": n // 100 + 10}}
+    return {}
+
+
+def measure_e2e(lib, cfg, big=False):
     n = cfg["e2e_n"]
     with SinkServer(mode="ok") as srv, tempfile.TemporaryDirectory() as tmp:
         spec = {"kind": "e2e", "lib": lib, "url": srv.url, "tmp": tmp, "n": n,
-                "drain_timeout": cfg["e2e_deadline"]}
+                "drain_timeout": cfg["e2e_deadline"],
+                "options": big_queue_options(lib, n) if big else {}}
         res = run_child(spec, timeout=cfg["e2e_deadline"] + 60)
         snap = wait_quiet(srv, n, quiet=cfg["quiet_s"], deadline=time.time() + cfg["e2e_deadline"])
     res["server"] = snap
@@ -146,11 +160,7 @@ def measure_e2e(lib, cfg):
 
 
 def measure_rss(lib, cfg):
-    opts = {}
-    if lib == "ours":
-        opts = {"dest": {"max_queue_events": cfg["rss_n"] * 2 + 1000}}
-    elif lib == "segment":
-        opts = {"client": {"max_queue_size": cfg["rss_n"] * 2 + 1000}}
+    opts = big_queue_options(lib, cfg["rss_n"]) if lib != "statsig" else {}
     with SinkServer(mode="hang") as srv, tempfile.TemporaryDirectory() as tmp:
         spec = {"kind": "rss", "lib": lib, "url": srv.url, "tmp": tmp, "n": cfg["rss_n"],
                 "options": opts, "settle_s": cfg["rss_settle_s"]}
@@ -273,7 +283,7 @@ def build_rows(R: dict, cfg: dict) -> dict:
     """{row key: {lib: value or None or 'error'}}."""
     rows = {k: {} for k in ROW_KEYS}
     for lib in LIBS:
-        tc, hg, e2, rs, du = (R.get(x, {}).get(lib) for x in ("track", "hang", "e2e", "rss", "dur"))
+        tc, hg, e2, rs, du, bg = (R.get(x, {}).get(lib) for x in ("track", "hang", "e2e", "rss", "dur", "e2e_big"))
         def v(res, *path):
             if res is None:
                 return None
@@ -289,11 +299,14 @@ def build_rows(R: dict, cfg: dict) -> dict:
         rows["e2e_rate"][lib] = v(e2, "rate")
         rows["e2e_lost"][lib] = v(e2, "lost")
         rows["e2e_seconds"][lib] = v(e2, "seconds")
+        rows["big_rate"][lib] = v(bg, "rate")
+        rows["big_lost"][lib] = v(bg, "lost")
         srv = e2.get("server") if isinstance(e2, dict) else None
         if e2 is not None and e2.get("ok") and srv and srv["events"]:
             rows["req_per_1k"][lib] = srv["event_requests"] * 1000.0 / srv["events"]
             rows["bytes_per_1k"][lib] = srv["event_bytes"] * 1000.0 / srv["events"]
-            rows["events_per_req"][lib] = (srv["events"] / max(1, srv["event_requests"]),
+            per = [k for k in srv.get("per_request", []) if k] or [0]
+            rows["events_per_req"][lib] = (statistics.median(per),
                                            srv.get("gzip_event_requests", 0) == srv["event_requests"])
         elif e2 is not None:
             for k in ("req_per_1k", "bytes_per_1k", "events_per_req"):
@@ -334,9 +347,9 @@ def fmt(key, x):
     if key == "events_per_req":
         n, gz = x
         return f"{n:,.0f} ({'gzip' if gz else 'no gzip'})"
-    if key in ("e2e_lost", "dur_returned", "dur_delivered", "dur_lost"):
+    if key in ("e2e_lost", "big_lost", "dur_returned", "dur_delivered", "dur_lost"):
         return f"{x:,}"
-    if key in ("e2e_rate", "bytes_per_1k", "rss_per_event"):
+    if key in ("e2e_rate", "big_rate", "bytes_per_1k", "rss_per_event"):
         return f"{x:,.0f}"
     if key == "e2e_seconds":
         return f"{x:.2f}"
@@ -366,6 +379,8 @@ def verdicts(rows, cfg):
     chk("hang_p99", "≤ 50 µs", lambda: o("hang_p99") <= 50)
     chk("e2e_rate", "≥ 3× segment's", lambda: o("e2e_rate") >= 3 * s("e2e_rate"))
     chk("e2e_lost", "0", lambda: o("e2e_lost") == 0)
+    chk("big_rate", "≥ 3× segment's", lambda: o("big_rate") >= 3 * s("big_rate"))
+    chk("big_lost", "0", lambda: o("big_lost") == 0)
     chk("events_per_req", "≥ 100, gzip on",
         lambda: o("events_per_req")[0] >= 100 and o("events_per_req")[1])
     chk("import_ms", "≤ 15 ms", lambda: o("import_ms") <= 15)
@@ -412,7 +427,8 @@ def notes(R, cfg) -> str:
         if e and e.get("ok"):
             n.append(f"- burst, {LIB_TITLES[lib]}: drain call took "
                      f"{e['t_drain'] - e['t_burst']:.2f} s after a {e['t_burst'] - e['t0']:.2f} s burst, "
-                     f"returned {e.get('drain_returned')!r}; server paths {e['server']['paths']}")
+                     f"returned {e.get('drain_returned')!r}; server paths {e['server']['paths']}"
+                     + (f"; library stats {e['info']['stats']}" if (e.get('info') or {}).get('stats') else ""))
     return "\n".join(n)
 
 
@@ -432,7 +448,7 @@ def main(argv=None):
     ap.add_argument("--quick", action="store_true", help="tiny numbers (a smoke run)")
     ap.add_argument("--json", metavar="PATH", help="also write every raw result as JSON")
     ap.add_argument("--only", default=",".join(LIBS), help="comma-separated subset of ours,segment,statsig")
-    ap.add_argument("--skip", default="", help="comma-separated sections to skip: track,hang,e2e,import,rss,dur")
+    ap.add_argument("--skip", default="", help="comma-separated sections to skip: import,track,hang,e2e,e2e_big,rss,dur")
     args = ap.parse_args(argv)
     cfg = dict(CONFIGS["quick" if args.quick else "full"])
     libs = [l for l in args.only.split(",") if l in LIBS]
@@ -455,6 +471,7 @@ def main(argv=None):
     section("track", lambda l: measure_track_cost(l, cfg, "ok"), libs)
     section("hang", lambda l: measure_track_cost(l, cfg, "hang"), libs)
     section("e2e", lambda l: measure_e2e(l, cfg), libs)
+    section("e2e_big", lambda l: measure_e2e(l, cfg, big=True), libs)
     section("rss", lambda l: measure_rss(l, cfg), libs)
     section("dur", lambda l: measure_durability(l, cfg), [l for l in libs if l != "statsig"])
     R["elapsed_s"] = time.time() - t_start
