@@ -1,0 +1,1 @@
+"""The Segment-style core: events, plugins, timeline, settings, identity, storage."""

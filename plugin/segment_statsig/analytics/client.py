@@ -1,0 +1,392 @@
+"""Analytics: the public client. Each call stamps its event and writes it to the
+journal on the caller's thread (durable on return); the timeline runs on one
+worker thread, in call order; each destination delivers on its own worker."""
+from __future__ import annotations
+
+import collections.abc
+import json
+import logging
+import os
+import random
+import threading
+import time
+
+from . import jsonsafe
+from .context import ContextPlugin
+from .events import RESET, decode, parse_timestamp, to_event
+from .identity import Identity
+from .journal import Journal
+from .plugin import DestinationPlugin, EventPlugin, PluginType, UpdateType
+from .settings import SettingsLoader
+from .storage import make_dir, read_json, write_json
+from .timeline import Timeline
+
+log = logging.getLogger("segment_statsig")
+
+DEFAULT_CDN_URL = "https://cdn-settings.segment.com"
+DEFAULT_API_URL = "https://api.segment.io"
+_BATCH_LINES = 500  # journal lines per worker pass (one destination commit each)
+
+
+def _name(value, what):
+    if not isinstance(value, str):
+        raise TypeError(f"{what} must be a str, not {type(value).__name__}")
+    if not value.strip():
+        raise ValueError(f"{what} must not be empty")
+    return value
+
+
+def _mapping(value, what):
+    if value is None:
+        return {}
+    if type(value) is dict:
+        return value
+    if isinstance(value, collections.abc.Mapping):
+        return dict(value)
+    raise TypeError(f"{what} must be a dict, not {type(value).__name__}")
+
+
+def _user_id(value, what="user_id"):
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (str, int)):
+        raise TypeError(f"{what} must be a str (or an int), not {type(value).__name__}")
+    value = str(value)
+    if not value.strip():
+        raise ValueError(f"{what} must not be empty")
+    return value
+
+
+class Analytics:
+    def __init__(self, write_key=None, *, storage_dir=None, flush_at=20, flush_interval=30.0,
+                 cdn_url=DEFAULT_CDN_URL, api_url=DEFAULT_API_URL, settings=None,
+                 track_lifecycle_events=False, app_info=None, settings_timeout=10.0):
+        if write_key is not None and (not isinstance(write_key, str) or not write_key.strip()):
+            raise ValueError("write_key must be a non-empty str or None")
+        if isinstance(flush_at, bool) or not isinstance(flush_at, int) or flush_at < 1:
+            raise ValueError("flush_at must be an int >= 1")
+        if not isinstance(flush_interval, (int, float)) or not flush_interval > 0:
+            raise ValueError("flush_interval must be a number of seconds > 0")
+        if settings is not None and not isinstance(settings, dict):
+            raise TypeError("settings must be a dict like {'integrations': {'Statsig': {'apiKey': ...}}}")
+        self.write_key = write_key
+        self.flush_at = flush_at
+        self.flush_interval = float(flush_interval)
+        self.cdn_url = cdn_url
+        self.api_url = api_url
+        self.track_lifecycle_events = track_lifecycle_events
+        self.app_info = dict(app_info or {})
+        self.settings_timeout = settings_timeout
+        if storage_dir is None:
+            storage_dir = os.path.join(os.path.expanduser("~"), ".segment-statsig", write_key or "device-mode")
+        self.storage_dir = make_dir(os.fspath(storage_dir))
+
+        self._call_lock = threading.Lock()   # orders records and identity changes; never held by I/O threads
+        self.identity = Identity(self.storage_dir)
+        self.journal = Journal(self.storage_dir)
+        self.timeline = Timeline()
+        self.timeline.analytics = self
+        self._plugins_lock = threading.RLock()
+        self._initialized = set()            # ids of plugins that had their INITIAL update
+        self.settings = None
+        self._settings_ready = threading.Event()
+        self._wake = threading.Event()
+        self._idle = threading.Condition()
+        self._processing = False
+        self._flush_requested = False
+        self._sync_requested = False
+        self._stopping = False
+        self._shutdown_result = None
+        self._worker = None
+        self._opened = False
+
+        self.context = self.add(ContextPlugin(self.app_info))
+        if write_key is not None:
+            loader = SettingsLoader(write_key, cdn_url, self.storage_dir, timeout=settings_timeout)
+            start = settings if settings is not None else loader.cached()
+            if start is not None:
+                self._apply_settings(start)
+                self._settings_ready.set()
+            loader.fetch_async(self._apply_settings, self._settings_ready.set)
+            from .segment_destination import SegmentDestination
+
+            self.add(SegmentDestination(write_key, api_url=api_url))
+        else:
+            self._apply_settings(settings if settings is not None else {"integrations": {}})
+            self._settings_ready.set()
+        if track_lifecycle_events:
+            self.on_start()
+
+    def __repr__(self):
+        return f"<Analytics storage_dir={self.storage_dir!r} write_key={'set' if self.write_key else None}>"
+
+    # --- identity -------------------------------------------------------------
+    @property
+    def anonymous_id(self):
+        return self.identity.anonymous_id
+
+    @property
+    def user_id(self):
+        return self.identity.user_id
+
+    @property
+    def traits(self):
+        return dict(self.identity.traits)
+
+    # --- plugins --------------------------------------------------------------
+    def add(self, plugin):
+        with self._plugins_lock:
+            plugin.setup(self)
+            self.timeline.add(plugin)
+            if self.settings is not None:
+                self._update(plugin, self.settings)
+        if self._worker is not None:
+            self._wake.set()
+        return plugin
+
+    def remove(self, plugin):
+        with self._plugins_lock:
+            self.timeline.remove(plugin)
+            self._initialized.discard(id(plugin))
+
+    def find(self, plugin_class):
+        for plugin in self._all_plugins():
+            if isinstance(plugin, plugin_class):
+                return plugin
+        return None
+
+    def destinations(self):
+        return list(self.timeline.plugins[PluginType.DESTINATION])
+
+    def set_context(self, **parts):
+        """Context for later events from the app or its UI toolkit, e.g. screen={...}."""
+        self.context.set(**parts)
+
+    def _all_plugins(self):
+        plugins = self.timeline.all()
+        for destination in self.destinations():
+            plugins.extend(destination.timeline.all())
+        return plugins
+
+    def _apply_settings(self, settings):
+        with self._plugins_lock:
+            self.settings = settings
+            for plugin in self._all_plugins():
+                self._update(plugin, settings)
+
+    def _update(self, plugin, settings):
+        kind = UpdateType.REFRESH if id(plugin) in self._initialized else UpdateType.INITIAL
+        self._initialized.add(id(plugin))
+        try:
+            plugin.update(settings, kind)
+        except Exception:
+            log.exception("plugin %s failed to apply settings", type(plugin).__name__)
+
+    # --- the calls ------------------------------------------------------------
+    def track(self, event, properties=None, *, context=None, integrations=None, timestamp=None):
+        fields = {"event": _name(event, "event"), "properties": _mapping(properties, "properties")}
+        self._record("track", fields, context, integrations, timestamp)
+
+    def screen(self, title, category=None, properties=None, *, context=None, integrations=None, timestamp=None):
+        fields = {"name": _name(title, "title"), "properties": _mapping(properties, "properties")}
+        if category is not None:
+            fields["category"] = _name(category, "category")
+        self._record("screen", fields, context, integrations, timestamp)
+
+    def page(self, name=None, category=None, properties=None, *, context=None, integrations=None, timestamp=None):
+        fields = {"properties": _mapping(properties, "properties")}
+        if name is not None:
+            fields["name"] = _name(name, "name")
+        if category is not None:
+            fields["category"] = _name(category, "category")
+        self._record("page", fields, context, integrations, timestamp)
+
+    def identify(self, user_id=None, traits=None, *, context=None, integrations=None, timestamp=None):
+        user_id = _user_id(user_id)
+        traits = _mapping(traits, "traits")
+        traits_json = jsonsafe.dumps(traits, "identify traits")
+        self._record("identify", {"traits": traits}, context, integrations, timestamp,
+                     change=lambda: self.identity.identify(user_id, traits_json))
+
+    def group(self, group_id, traits=None, *, context=None, integrations=None, timestamp=None):
+        fields = {"groupId": _user_id(group_id, "group_id"), "traits": _mapping(traits, "traits")}
+        if fields["groupId"] is None:
+            raise ValueError("group_id is required")
+        self._record("group", fields, context, integrations, timestamp)
+
+    def alias(self, new_id, *, context=None, integrations=None, timestamp=None):
+        new_id = _user_id(new_id, "new_id")
+        if new_id is None:
+            raise ValueError("new_id is required")
+        previous = self.identity.user_id or self.identity.anonymous_id
+        self._record("alias", {"previousId": previous}, context, integrations, timestamp,
+                     change=lambda: self.identity.alias(new_id))
+
+    def reset(self):
+        """Forget the user: new anonymousId, no userId, no traits. Destinations hear
+        of it in call order, so events made before still carry the old user."""
+        self._record(RESET, {}, None, None, None, change=self.identity.reset)
+
+    def _record(self, kind, fields, context, integrations, timestamp, change=None):
+        """The caller's-thread path: stamp, encode, one journal write, wake the worker."""
+        unix_time = time.time() if timestamp is None else parse_timestamp(timestamp)
+        if context is not None:
+            context = _mapping(context, "context")
+        if integrations is not None:
+            integrations = _mapping(integrations, "integrations")
+        body = jsonsafe.dumps([fields, context, integrations], kind)
+        with self._call_lock:
+            if change is not None:
+                change()
+            identity = self.identity
+            # random's module instance is reseeded in a forked child; uuid4() costs 3x more.
+            line = '["%s",%r,"%032x",%s,%s]\n' % (kind, unix_time, random.getrandbits(128), identity.ids_json, body[1:-1])
+            self.journal.append(line.encode("ascii"))
+        if self._worker is None:
+            self._start()
+        if not self._wake.is_set():
+            self._wake.set()
+
+    # --- lifecycle ------------------------------------------------------------
+    def on_start(self):
+        """Application Installed / Updated (by the stored version), then Opened. Once
+        per process; the constructor calls it when track_lifecycle_events is on."""
+        if self._opened or not self.track_lifecycle_events:
+            return
+        self._opened = True
+        version, build = self.app_info.get("version"), self.app_info.get("build")
+        seen = read_json(self.storage_dir, "app.json")
+        if seen is None:
+            self.track("Application Installed", {"version": version, "build": build})
+        elif (seen.get("version"), seen.get("build")) != (version, build):
+            self.track("Application Updated", {"version": version, "build": build,
+                                               "previous_version": seen.get("version"),
+                                               "previous_build": seen.get("build")})
+        write_json(self.storage_dir, "app.json", json.dumps({"version": version, "build": build}))
+        self.track("Application Opened", {"from_background": False, "version": version, "build": build})
+
+    def on_foreground(self):
+        if self.track_lifecycle_events:
+            self.track("Application Foregrounded", {"from_background": True})
+        self._ensure_started()
+
+    def on_background(self):
+        """The app may be killed any time now: flush every destination and sync the journal."""
+        if self.track_lifecycle_events:
+            self.track("Application Backgrounded")
+        self._sync_requested = True
+        self.flush()
+
+    # --- flush and shutdown ---------------------------------------------------
+    def flush(self, timeout=None):
+        """Start sending everything now. With `timeout`, wait up to that many seconds
+        for every destination to deliver; True when nothing is left."""
+        self._ensure_started()
+        self._flush_requested = True
+        self._wake.set()
+        if timeout is None:
+            return None
+        deadline = time.monotonic() + timeout
+        if not self._wait_processed(deadline):
+            return False
+        for destination in self.destinations():
+            wait_idle = getattr(destination, "wait_idle", None)
+            if wait_idle is not None and not wait_idle(max(0.0, deadline - time.monotonic())):
+                return False
+        return True
+
+    def shutdown(self, timeout=5.0):
+        """Flush, then stop the workers. Idempotent; events still queued stay on disk
+        for the next start. Calls made after it are journaled for the next start too."""
+        if self._shutdown_result is not None:
+            return self._shutdown_result
+        self._shutdown_result = False
+        deadline = time.monotonic() + timeout
+        delivered = self.flush(timeout) if self._worker is not None or self.journal.pending else True
+        self._stopping = True
+        self._wake.set()
+        if self._worker is not None:
+            self._worker.join(max(0.0, deadline - time.monotonic()))
+        for plugin in self._all_plugins():
+            try:
+                plugin.shutdown(max(0.0, deadline - time.monotonic()))
+            except Exception:
+                log.exception("plugin %s failed to shut down", type(plugin).__name__)
+        self.journal.sync()
+        self._shutdown_result = bool(delivered)
+        return self._shutdown_result
+
+    # --- the timeline worker --------------------------------------------------
+    def _ensure_started(self):
+        if self._worker is None:
+            self._start()
+
+    def _start(self):
+        with self._plugins_lock:
+            if self._worker is not None or self._stopping:
+                return
+            self._worker = threading.Thread(target=self._run, name="segment-statsig-timeline", daemon=True)
+            self._worker.start()
+
+    def _wait_processed(self, deadline):
+        with self._idle:
+            while self._processing or self.journal.pending or not self._settings_ready.is_set():
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return False
+                self._idle.wait(min(left, 0.05))
+        return True
+
+    def _run(self):
+        # Hold events until the destinations know their settings (bounded wait).
+        self._settings_ready.wait(self.settings_timeout)
+        self._settings_ready.set()
+        while True:
+            self._wake.clear()
+            self._processing = True
+            try:
+                self._drain()
+                if self._flush_requested:
+                    self._flush_requested = False
+                    for plugin in self.timeline.all():
+                        if isinstance(plugin, EventPlugin):
+                            plugin.flush()
+                if self._sync_requested:
+                    self._sync_requested = False
+                    self.journal.sync()
+            except Exception:
+                log.exception("timeline worker: unexpected error; continuing")
+            finally:
+                self._processing = False
+                with self._idle:
+                    self._idle.notify_all()
+            if self._stopping and not self.journal.pending:
+                return
+            self._wake.wait(self.flush_interval)
+
+    def _drain(self):
+        while True:
+            lines = self.journal.take(_BATCH_LINES)
+            if not lines:
+                return
+            for line in lines:
+                try:
+                    record = decode(line)
+                except ValueError:
+                    log.warning("journal: skipped an unreadable record of %d bytes", len(line))
+                    continue
+                try:
+                    if record[0] == RESET:
+                        for plugin in self._all_plugins():
+                            if isinstance(plugin, EventPlugin):
+                                plugin.reset()
+                    else:
+                        self.timeline.process(to_event(record))
+                except Exception:
+                    log.exception("timeline: a %s event failed; skipped", record[0])
+            for destination in self.destinations():
+                try:
+                    destination.commit()
+                except Exception:
+                    log.exception("destination %s failed to store events", destination.key)
+            self.journal.mark_done(sum(len(line) for line in lines))

@@ -1,0 +1,80 @@
+"""Enrichment: context.library, app, os, device, screen, locale, timezone, from what
+the platform offers. Computed once, on the timeline worker, never on the caller's thread."""
+from __future__ import annotations
+
+import os
+import time
+
+from ..version import __version__
+from .plugin import Plugin, PluginType
+
+
+def _locale():
+    import locale
+
+    try:
+        name = locale.getlocale()[0] or os.environ.get("LANG", "").split(".")[0]
+    except ValueError:
+        name = os.environ.get("LANG", "").split(".")[0]
+    return name.replace("_", "-") if name and name not in ("C", "POSIX") else "en-US"
+
+
+def _timezone():
+    zone = os.environ.get("TZ")
+    if zone:
+        return zone.lstrip(":")
+    try:
+        target = os.path.realpath("/etc/localtime")
+        if "zoneinfo/" in target:
+            return target.split("zoneinfo/", 1)[1]
+    except OSError:
+        pass
+    return time.tzname[0] or "UTC"
+
+
+def platform_context(app_info=None):
+    import platform
+
+    system = platform.system() or "unknown"
+    context = {
+        "library": {"name": "segment-statsig", "version": __version__},
+        "os": {"name": system, "version": platform.release()},
+        "device": {"type": system.lower(), "model": platform.machine()},
+        "locale": _locale(),
+        "timezone": _timezone(),
+    }
+    if app_info:
+        context["app"] = dict(app_info)
+    return context
+
+
+def merge(base, extra):
+    """`extra` wins; nested dicts merge."""
+    out = dict(base)
+    for key, value in extra.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+class ContextPlugin(Plugin):
+    type = PluginType.ENRICHMENT
+
+    def __init__(self, app_info=None):
+        self.app_info = app_info
+        self.static = None
+        self.overrides = {}
+
+    def set(self, **parts):
+        """More context from the app or a UI toolkit (screen size, device), for later events."""
+        self.overrides = merge(self.overrides, parts)
+        self.static = None
+
+    def execute(self, event):
+        if self.static is None:
+            self.static = merge(platform_context(self.app_info), self.overrides)
+        own = event.get("context")
+        event["context"] = merge(self.static, own) if own else dict(self.static)
+        return event

@@ -1,0 +1,199 @@
+"""One destination's delivery worker: batches from its durable queue, sends them
+through a transport, retries what may succeed later, removes what was delivered.
+
+Retryable, as Statsig's and Segment's SDKs do: network errors, timeouts, 408, 429
+(honouring Retry-After), 500, 502, 503, 504, 522, 524, 599. Backoff is exponential
+with full jitter, capped. 413 halves the batch (one event alone that is too large
+is dropped). Any other status that is not 2xx is final for that batch: it is
+dropped with a log line naming the status and the server's reply.
+"""
+from __future__ import annotations
+
+import logging
+import random
+import threading
+import time
+from dataclasses import dataclass
+
+log = logging.getLogger("segment_statsig")
+
+RETRYABLE = frozenset({408, 429, 500, 502, 503, 504, 522, 524, 599})
+
+
+@dataclass
+class SendResult:
+    status: int | None           # HTTP status, None for a network error
+    retry_after: float | None = None
+    reply: str = ""              # the server's reply (cut short) or the error text
+
+
+class DeliveryStats:
+    """Counters of one destination; `snapshot()` for a consistent copy."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self.queued = 0
+        self.sent = 0
+        self.dropped = 0
+        self.retried = 0
+        self.requests = 0
+        self.last_error = None
+
+    def add(self, **counts):
+        with self._lock:
+            for name, n in counts.items():
+                setattr(self, name, getattr(self, name) + n)
+
+    def error(self, text):
+        with self._lock:
+            self.last_error = text
+
+    def snapshot(self):
+        with self._lock:
+            return {name: getattr(self, name) for name in ("queued", "sent", "dropped", "retried", "requests", "last_error")}
+
+    def __repr__(self):
+        return f"DeliveryStats({self.snapshot()})"
+
+
+class Delivery:
+    """The worker thread. `send(texts) -> SendResult`; `ready() -> bool` says whether
+    sending is possible at all (a key is known)."""
+
+    def __init__(self, name, get_queue, send, ready, stats, notify, *, flush_at, flush_interval,
+                 max_batch_size, retry_base, retry_max, clock=time.monotonic):
+        self.name = name
+        self.get_queue = get_queue
+        self.send = send
+        self.ready = ready
+        self.stats = stats
+        self.notify = notify  # notify(state, texts, status)
+        self.flush_at = flush_at
+        self.flush_interval = flush_interval
+        self.max_batch_size = max_batch_size
+        self.batch_size = max_batch_size
+        self.retry_base = retry_base
+        self.retry_max = retry_max
+        self.clock = clock
+        self.wake = threading.Event()
+        self.idle = threading.Condition()
+        self.busy = False
+        self.flush_requested = False
+        self.stopping = False
+        self.attempt = 0
+        self.not_before = 0.0
+        self.thread = None
+
+    def start(self):
+        if self.thread is None:
+            self.thread = threading.Thread(target=self._run, name=f"segment-statsig-{self.name}", daemon=True)
+            self.thread.start()
+
+    def request_flush(self):
+        """Send now, skipping any backoff wait: the app asked."""
+        self.flush_requested = True
+        self.not_before = 0.0
+        self.wake.set()
+
+    def queue_grew(self, count):
+        if count >= self.flush_at:
+            self.wake.set()
+
+    def stop(self, timeout):
+        self.stopping = True
+        self.wake.set()
+        if self.thread is not None:
+            self.thread.join(timeout)
+        return self.thread is None or not self.thread.is_alive()
+
+    def wait_idle(self, timeout):
+        """Block until the queue is empty and nothing is in flight, or timeout."""
+        deadline = time.monotonic() + timeout
+        with self.idle:
+            while self.busy or self.get_queue().count:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return False
+                self.idle.wait(min(left, 0.05))
+        return True
+
+    def _run(self):
+        last_send = self.clock()
+        while not self.stopping:
+            queue = self.get_queue()
+            due = (self.flush_requested or queue.count >= self.flush_at
+                   or self.clock() - last_send >= self.flush_interval)
+            wait = self.flush_interval - (self.clock() - last_send)
+            if self.not_before:  # backing off: the retry is due when the wait is over
+                wait = self.not_before - self.clock()
+                due = wait <= 0
+            if due and queue.count and self.ready():
+                self.busy = True
+                try:
+                    self._send_all(queue)
+                except Exception:
+                    log.exception("%s: delivery failed unexpectedly; will retry", self.name)
+                    self._backoff(None)
+                finally:
+                    self.busy = False
+                last_send = self.clock()
+                if not self.not_before:
+                    self.flush_requested = False
+                with self.idle:
+                    self.idle.notify_all()
+                continue
+            if due and not queue.count:
+                self.flush_requested = False
+                last_send = self.clock()
+            with self.idle:
+                self.idle.notify_all()
+            self.wake.wait(max(0.001, min(wait if wait > 0 else self.flush_interval, self.flush_interval)))
+            self.wake.clear()
+
+    def _send_all(self, queue):
+        """Send batches until the queue is empty, a retry is scheduled, or we stop."""
+        while not self.stopping and queue.count and self.ready():
+            if self.not_before and self.clock() < self.not_before:
+                return
+            rows = queue.peek(self.batch_size)
+            if not rows:
+                return
+            ids = [row[0] for row in rows]
+            texts = [row[1] for row in rows]
+            result = self.send(texts)
+            self.stats.add(requests=1)
+            status = result.status
+            if status is not None and 200 <= status < 300:
+                queue.remove(ids)
+                self.stats.add(sent=len(ids))
+                self.attempt = 0
+                self.not_before = 0.0
+                self.batch_size = min(self.max_batch_size, self.batch_size * 2)
+                self.notify("sent", texts, status)
+            elif status == 413 and len(ids) > 1:
+                self.batch_size = max(1, len(ids) // 2)
+                log.warning("%s: 413 for %d events; retrying in batches of %d", self.name, len(ids), self.batch_size)
+            elif status is None or status in RETRYABLE:
+                what = f"HTTP {status}" if status is not None else "network error"
+                self.stats.error(f"{what}: {result.reply}")
+                self.stats.add(retried=1)
+                delay = self._backoff(result.retry_after)
+                log.warning("%s: %s sending %d events (%s); retry %d in %.1fs",
+                            self.name, what, len(ids), result.reply[:200], self.attempt, delay)
+                self.notify("retrying", texts, status)
+                return
+            else:
+                queue.remove(ids)
+                self.stats.add(dropped=len(ids))
+                self.stats.error(f"HTTP {status}: {result.reply}")
+                log.error("%s: HTTP %s is final; dropped %d events. Server said: %s",
+                          self.name, status, len(ids), result.reply[:300] or "(nothing)")
+                self.notify("dropped", texts, status)
+
+    def _backoff(self, retry_after):
+        self.attempt += 1
+        delay = random.uniform(0, min(self.retry_max, self.retry_base * 2 ** (self.attempt - 1)))
+        if retry_after is not None:
+            delay = max(delay, min(retry_after, 300.0))
+        self.not_before = self.clock() + delay
+        return delay

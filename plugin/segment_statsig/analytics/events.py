@@ -1,0 +1,75 @@
+"""Segment Spec events: the record the caller's thread writes, and the event the
+timeline worker makes of it.
+
+A record is a compact JSON line: [type, unix time, message id (32 hex), anonymousId,
+userId, fields, context, integrations]. The caller's thread only stamps and writes
+it; uuid formatting, ISO timestamps and context enrichment happen on the worker.
+"""
+from __future__ import annotations
+
+import datetime
+import json
+
+RESET = "_reset"  # not a Segment event: tells plugins to forget the user, in call order
+
+
+def iso_timestamp(unix_time):
+    """ISO-8601 UTC with milliseconds, as Segment's SDKs write it."""
+    moment = datetime.datetime.fromtimestamp(unix_time, datetime.timezone.utc)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+def parse_timestamp(value):
+    """A caller's `timestamp=`: datetime (naive = UTC), unix seconds or ISO-8601 text."""
+    if isinstance(value, datetime.datetime):
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=datetime.timezone.utc)
+        return value.timestamp()
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value)
+    if isinstance(value, str):
+        text = value.strip()
+        if text.endswith(("Z", "z")):
+            text = text[:-1] + "+00:00"
+        try:
+            return parse_timestamp(datetime.datetime.fromisoformat(text))
+        except ValueError:
+            pass
+    raise TypeError(f"timestamp must be a datetime, unix seconds or ISO-8601 text, not {value!r}")
+
+
+def unix_ms(iso):
+    """Milliseconds since the epoch of an ISO-8601 timestamp."""
+    text = iso[:-1] + "+00:00" if iso.endswith("Z") else iso
+    moment = datetime.datetime.fromisoformat(text)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=datetime.timezone.utc)
+    return int(round(moment.timestamp() * 1000))
+
+
+def message_id(hex32):
+    """A uuid4-shaped string from 32 random hex digits."""
+    h = hex32
+    return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{'89ab'[int(h[16], 16) & 3]}{h[17:20]}-{h[20:32]}"
+
+
+def to_event(record):
+    """The Segment event for a record (a decoded journal line)."""
+    kind, unix_time, mid, anonymous_id, user_id, fields, context, integrations = record
+    event = {
+        "type": kind,
+        "messageId": message_id(mid),
+        "timestamp": iso_timestamp(unix_time),
+        "anonymousId": anonymous_id,
+        "context": context or {},
+        "integrations": integrations or {},
+    }
+    if user_id is not None:
+        event["userId"] = user_id
+    if fields:
+        event.update(fields)
+    return event
+
+
+def decode(line):
+    return json.loads(line)

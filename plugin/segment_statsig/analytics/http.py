@@ -1,0 +1,87 @@
+"""HTTP for the delivery workers: URL checks, Retry-After, and one POST through a
+requests session (imported on first use, on a worker thread)."""
+from __future__ import annotations
+
+import email.utils
+import gzip
+import ipaddress
+import time
+import urllib.parse
+
+from .delivery import SendResult
+
+
+def check_api_url(url):
+    """https anywhere; plain http only to this machine (loopback). Returns it without a trailing /."""
+    parts = urllib.parse.urlsplit(url) if isinstance(url, str) else None
+    if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"api_url must be an http(s) URL, not {url!r}")
+    if parts.scheme == "http" and not _loopback(parts.hostname):
+        raise ValueError(f"api_url {url!r}: plain http is allowed only to loopback; use https")
+    return url.rstrip("/")
+
+
+def _loopback(host):
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def retry_after_seconds(value):
+    """Retry-After as seconds (a number or an HTTP date), or None."""
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        return max(0.0, email.utils.parsedate_to_datetime(value).timestamp() - time.time())
+    except (TypeError, ValueError):
+        return None
+
+
+class HttpSender:
+    """POSTs bodies to one URL over one kept-alive connection. Retries are the
+    delivery loop's business, so the adapter makes none."""
+
+    def __init__(self, url, timeout, use_gzip=True):
+        self.url = url
+        self.timeout = timeout
+        self.use_gzip = use_gzip
+        self.session = None
+
+    def post(self, body, headers, secret=None):
+        """`body` bytes; returns a SendResult, never raises. `secret` is scrubbed from texts."""
+        if self.use_gzip:
+            body = gzip.compress(body, compresslevel=6)
+            headers["Content-Encoding"] = "gzip"
+        try:
+            response = self._session().post(self.url, data=body, headers=headers, timeout=self.timeout)
+            result = SendResult(response.status_code, retry_after_seconds(response.headers.get("Retry-After")),
+                                response.text[:300])
+        except Exception as error:  # network error, timeout, reset: retryable
+            result = SendResult(None, None, f"{type(error).__name__}: {error}")
+        if secret:
+            result.reply = result.reply.replace(secret, "<API_KEY>")
+        return result
+
+    def _session(self):
+        if self.session is None:
+            import requests
+            from requests.adapters import HTTPAdapter
+
+            session = requests.Session()
+            adapter = HTTPAdapter(pool_connections=1, pool_maxsize=2, max_retries=0)
+            session.mount("http://", adapter)
+            session.mount("https://", adapter)
+            self.session = session
+        return self.session
+
+    def close(self):
+        if self.session is not None:
+            self.session.close()
+            self.session = None

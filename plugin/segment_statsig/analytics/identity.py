@@ -1,0 +1,57 @@
+"""Who the events are about: anonymousId (persisted), userId and traits (persisted,
+merged by identify, cleared by reset)."""
+from __future__ import annotations
+
+import json
+import threading
+import uuid
+
+from . import jsonsafe
+from .storage import read_json, write_json
+
+_FILE = "user.json"
+
+
+class Identity:
+    def __init__(self, directory):
+        self.directory = directory
+        self.lock = threading.Lock()
+        saved = read_json(directory, _FILE) or {}
+        self.anonymous_id = saved.get("anonymousId") or str(uuid.uuid4())
+        self.user_id = saved.get("userId")
+        self.traits = saved.get("traits") if isinstance(saved.get("traits"), dict) else {}
+        self.ids_json = ""
+        if saved.get("anonymousId"):
+            self._ids()
+        else:
+            self._save()
+
+    def identify(self, user_id, traits_json):
+        """`traits_json`: the traits as the journal wrote them (JSON-safe)."""
+        with self.lock:
+            if user_id is not None:
+                self.user_id = user_id
+            if traits_json != "{}":
+                self.traits = {**self.traits, **json.loads(traits_json)}
+            self._save()
+
+    def alias(self, new_id):
+        with self.lock:
+            self.user_id = new_id
+            self._save()
+
+    def reset(self):
+        with self.lock:
+            self.anonymous_id = str(uuid.uuid4())
+            self.user_id = None
+            self.traits = {}
+            self._save()
+
+    def _ids(self):
+        # The journal record's [anonymousId, userId] text, made once per change, not per call.
+        self.ids_json = json.dumps([self.anonymous_id, self.user_id])[1:-1]
+
+    def _save(self):
+        self._ids()
+        write_json(self.directory, _FILE, jsonsafe.dumps(
+            {"anonymousId": self.anonymous_id, "userId": self.user_id, "traits": self.traits}, "traits"))

@@ -1,0 +1,142 @@
+"""JSON for whatever an app passes in.
+
+The rules, applied to properties, traits, context and integrations:
+- str, int, finite float, bool, None, dict, list: kept as they are.
+- tuple, set, frozenset -> list (sets sorted when their items sort).
+- datetime, date, time -> ISO-8601 string (`isoformat()`).
+- Decimal -> float; UUID, pathlib paths -> str; Enum -> its value; bytes -> UTF-8 text
+  (bad bytes become U+FFFD).
+- NaN, Infinity, -Infinity -> null, with a warning.
+- dict keys that are not strings -> str(key), as `json` does for numbers.
+- any other object -> str(obj); if str() raises, repr(obj); if that raises too, the
+  value is dropped, with a warning.
+- a container that contains itself (a cycle) -> null at the repeat, with a warning.
+- nesting deeper than 64 levels -> null below that depth, with a warning.
+- an integer too long for Python to write (over 4,300 digits) -> dropped, with a warning.
+
+The fast path is one C-encoder call; the rules above run only when it refuses.
+"""
+from __future__ import annotations
+
+import datetime
+import decimal
+import enum
+import json
+import logging
+import math
+import os
+import uuid
+
+log = logging.getLogger("segment_statsig")
+
+MAX_DEPTH = 64
+_DROP = object()
+
+
+def _convert(obj):
+    """The encoder's `default`: turn a known non-JSON type into JSON data."""
+    if isinstance(obj, (datetime.datetime, datetime.date, datetime.time)):
+        return obj.isoformat()
+    if isinstance(obj, decimal.Decimal):
+        return float(obj)
+    if isinstance(obj, (set, frozenset)):
+        try:
+            return sorted(obj)
+        except TypeError:
+            return list(obj)
+    if isinstance(obj, (bytes, bytearray, memoryview)):
+        return bytes(obj).decode("utf-8", "replace")
+    if isinstance(obj, enum.Enum):
+        return obj.value
+    if isinstance(obj, uuid.UUID):
+        return str(obj)
+    if isinstance(obj, os.PathLike):
+        return os.fspath(obj)
+    return str(obj)
+
+
+_encode = json.JSONEncoder(
+    default=_convert, allow_nan=False, separators=(",", ":"), check_circular=True
+).encode
+
+
+def dumps(value, what="event"):
+    """Compact JSON text of `value`, after the rules above; never raises."""
+    try:
+        return _encode(value)
+    except Exception:
+        notes = []
+        clean = sanitize(value, notes)
+        if notes:
+            log.warning("%s: %s", what, "; ".join(notes[:5]) + (f" (+{len(notes) - 5} more)" if len(notes) > 5 else ""))
+        return _encode(None if clean is _DROP else clean)
+
+
+def sanitize(value, notes, path="$", depth=0, seen=None):
+    """A JSON-safe copy of `value` (or _DROP), noting every change in `notes`."""
+    if value is None or value is True or value is False or isinstance(value, str):
+        return value
+    if isinstance(value, float):
+        if math.isfinite(value):
+            return value
+        notes.append(f"{path}: {value!r} is not JSON, sent as null")
+        return None
+    if isinstance(value, int):
+        try:
+            int.__str__(value)
+        except ValueError:
+            notes.append(f"{path}: integer too long to write, dropped")
+            return _DROP
+        return int(value)
+    if depth >= MAX_DEPTH:
+        notes.append(f"{path}: nested deeper than {MAX_DEPTH} levels, cut to null")
+        return None
+    seen = seen if seen is not None else set()
+    if isinstance(value, (dict, list, tuple, set, frozenset)):
+        if id(value) in seen:
+            notes.append(f"{path}: contains itself, sent as null")
+            return None
+        seen.add(id(value))
+        try:
+            if isinstance(value, dict):
+                out = {}
+                for key, item in value.items():
+                    key = _key(key)
+                    if key is _DROP:
+                        notes.append(f"{path}: a key that cannot be written, dropped")
+                        continue
+                    item = sanitize(item, notes, f"{path}.{key}", depth + 1, seen)
+                    if item is not _DROP:
+                        out[key] = item
+                return out
+            items = _convert(value) if isinstance(value, (set, frozenset)) else value
+            out = [sanitize(item, notes, f"{path}[{i}]", depth + 1, seen) for i, item in enumerate(items)]
+            return [item for item in out if item is not _DROP]
+        finally:
+            seen.discard(id(value))
+    try:
+        converted = _convert(value)
+    except Exception:
+        try:
+            converted = repr(value)
+        except Exception:
+            notes.append(f"{path}: a {type(value).__name__} with no str() or repr(), dropped")
+            return _DROP
+    return sanitize(converted, notes, path, depth + 1, seen)
+
+
+def _key(key):
+    if isinstance(key, str):
+        return key
+    if key is None or isinstance(key, (bool, int, float)):
+        try:
+            return json.dumps(key)
+        except (ValueError, TypeError):
+            return str(key)
+    try:
+        return str(key)
+    except Exception:
+        try:
+            return repr(key)
+        except Exception:
+            return _DROP

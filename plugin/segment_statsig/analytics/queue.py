@@ -1,0 +1,171 @@
+"""A destination's durable queue: one SQLite table of JSON texts, oldest first.
+
+Bounded by count and bytes (the oldest go first, counted and logged). A file that
+SQLite cannot read is moved aside (quarantined) and a new queue started; a folder
+that cannot hold it means a queue in memory, with a warning.
+"""
+from __future__ import annotations
+
+import collections
+import logging
+import os
+import threading
+import time
+
+log = logging.getLogger("segment_statsig")
+
+
+class MemoryQueue:
+    durable = False
+
+    def __init__(self, max_events, max_bytes):
+        self.max_events, self.max_bytes = max_events, max_bytes
+        self.items = collections.deque()  # (id, text)
+        self.next_id = 1
+        self.count = self.bytes = 0
+        self.lock = threading.Lock()
+
+    def put_many(self, texts):
+        """Store `texts`; returns how many of the oldest were dropped to stay in bounds."""
+        with self.lock:
+            for text in texts:
+                self.items.append((self.next_id, text))
+                self.next_id += 1
+                self.bytes += len(text)
+            self.count = len(self.items)
+            dropped = 0
+            while self.count > self.max_events or (self.bytes > self.max_bytes and self.count > 1):
+                _, text = self.items.popleft()
+                self.bytes -= len(text)
+                self.count -= 1
+                dropped += 1
+            return dropped
+
+    def peek(self, limit):
+        with self.lock:
+            return [self.items[i] for i in range(min(limit, len(self.items)))]
+
+    def remove(self, ids):
+        wanted = set(ids)
+        with self.lock:
+            self.items = collections.deque(item for item in self.items if item[0] not in wanted)
+            self.count = len(self.items)
+            self.bytes = sum(len(text) for _, text in self.items)
+
+    def close(self):
+        pass
+
+
+class SqliteQueue:
+    durable = True
+
+    def __init__(self, path, max_events, max_bytes):
+        import sqlite3
+
+        self.sqlite3 = sqlite3
+        self.path = path
+        self.max_events, self.max_bytes = max_events, max_bytes
+        self.lock = threading.Lock()
+        # Created 0600 first: SQLite gives its -wal and -shm files the same mode.
+        os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
+        self.db = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=5)
+        try:
+            self.db.execute("PRAGMA journal_mode=WAL")
+            # A commit reaches the kernel (survives kill -9) without an fsync each time.
+            self.db.execute("PRAGMA synchronous=NORMAL")
+            self.db.execute("CREATE TABLE IF NOT EXISTS events (id INTEGER PRIMARY KEY AUTOINCREMENT, body TEXT NOT NULL)")
+            self.count, self.bytes = self.db.execute(
+                "SELECT COUNT(*), COALESCE(SUM(LENGTH(body)), 0) FROM events").fetchone()
+        except Exception:
+            self.db.close()
+            raise
+
+    def put_many(self, texts):
+        with self.lock:
+            self.db.execute("BEGIN IMMEDIATE")
+            try:
+                self.db.executemany("INSERT INTO events (body) VALUES (?)", [(t,) for t in texts])
+                self.count += len(texts)
+                self.bytes += sum(len(t) for t in texts)
+                dropped = self._trim()
+                self.db.execute("COMMIT")
+            except BaseException:
+                self.db.execute("ROLLBACK")
+                self.count, self.bytes = self.db.execute(
+                    "SELECT COUNT(*), COALESCE(SUM(LENGTH(body)), 0) FROM events").fetchone()
+                raise
+            return dropped
+
+    def _trim(self):
+        """Drop the oldest rows until both bounds hold (keeping the newest row
+        when only the byte bound is over); returns how many."""
+        dropped = 0
+        while self.count > self.max_events or (self.bytes > self.max_bytes and self.count > 1):
+            over_count = self.count - self.max_events
+            over_bytes = self.bytes - self.max_bytes
+            rows = self.db.execute(
+                "SELECT id, LENGTH(body) FROM events ORDER BY id LIMIT ?", (max(over_count, 256),)).fetchall()
+            cut = freed = 0
+            for _, size in rows:
+                if cut >= over_count and (freed >= over_bytes or cut == self.count - 1):
+                    break
+                cut += 1
+                freed += size
+            if cut == 0:
+                break
+            self.db.execute("DELETE FROM events WHERE id <= ?", (rows[cut - 1][0],))
+            self.count -= cut
+            self.bytes -= freed
+            dropped += cut
+        return dropped
+
+    def peek(self, limit):
+        with self.lock:
+            return self.db.execute("SELECT id, body FROM events ORDER BY id LIMIT ?", (limit,)).fetchall()
+
+    def remove(self, ids):
+        if not ids:
+            return
+        with self.lock:
+            rows = self.db.execute(
+                f"SELECT COUNT(*), COALESCE(SUM(LENGTH(body)), 0) FROM events WHERE id IN ({','.join('?' * len(ids))})",
+                ids).fetchone()
+            self.db.execute(f"DELETE FROM events WHERE id IN ({','.join('?' * len(ids))})", ids)
+            self.count -= rows[0]
+            self.bytes -= rows[1]
+
+    def close(self):
+        with self.lock:
+            try:
+                self.db.close()
+            except Exception:
+                pass
+
+
+def open_queue(directory, name, max_events, max_bytes):
+    """A SqliteQueue in `directory`, or a MemoryQueue when that cannot be had."""
+    if directory is None:
+        return MemoryQueue(max_events, max_bytes)
+    path = os.path.join(directory, name)
+    try:
+        return SqliteQueue(path, max_events, max_bytes)
+    except ImportError:
+        log.warning("sqlite3 is missing; queue %s kept in memory (not durable)", name)
+    except OSError as error:
+        log.warning("queue %s unusable (%s); kept in memory (not durable)", name, error.strerror or error)
+    except Exception as error:  # sqlite3.DatabaseError: corrupt or truncated file
+        if "readonly" in str(error) or "unable to open" in str(error) or "disk" in str(error) and "full" in str(error):
+            log.warning("queue %s unusable (%s); kept in memory (not durable)", name, error)
+            return MemoryQueue(max_events, max_bytes)
+        quarantine = f"{path}.corrupt-{int(time.time())}"
+        log.warning("queue %s is unreadable (%s); moved to %s, starting a new one", name, error, os.path.basename(quarantine))
+        for suffix in ("", "-wal", "-shm"):
+            try:
+                os.replace(path + suffix, quarantine + suffix)
+            except OSError:
+                pass
+        try:
+            return SqliteQueue(path, max_events, max_bytes)
+        except Exception as again:
+            log.warning("queue %s still unusable (%s); kept in memory (not durable)", name, again)
+    return MemoryQueue(max_events, max_bytes)

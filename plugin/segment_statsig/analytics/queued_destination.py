@@ -1,0 +1,135 @@
+"""A destination that stores what it makes of each event in a durable queue and
+delivers it on its own worker. StatsigDestination and SegmentDestination are two."""
+from __future__ import annotations
+
+import json
+import logging
+import threading
+
+from .delivery import Delivery, DeliveryStats
+from .plugin import DestinationPlugin
+from .queue import MemoryQueue, open_queue
+
+log = logging.getLogger("segment_statsig")
+
+encode = json.JSONEncoder(separators=(",", ":")).encode
+
+
+class QueuedDestination(DestinationPlugin):
+    queue_file = "queue.sqlite3"   # in the Analytics storage folder
+
+    def __init__(self, *, flush_at=None, flush_interval=None, max_batch_size=100, max_queue_events=10_000,
+                 max_queue_bytes=16 * 1024 * 1024, retry_base=1.0, retry_max=60.0):
+        super().__init__()
+        if isinstance(max_batch_size, bool) or not isinstance(max_batch_size, int) or max_batch_size < 1:
+            raise ValueError("max_batch_size must be an int >= 1")
+        self.flush_at = flush_at
+        self.flush_interval = flush_interval
+        self.max_batch_size = max_batch_size
+        self.max_queue_events = max_queue_events
+        self.max_queue_bytes = max_queue_bytes
+        self.retry_base = retry_base
+        self.retry_max = retry_max
+        self.stats = DeliveryStats()
+        self.delivery = None
+        self._pending = []            # JSON texts made since the last commit
+        self._queue = None
+        self._queue_lock = threading.Lock()
+        self._listeners = []
+
+    # --- what a subclass provides ---------------------------------------------
+    def ready(self):
+        """True when sending is possible (a key is known)."""
+        return True
+
+    def send(self, texts):
+        """POST one batch; returns a delivery.SendResult."""
+        raise NotImplementedError
+
+    # --- plugin ---------------------------------------------------------------
+    def setup(self, analytics):
+        super().setup(analytics)
+        self.delivery = Delivery(
+            self.key.lower(), self._get_queue, self.send, self.ready, self.stats, self._notify,
+            flush_at=self.flush_at or analytics.flush_at,
+            flush_interval=self.flush_interval or analytics.flush_interval,
+            max_batch_size=self.max_batch_size, retry_base=self.retry_base, retry_max=self.retry_max)
+        self.delivery.start()
+
+    def enqueue(self, payload):
+        """Keep `payload` (a JSON-ready dict) for the next commit."""
+        self._pending.append(encode(payload))
+        if self._listeners:
+            self._notify("queued", [payload], None)
+
+    def commit(self):
+        if not self._pending:
+            return
+        texts, self._pending = self._pending, []
+        queue = self._get_queue()
+        try:
+            dropped = queue.put_many(texts)
+        except Exception as error:  # disk full, I/O error: keep going in memory
+            log.warning("%s: queue write failed (%s); keeping events in memory (not durable)", self.key, error)
+            memory = MemoryQueue(self.max_queue_events, self.max_queue_bytes)
+            memory.put_many([body for _, body in queue.peek(self.max_queue_events)])
+            dropped = memory.put_many(texts)
+            with self._queue_lock:
+                self._queue = memory
+            queue.close()
+            queue = memory
+        self.stats.add(queued=len(texts))
+        if dropped:
+            self.stats.add(dropped=dropped)
+            log.warning("%s: queue full (%d events / %d bytes max); dropped the %d oldest",
+                        self.key, self.max_queue_events, self.max_queue_bytes, dropped)
+        if self.delivery is not None:
+            self.delivery.queue_grew(queue.count)
+
+    def flush(self):
+        if self.delivery is not None:
+            self.delivery.request_flush()
+
+    def wait_idle(self, timeout):
+        return self.delivery is None or self.delivery.wait_idle(timeout)
+
+    def shutdown(self, timeout):
+        stopped = self.delivery is None or self.delivery.stop(timeout)
+        if stopped:
+            with self._queue_lock:
+                if self._queue is not None:
+                    self._queue.close()
+                    self._queue = None
+        return stopped
+
+    def _get_queue(self):
+        with self._queue_lock:
+            if self._queue is None:
+                directory = self.analytics.storage_dir if self.analytics is not None else None
+                self._queue = open_queue(directory, self.queue_file, self.max_queue_events, self.max_queue_bytes)
+            return self._queue
+
+    @property
+    def queue_depth(self):
+        """Events waiting: stored and not yet delivered, plus those not yet stored."""
+        return self._get_queue().count + len(self._pending)
+
+    # --- listeners ------------------------------------------------------------
+    def add_listener(self, callback):
+        """callback(state, events, status): state "queued" | "sent" | "retrying" |
+        "dropped"; the payload dicts; the HTTP status (None when queued or on a
+        network error). Runs on a worker thread: keep it short."""
+        self._listeners.append(callback)
+
+    def remove_listener(self, callback):
+        self._listeners.remove(callback)
+
+    def _notify(self, state, events, status):
+        if not self._listeners:
+            return
+        events = [json.loads(e) if isinstance(e, str) else e for e in events]
+        for callback in list(self._listeners):
+            try:
+                callback(state, events, status)
+            except Exception:
+                log.exception("%s: a delivery listener failed", self.key)

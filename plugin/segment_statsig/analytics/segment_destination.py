@@ -1,0 +1,48 @@
+"""The cloud leg: events to Segment's API (`{api_url}/v1/batch`, the write key as
+basic auth), marked so Segment's servers do not send them to the device-mode
+destinations (Statsig) a second time: `_metadata.bundled` lists those destinations'
+keys and `integrations.<key>` is false for each."""
+from __future__ import annotations
+
+import base64
+import time
+
+from .events import iso_timestamp
+from .http import HttpSender, check_api_url
+from .queued_destination import QueuedDestination
+
+
+class SegmentDestination(QueuedDestination):
+    key = "Segment.io"
+    queue_file = "segment-queue.sqlite3"
+
+    def __init__(self, write_key, *, api_url="https://api.segment.io", timeout=15.0, gzip=True, **queue_options):
+        super().__init__(**queue_options)
+        self.http = HttpSender(check_api_url(api_url) + "/v1/batch", timeout, gzip)
+        self._auth = "Basic " + base64.b64encode(f"{write_key}:".encode()).decode()
+
+    def __repr__(self):
+        return f"<SegmentDestination url={self.http.url!r}>"
+
+    def _to_cloud(self, event):
+        bundled = [d.key for d in self.analytics.destinations() if d is not self and d.enabled and d.key]
+        integrations = dict(event.get("integrations") or {})
+        for key in bundled:
+            integrations[key] = False
+        event["integrations"] = integrations
+        event["_metadata"] = {"bundled": bundled, "unbundled": []}
+        self.enqueue(event)
+        return event
+
+    track = identify = screen = page = group = alias = _to_cloud
+
+    def send(self, texts):
+        body = '{"batch":[' + ",".join(texts) + '],"sentAt":"' + iso_timestamp(time.time()) + '"}'
+        headers = {"Content-Type": "application/json", "Authorization": self._auth}
+        return self.http.post(body.encode("utf-8"), headers)
+
+    def shutdown(self, timeout):
+        stopped = super().shutdown(timeout)
+        if stopped:
+            self.http.close()
+        return stopped

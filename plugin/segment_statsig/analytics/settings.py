@@ -1,0 +1,62 @@
+"""Segment settings: from the app (`settings=`), from Segment's CDN, or from the
+copy cached on disk when the CDN cannot be reached. Fetched off the caller's thread."""
+from __future__ import annotations
+
+import json
+import logging
+import threading
+
+from .storage import read_json, write_json
+
+log = logging.getLogger("segment_statsig")
+
+_FILE = "settings.json"
+
+
+def _valid(settings):
+    return isinstance(settings, dict) and isinstance(settings.get("integrations", {}), dict)
+
+
+class SettingsLoader:
+    def __init__(self, write_key, cdn_url, directory, timeout=10.0):
+        self.write_key = write_key
+        self.url = f"{cdn_url.rstrip('/')}/v1/projects/{write_key}/settings"
+        self.directory = directory
+        self.timeout = timeout
+
+    def cached(self):
+        settings = read_json(self.directory, _FILE)
+        return settings if _valid(settings) else None
+
+    def fetch_async(self, on_settings, on_done):
+        """Fetch on a thread; on_settings(settings) on success, then on_done()."""
+        def run():
+            try:
+                settings = self.fetch()
+                if settings is not None:
+                    on_settings(settings)
+            finally:
+                on_done()
+
+        threading.Thread(target=run, name="segment-statsig-settings", daemon=True).start()
+
+    def fetch(self):
+        try:
+            import requests
+
+            response = requests.get(self.url, timeout=self.timeout)
+        except Exception as error:  # offline: the cache (already applied) stands
+            log.warning("settings: cannot reach Segment's CDN (%s); using cached settings", type(error).__name__)
+            return None
+        if response.status_code != 200:
+            log.warning("settings: CDN answered HTTP %s; using cached settings", response.status_code)
+            return None
+        try:
+            settings = response.json()
+        except ValueError:
+            settings = None
+        if not _valid(settings):
+            log.warning("settings: CDN reply is not a settings object; using cached settings")
+            return None
+        write_json(self.directory, _FILE, json.dumps(settings))
+        return settings

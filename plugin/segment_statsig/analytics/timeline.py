@@ -1,0 +1,59 @@
+"""The event pipeline, after analytics-kotlin's Timeline.kt:
+before -> enrichment -> destinations (each its own copy) -> after."""
+from __future__ import annotations
+
+import logging
+
+from .plugin import PluginType
+
+log = logging.getLogger("segment_statsig")
+
+
+def copy_event(value):
+    """A deep copy of JSON data (dicts, lists, scalars): far cheaper than copy.deepcopy."""
+    if isinstance(value, dict):
+        return {k: copy_event(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [copy_event(v) for v in value]
+    return value
+
+
+class Timeline:
+    def __init__(self):
+        self.plugins = {t: [] for t in PluginType}
+        self.analytics = None
+
+    def add(self, plugin):
+        self.plugins[plugin.type].append(plugin)
+
+    def remove(self, plugin):
+        for plugins in self.plugins.values():
+            if plugin in plugins:
+                plugins.remove(plugin)
+
+    def all(self):
+        return [p for plugins in self.plugins.values() for p in plugins]
+
+    def apply(self, plugin_type, event):
+        """Run one stage; a plugin returning None drops the event. A plugin that
+        raises is logged and skipped, so one bad plugin never stops the pipeline."""
+        for plugin in self.plugins[plugin_type]:
+            if event is None:
+                return None
+            try:
+                event = plugin.execute(event)
+            except Exception:
+                log.exception("plugin %s failed on a %s event; skipped", type(plugin).__name__, event.get("type"))
+        return event
+
+    def process(self, event):
+        event = self.apply(PluginType.BEFORE, event)
+        event = self.apply(PluginType.ENRICHMENT, event)
+        if event is None:
+            return None
+        for destination in self.plugins[PluginType.DESTINATION]:
+            try:
+                destination.process(copy_event(event))
+            except Exception:
+                log.exception("destination %s failed on a %s event", getattr(destination, "key", "?"), event.get("type"))
+        return self.apply(PluginType.AFTER, event)

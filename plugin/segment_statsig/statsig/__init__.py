@@ -1,0 +1,1 @@
+"""The Statsig destination: mapping, user, transport."""

@@ -1,0 +1,161 @@
+"""A Segment event -> the Statsig event it becomes.
+
+Names: track -> `segment_track:<event>`, screen -> `segment_screen:<name>`,
+page -> `segment_page:<name>`. A page or screen without a name becomes the bare
+prefix (`segment_page`, `segment_screen`); its category goes to metadata `category`
+(a property of that name wins), never into the name, so one screen aggregates
+across categories.
+
+Limits, each with a warning naming the event (nothing is dropped silently):
+- A character Statsig's servers refuse in a name (\\ [ ] { } < > # = ; & $ % |, NUL,
+  CR, LF) becomes `_`; a name over 64 characters is cut to 64. When the name changed,
+  metadata `segment_event_name` keeps the original (cut to 256 characters).
+- Metadata over 4,096 characters (as JSON) is trimmed, longest values first, and
+  marked `statsig_metadata_truncated: "true"`.
+
+value: `properties.value` when it is a string or a finite number, else
+`properties.revenue` under the same rule, else absent. It also stays in metadata.
+metadata: every property as a string: text as is, true/false, numbers as JSON writes
+them, lists and objects as compact JSON; null properties are left out. The reserved
+properties below are not repeated in metadata.
+- statsigCustomIDs: ["companyID", "c-7", ...] pairs -> user.customIDs.
+- statsigCustom: ["plan", "pro", ...] pairs -> user.custom.
+- statsigEnvironment: {"tier": "staging"} -> user.statsigEnvironment.
+A malformed reserved property is ignored with a warning; the event is kept.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import math
+import re
+
+from ..analytics.events import unix_ms
+from .user import build_user, cut_id
+
+log = logging.getLogger("segment_statsig")
+
+PREFIXES = {"track": "segment_track", "screen": "segment_screen", "page": "segment_page"}
+NAME_LIMIT = 64
+METADATA_LIMIT = 4096
+_FORBIDDEN = re.compile(r"[\\\[\]{}<>#=;&$%|\x00\r\n]")
+_RESERVED = ("statsigCustomIDs", "statsigCustom", "statsigEnvironment")
+_TRUNCATED = "statsig_metadata_truncated"
+_compact = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+
+
+def _clean_text(text):
+    # Lone surrogates cannot be sent as UTF-8.
+    return text if text.isascii() else text.encode("utf-8", "replace").decode("utf-8")
+
+
+def event_name(event):
+    """(Statsig eventName, the original name when it had to change, else None)."""
+    prefix = PREFIXES[event["type"]]
+    base = event.get("event") if event["type"] == "track" else event.get("name")
+    if not isinstance(base, str) or not base:
+        return prefix, None
+    full = f"{prefix}:{base}"
+    name = _clean_text(full)
+    if _FORBIDDEN.search(name):
+        name = _FORBIDDEN.sub("_", name)
+        log.warning("Statsig: event %r has characters Statsig refuses in names; sent as %r", base, name[:NAME_LIMIT])
+    if len(name) > NAME_LIMIT:
+        name = name[:NAME_LIMIT]
+        log.warning("Statsig: event name %r is over %d characters; cut to %r", full, NAME_LIMIT, name)
+    return name, (None if name == full else full)
+
+
+def _number_or_text(value):
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, str):
+        return value
+    return None
+
+
+def _metadata_value(value):
+    if isinstance(value, str):
+        return _clean_text(value)
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    if isinstance(value, (int, float)):
+        return json.dumps(value)
+    return _clean_text(_compact(value))
+
+
+def _pairs(value, name, event_label):
+    if (isinstance(value, list) and len(value) % 2 == 0
+            and all(isinstance(key, str) and key for key in value[0::2])):
+        return list(zip(value[0::2], value[1::2]))
+    log.warning("Statsig: %s of event %r is not a flat [name, value, ...] array; ignored", name, event_label)
+    return []
+
+
+def fit_metadata(metadata, event_label):
+    """Trim the longest values until the metadata's JSON fits METADATA_LIMIT."""
+    size = len(_compact(metadata))
+    if size <= METADATA_LIMIT:
+        return metadata
+    limit = METADATA_LIMIT - len(_TRUNCATED) - 12  # room for the marker
+    for key in sorted(metadata, key=lambda k: len(metadata[k]), reverse=True):
+        excess = size - limit
+        if excess <= 0:
+            break
+        value = metadata[key]
+        metadata[key] = value[:max(0, len(value) - excess - 1)] + "…" if len(value) > excess else ""
+        size = len(_compact(metadata))
+    while size > limit and metadata:  # keys alone too long: drop the last ones
+        metadata.popitem()
+        size = len(_compact(metadata))
+    metadata[_TRUNCATED] = "true"
+    log.warning("Statsig: metadata of event %r was over %d characters; trimmed", event_label, METADATA_LIMIT)
+    return metadata
+
+
+def to_statsig_event(event, traits):
+    """The Statsig event dict for a track/screen/page Segment event."""
+    name, original = event_name(event)
+    label = original or name
+    properties = event.get("properties") or {}
+    context = event.get("context") or {}
+    user = build_user(event.get("userId"), event.get("anonymousId"), traits, context)
+
+    metadata = {}
+    for key, value in properties.items():
+        if value is not None and key not in _RESERVED:
+            metadata[key] = _metadata_value(value)
+    category = event.get("category")
+    if isinstance(category, str) and "category" not in metadata:
+        metadata["category"] = category
+    if original is not None:
+        metadata["segment_event_name"] = original[:256]
+
+    if "statsigCustomIDs" in properties:
+        for key, value in _pairs(properties["statsigCustomIDs"], "statsigCustomIDs", label):
+            user["customIDs"][key] = cut_id(value)
+    if "statsigCustom" in properties:
+        custom = user.setdefault("custom", {})
+        for key, value in _pairs(properties["statsigCustom"], "statsigCustom", label):
+            custom[key] = value
+    if "statsigEnvironment" in properties:
+        environment = properties["statsigEnvironment"]
+        if isinstance(environment, dict):
+            user["statsigEnvironment"] = {k: v if isinstance(v, str) else json.dumps(v) for k, v in environment.items()}
+        else:
+            log.warning("Statsig: statsigEnvironment of event %r is not an object; ignored", label)
+
+    statsig_event = {"eventName": name, "user": user, "time": unix_ms(event["timestamp"])}
+    value = _number_or_text(properties.get("value"))
+    if value is None:
+        value = _number_or_text(properties.get("revenue"))
+    if value is not None:
+        statsig_event["value"] = value
+    statsig_event["metadata"] = fit_metadata(metadata, label)
+    return statsig_event
