@@ -35,6 +35,8 @@ LIB_TITLES = {
 ROWS = [
     ("cost_median", "track() caller's thread, median (µs)"),
     ("cost_p99", "track() caller's thread, p99 (µs)"),
+    ("paced_req_per_1k", "HTTP requests per 1,000 events, app-paced calls"),
+    ("paced_cpu", "process CPU per event, app-paced calls (µs)"),
     ("hang_median", "track() while the server hangs, median (µs)"),
     ("hang_p99", "track() while the server hangs, p99 (µs)"),
     ("burst_median", "track() during the burst, median (µs)"),
@@ -125,7 +127,9 @@ def measure_track_cost(lib, cfg, mode):
     with SinkServer(mode=mode) as srv, tempfile.TemporaryDirectory() as tmp:
         spec = {"kind": "track_cost", "lib": lib, "url": srv.url, "tmp": tmp,
                 "n": cfg["track_n"], "warmup": cfg["warmup"], "pace_s": cfg["pace_s"]}
-        return run_child(spec, timeout=cfg["child_timeout"])
+        res = run_child(spec, timeout=cfg["child_timeout"])
+        res["server"] = srv.snapshot()
+        return res
 
 
 def big_queue_options(lib, n):
@@ -292,6 +296,12 @@ def build_rows(R: dict, cfg: dict) -> dict:
             return _g(res, *path)
         rows["cost_median"][lib] = v(tc, "median_us")
         rows["cost_p99"][lib] = v(tc, "p99_us")
+        rows["paced_cpu"][lib] = v(tc, "cpu_per_event_us")
+        if tc is not None and tc.get("ok"):
+            total = cfg["track_n"] + cfg["warmup"]
+            rows["paced_req_per_1k"][lib] = tc["server"]["event_requests"] * 1000.0 / total
+        elif tc is not None:
+            rows["paced_req_per_1k"][lib] = "error"
         rows["hang_median"][lib] = v(hg, "median_us")
         rows["hang_p99"][lib] = v(hg, "p99_us")
         rows["burst_median"][lib] = v(e2, "burst_cost", "median_us")
@@ -349,11 +359,11 @@ def fmt(key, x):
         return f"{n:,.0f} ({'gzip' if gz else 'no gzip'})"
     if key in ("e2e_lost", "big_lost", "dur_returned", "dur_delivered", "dur_lost"):
         return f"{x:,}"
-    if key in ("e2e_rate", "big_rate", "bytes_per_1k", "rss_per_event"):
+    if key in ("e2e_rate", "big_rate", "bytes_per_1k", "paced_cpu", "rss_per_event"):
         return f"{x:,.0f}"
     if key == "e2e_seconds":
         return f"{x:.2f}"
-    if key in ("req_per_1k", "rss_per_10k"):
+    if key in ("req_per_1k", "rss_per_10k", "paced_req_per_1k"):
         return f"{x:,.1f}"
     return f"{x:,.1f}" if x >= 10 else f"{x:.2f}"
 

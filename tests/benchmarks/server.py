@@ -129,6 +129,9 @@ class _Server(ThreadingHTTPServer):
     request_queue_size = 128
     sink: "SinkServer"
 
+    def handle_error(self, request, client_address):
+        pass  # a client closing its keep-alive connection is not news
+
 
 class SinkServer:
     def __init__(self, mode: str = "ok", record_ids: bool = False):
