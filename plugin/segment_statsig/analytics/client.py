@@ -60,7 +60,7 @@ def _user_id(value, what="user_id"):
 class Analytics:
     def __init__(self, write_key=None, *, storage_dir=None, flush_at=20, flush_interval=30.0,
                  cdn_url=DEFAULT_CDN_URL, api_url=DEFAULT_API_URL, settings=None,
-                 track_lifecycle_events=False, app_info=None, settings_timeout=10.0):
+                 track_lifecycle_events=False, app_info=None, context=None, settings_timeout=10.0):
         if write_key is not None and (not isinstance(write_key, str) or not write_key.strip()):
             raise ValueError("write_key must be a non-empty str or None")
         if isinstance(flush_at, bool) or not isinstance(flush_at, int) or flush_at < 1:
@@ -99,8 +99,11 @@ class Analytics:
         self._shutdown_result = None
         self._worker = None
         self._opened = False
+        self._holding = False   # while True, calls are journaled but the worker is not started
 
         self.context = self.add(ContextPlugin(self.app_info))
+        if context is not None:
+            self.context.set(**_mapping(context, "context"))
         if write_key is not None:
             loader = SettingsLoader(write_key, cdn_url, self.storage_dir, timeout=settings_timeout)
             start = settings if settings is not None else loader.cached()
@@ -115,7 +118,11 @@ class Analytics:
             self._apply_settings(settings if settings is not None else {"integrations": {}})
             self._settings_ready.set()
         if track_lifecycle_events:
+            # Journaled now, processed from the app's first call on: by then the app
+            # has added its destinations, so none misses Installed / Opened.
+            self._holding = True
             self.on_start()
+            self._holding = False
 
     def __repr__(self):
         return f"<Analytics storage_dir={self.storage_dir!r} write_key={'set' if self.write_key else None}>"
@@ -242,7 +249,7 @@ class Analytics:
             # random's module instance is reseeded in a forked child; uuid4() costs 3x more.
             line = '["%s",%r,"%032x",%s,%s]\n' % (kind, unix_time, random.getrandbits(128), identity.ids_json, body[1:-1])
             self.journal.append(line.encode("ascii"))
-        if self._worker is None:
+        if self._worker is None and not self._holding:
             self._start()
         if not self._wake.is_set():
             self._wake.set()
