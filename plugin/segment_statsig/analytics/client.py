@@ -26,6 +26,7 @@ log = logging.getLogger("segment_statsig")
 DEFAULT_CDN_URL = "https://cdn-settings.segment.com"
 DEFAULT_API_URL = "https://api.segment.io"
 _BATCH_LINES = 500  # journal lines per worker pass (one destination commit each)
+_COALESCE = 0.01    # after a wake, let a burst of calls gather: one commit for many events
 
 
 def _name(value, what):
@@ -100,6 +101,7 @@ class Analytics:
         self._worker = None
         self._opened = False
         self._holding = False   # while True, calls are journaled but the worker is not started
+        self._asleep = False    # the worker waits for a wake (set by the worker, cleared by callers)
 
         self.context = self.add(ContextPlugin(self.app_info))
         if context is not None:
@@ -251,7 +253,8 @@ class Analytics:
             self.journal.append(line.encode("ascii"))
         if self._worker is None and not self._holding:
             self._start()
-        if not self._wake.is_set():
+        if self._asleep:  # one wake per burst, not per call: a woken worker competes for the GIL
+            self._asleep = False
             self._wake.set()
 
     # --- lifecycle ------------------------------------------------------------
@@ -369,7 +372,11 @@ class Analytics:
                     self._idle.notify_all()
             if self._stopping and not self.journal.pending:
                 return
-            self._wake.wait(self.flush_interval)
+            self._asleep = True
+            if not self.journal.pending:  # a call that came before _asleep was set is handled now
+                self._wake.wait(self.flush_interval)
+                time.sleep(_COALESCE)
+            self._asleep = False
 
     def _drain(self):
         while True:

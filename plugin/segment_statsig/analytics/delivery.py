@@ -13,18 +13,19 @@ import logging
 import random
 import threading
 import time
-from dataclasses import dataclass
 
 log = logging.getLogger("segment_statsig")
 
 RETRYABLE = frozenset({408, 429, 500, 502, 503, 504, 522, 524, 599})
 
 
-@dataclass
 class SendResult:
-    status: int | None           # HTTP status, None for a network error
-    retry_after: float | None = None
-    reply: str = ""              # the server's reply (cut short) or the error text
+    __slots__ = ("status", "retry_after", "reply")
+
+    def __init__(self, status, retry_after=None, reply=""):
+        self.status = status            # HTTP status, None for a network error
+        self.retry_after = retry_after  # seconds, from Retry-After
+        self.reply = reply              # the server's reply (cut short) or the error text
 
 
 class DeliveryStats:
@@ -152,9 +153,13 @@ class Delivery:
 
     def _send_all(self, queue):
         """Send batches until the queue is empty, a retry is scheduled, or we stop."""
+        first = True
         while not self.stopping and queue.count and self.ready():
             if self.not_before and self.clock() < self.not_before:
                 return
+            if not first and queue.count < self.flush_at and not self.flush_requested:
+                return  # a part batch waits for more events or for the timer
+            first = False
             rows = queue.peek(self.batch_size)
             if not rows:
                 return
@@ -164,8 +169,9 @@ class Delivery:
             self.stats.add(requests=1)
             status = result.status
             if status is not None and 200 <= status < 300:
-                queue.remove(ids)
-                self.stats.add(sent=len(ids))
+                removed = queue.remove(ids)
+                # Rows the bound trimmed while they were in flight were delivered after all.
+                self.stats.add(sent=len(ids), dropped=removed - len(ids))
                 self.attempt = 0
                 self.not_before = 0.0
                 self.batch_size = min(self.max_batch_size, self.batch_size * 2)

@@ -13,10 +13,19 @@ import json
 RESET = "_reset"  # not a Segment event: tells plugins to forget the user, in call order
 
 
+_second_text = (None, "")  # the last whole second formatted (one tuple: threads read it whole)
+
+
 def iso_timestamp(unix_time):
     """ISO-8601 UTC with milliseconds, as Segment's SDKs write it."""
-    moment = datetime.datetime.fromtimestamp(unix_time, datetime.timezone.utc)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+    ms = int(unix_time * 1000)  # floor, never rounds up into the next second
+    second, millis = divmod(ms, 1000)
+    global _second_text
+    cached = _second_text
+    if cached[0] != second:
+        cached = _second_text = (second, datetime.datetime.fromtimestamp(
+            second, datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S."))
+    return f"{cached[1]}{millis:03d}Z"
 
 
 def parse_timestamp(value):
@@ -38,8 +47,21 @@ def parse_timestamp(value):
     raise TypeError(f"timestamp must be a datetime, unix seconds or ISO-8601 text, not {value!r}")
 
 
+_second_epoch = (None, 0)
+
+
 def unix_ms(iso):
     """Milliseconds since the epoch of an ISO-8601 timestamp."""
+    if len(iso) == 24 and iso[19] == "." and iso[23] == "Z":  # our own form: cache its second
+        global _second_epoch
+        cached = _second_epoch
+        if cached[0] != iso[:19]:
+            cached = _second_epoch = (iso[:19], _unix_ms(iso[:19] + "Z") // 1000)
+        return cached[1] * 1000 + int(iso[20:23])
+    return _unix_ms(iso)
+
+
+def _unix_ms(iso):
     text = iso[:-1] + "+00:00" if iso.endswith("Z") else iso
     moment = datetime.datetime.fromisoformat(text)
     if moment.tzinfo is None:

@@ -2,7 +2,6 @@
 requests session (imported on first use, on a worker thread)."""
 from __future__ import annotations
 
-import email.utils
 import gzip
 import ipaddress
 import time
@@ -38,6 +37,8 @@ def retry_after_seconds(value):
         return max(0.0, float(value))
     except ValueError:
         pass
+    import email.utils
+
     try:
         return max(0.0, email.utils.parsedate_to_datetime(value).timestamp() - time.time())
     except (TypeError, ValueError):

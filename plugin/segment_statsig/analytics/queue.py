@@ -46,11 +46,14 @@ class MemoryQueue:
             return [self.items[i] for i in range(min(limit, len(self.items)))]
 
     def remove(self, ids):
+        """Remove these rows; returns how many were still there."""
         wanted = set(ids)
         with self.lock:
+            before = len(self.items)
             self.items = collections.deque(item for item in self.items if item[0] not in wanted)
             self.count = len(self.items)
             self.bytes = sum(len(text) for _, text in self.items)
+            return before - self.count
 
     def close(self):
         pass
@@ -124,8 +127,9 @@ class SqliteQueue:
             return self.db.execute("SELECT id, body FROM events ORDER BY id LIMIT ?", (limit,)).fetchall()
 
     def remove(self, ids):
+        """Remove these rows; returns how many were still there."""
         if not ids:
-            return
+            return 0
         with self.lock:
             rows = self.db.execute(
                 f"SELECT COUNT(*), COALESCE(SUM(LENGTH(body)), 0) FROM events WHERE id IN ({','.join('?' * len(ids))})",
@@ -133,6 +137,7 @@ class SqliteQueue:
             self.db.execute(f"DELETE FROM events WHERE id IN ({','.join('?' * len(ids))})", ids)
             self.count -= rows[0]
             self.bytes -= rows[1]
+            return rows[0]
 
     def close(self):
         with self.lock:

@@ -18,8 +18,8 @@ encode = json.JSONEncoder(separators=(",", ":")).encode
 class QueuedDestination(DestinationPlugin):
     queue_file = "queue.sqlite3"   # in the Analytics storage folder
 
-    def __init__(self, *, flush_at=None, flush_interval=None, max_batch_size=100, max_queue_events=10_000,
-                 max_queue_bytes=16 * 1024 * 1024, retry_base=1.0, retry_max=60.0):
+    def __init__(self, *, flush_at=None, flush_interval=None, max_batch_size=100, max_queue_events=100_000,
+                 max_queue_bytes=32 * 1024 * 1024, retry_base=1.0, retry_max=60.0):
         super().__init__()
         if isinstance(max_batch_size, bool) or not isinstance(max_batch_size, int) or max_batch_size < 1:
             raise ValueError("max_batch_size must be an int >= 1")
@@ -56,9 +56,9 @@ class QueuedDestination(DestinationPlugin):
             max_batch_size=self.max_batch_size, retry_base=self.retry_base, retry_max=self.retry_max)
         self.delivery.start()
 
-    def enqueue(self, payload):
-        """Keep `payload` (a JSON-ready dict) for the next commit."""
-        self._pending.append(encode(payload))
+    def enqueue(self, payload, text=None):
+        """Keep `payload` (a JSON-ready dict; `text`, its JSON when already made) for the next commit."""
+        self._pending.append(encode(payload) if text is None else text)
         if self._listeners:
             self._notify("queued", [payload], None)
 

@@ -23,13 +23,14 @@ class Timeline:
         self.plugins = {t: [] for t in PluginType}
         self.analytics = None
 
+    # Copy on write: the worker may be iterating a list while the app adds a plugin.
     def add(self, plugin):
-        self.plugins[plugin.type].append(plugin)
+        self.plugins[plugin.type] = [*self.plugins[plugin.type], plugin]
 
     def remove(self, plugin):
-        for plugins in self.plugins.values():
+        for plugin_type, plugins in self.plugins.items():
             if plugin in plugins:
-                plugins.remove(plugin)
+                self.plugins[plugin_type] = [p for p in plugins if p is not plugin]
 
     def all(self):
         return [p for plugins in self.plugins.values() for p in plugins]
@@ -51,9 +52,14 @@ class Timeline:
         event = self.apply(PluginType.ENRICHMENT, event)
         if event is None:
             return None
-        for destination in self.plugins[PluginType.DESTINATION]:
+        destinations = self.plugins[PluginType.DESTINATION]
+        last = len(destinations) - 1
+        shared_ok = not self.plugins[PluginType.AFTER]
+        for i, destination in enumerate(destinations):
             try:
-                destination.process(copy_event(event))
+                # Each destination gets its own copy; the last may have the original
+                # when no after-plugin will look at it.
+                destination.process(event if i == last and shared_ok else copy_event(event))
             except Exception:
                 log.exception("destination %s failed on a %s event", getattr(destination, "key", "?"), event.get("type"))
         return self.apply(PluginType.AFTER, event)

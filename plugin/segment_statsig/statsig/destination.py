@@ -14,7 +14,7 @@ import uuid
 
 from ..analytics.queued_destination import QueuedDestination, encode
 from ..version import __version__
-from .mapping import to_statsig_event
+from .mapping import to_statsig_event, user_key
 from ..analytics.http import check_api_url
 from .transport import DEFAULT_API_URL, SDK_TYPE, StatsigTransport
 from .user import build_user
@@ -36,6 +36,8 @@ class StatsigDestination(QueuedDestination):
         self.transport = StatsigTransport(self.api_url, timeout=timeout, use_gzip=gzip)
         self.session_id = str(uuid.uuid4())
         self._traits = {}
+        self._traits_version = 0
+        self._user_cache = (None, None, None)  # (key, user dict, its JSON): consecutive events share a user
 
     def __repr__(self):
         return f"<StatsigDestination api_url={self.api_url!r} api_key={'<set>' if self._api_key else None}>"
@@ -77,7 +79,22 @@ class StatsigDestination(QueuedDestination):
         self._traits = analytics.traits
 
     def track(self, event):
-        self.enqueue(to_statsig_event(event, self._traits))
+        key = (self._traits_version, *user_key(event))
+        cached_key, user, user_json = self._user_cache
+        if cached_key != key:
+            user = build_user(event.get("userId"), event.get("anonymousId"), self._traits, event.get("context") or {})
+            user_json = encode(user)
+            self._user_cache = (key, user, user_json)
+        statsig_event = to_statsig_event(event, self._traits, user)
+        if statsig_event["user"] is user:  # splice the user's JSON in rather than encode it again
+            value = statsig_event.get("value")
+            text = (f'{{"eventName":{encode(statsig_event["eventName"])},"user":{user_json},'
+                    f'"time":{statsig_event["time"]},'
+                    + ("" if value is None else f'"value":{encode(value)},')
+                    + f'"metadata":{encode(statsig_event["metadata"])}}}')
+            self.enqueue(statsig_event, text)
+        else:
+            self.enqueue(statsig_event)
         return event
 
     screen = page = track
@@ -86,10 +103,12 @@ class StatsigDestination(QueuedDestination):
         traits = event.get("traits")
         if traits:
             self._traits = {**self._traits, **traits}
+            self._traits_version += 1
         return event
 
     def reset(self):
         self._traits = {}
+        self._traits_version += 1
 
     @property
     def user(self):

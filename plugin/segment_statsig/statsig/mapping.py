@@ -119,13 +119,28 @@ def fit_metadata(metadata, event_label):
     return metadata
 
 
-def to_statsig_event(event, traits):
-    """The Statsig event dict for a track/screen/page Segment event."""
+def user_key(event):
+    """What the Statsig user of an event depends on, besides the traits."""
+    context = event.get("context") or {}
+    app = context.get("app")
+    location = context.get("location")
+    return (event.get("userId"), event.get("anonymousId"), context.get("ip"), context.get("userAgent"),
+            context.get("locale"), app.get("version") if isinstance(app, dict) else None,
+            location.get("country") if isinstance(location, dict) else None)
+
+
+def to_statsig_event(event, traits, user=None):
+    """The Statsig event dict for a track/screen/page Segment event. `user`, when
+    given, is the prebuilt user of this event; it is copied before any change."""
     name, original = event_name(event)
     label = original or name
     properties = event.get("properties") or {}
-    context = event.get("context") or {}
-    user = build_user(event.get("userId"), event.get("anonymousId"), traits, context)
+    if user is None:
+        user = build_user(event.get("userId"), event.get("anonymousId"), traits, event.get("context") or {})
+    if any(key in properties for key in _RESERVED):
+        user = {**user, "customIDs": dict(user["customIDs"]), "custom": dict(user.get("custom") or {})}
+        if not user["custom"]:
+            del user["custom"]
 
     metadata = {}
     for key, value in properties.items():
