@@ -5,6 +5,7 @@ keys and `integrations.<key>` is false for each."""
 from __future__ import annotations
 
 import base64
+import json
 import time
 
 from .events import iso_timestamp
@@ -20,6 +21,7 @@ class SegmentDestination(QueuedDestination):
         super().__init__(**queue_options)
         self.http = HttpSender(check_api_url(api_url) + "/v1/batch", timeout, gzip)
         self._auth = "Basic " + base64.b64encode(f"{write_key}:".encode()).decode()
+        self._write_key_json = json.dumps(write_key)
 
     def __repr__(self):
         return f"<SegmentDestination url={self.http.url!r}>"
@@ -37,7 +39,9 @@ class SegmentDestination(QueuedDestination):
     track = identify = screen = page = group = alias = _to_cloud
 
     def send(self, texts):
-        body = '{"batch":[' + ",".join(texts) + '],"sentAt":"' + iso_timestamp(time.time()) + '"}'
+        # The key both as basic auth and in the body, as segment-analytics-python 2.x sends it.
+        body = ('{"batch":[' + ",".join(texts) + '],"sentAt":"' + iso_timestamp(time.time())
+                + '","writeKey":' + self._write_key_json + "}")
         headers = {"Content-Type": "application/json", "Authorization": self._auth}
         return self.http.post(body.encode("utf-8"), headers)
 

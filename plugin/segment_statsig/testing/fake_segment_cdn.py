@@ -129,7 +129,12 @@ class FakeSegmentCDN(FakeServer):
             except (ValueError, UnicodeDecodeError):
                 return None
             return user or None
-        return None
+        # segment-analytics-python 2.x sends the key in the body instead.
+        try:
+            key = json.loads(decode_body(request)[0]).get("writeKey")
+        except Exception:
+            return None
+        return key if isinstance(key, str) else None
 
     def _write_key_ok(self, key: Optional[str]) -> bool:
         if not key:
