@@ -58,7 +58,7 @@ class HttpSender:
     def post(self, body, headers, secret=None):
         """`body` bytes; returns a SendResult, never raises. `secret` is scrubbed from texts."""
         if self.use_gzip:
-            body = gzip.compress(body, compresslevel=6)
+            body = gzip.compress(body, compresslevel=1)  # 5x less CPU than 6; JSON still shrinks ~10x
             headers["Content-Encoding"] = "gzip"
         try:
             response = self._session().post(self.url, data=body, headers=headers, timeout=self.timeout)

@@ -37,7 +37,8 @@ class StatsigDestination(QueuedDestination):
         self.session_id = str(uuid.uuid4())
         self._traits = {}
         self._traits_version = 0
-        self._user_cache = (None, None, None)  # (key, user dict, its JSON): consecutive events share a user
+        self._user_cache = (None, None, None)
+        self._name_cache = (None, "")  # (eventName, its JSON)  # (key, user dict, its JSON): consecutive events share a user
 
     def __repr__(self):
         return f"<StatsigDestination api_url={self.api_url!r} api_key={'<set>' if self._api_key else None}>"
@@ -87,10 +88,14 @@ class StatsigDestination(QueuedDestination):
             self._user_cache = (key, user, user_json)
         statsig_event = to_statsig_event(event, self._traits, user)
         if statsig_event["user"] is user:  # splice the user's JSON in rather than encode it again
+            name = statsig_event["eventName"]
+            if self._name_cache[0] != name:
+                self._name_cache = (name, encode(name))
             value = statsig_event.get("value")
-            text = (f'{{"eventName":{encode(statsig_event["eventName"])},"user":{user_json},'
-                    f'"time":{statsig_event["time"]},'
-                    + ("" if value is None else f'"value":{encode(value)},')
+            if value is not None:
+                value = encode(value) if isinstance(value, str) else repr(value)
+            text = (f'{{"eventName":{self._name_cache[1]},"user":{user_json},"time":{statsig_event["time"]},'
+                    + ("" if value is None else f'"value":{value},')
                     + f'"metadata":{encode(statsig_event["metadata"])}}}')
             self.enqueue(statsig_event, text)
         else:

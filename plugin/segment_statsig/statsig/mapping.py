@@ -85,8 +85,8 @@ def _metadata_value(value):
         return "true"
     if value is False:
         return "false"
-    if isinstance(value, (int, float)):
-        return json.dumps(value)
+    if isinstance(value, (int, float)):  # finite: the journal's JSON held no NaN
+        return repr(value)
     return _clean_text(_compact(value))
 
 

@@ -1,0 +1,20 @@
+"""Kivy glue for segment_statsig: the only part of the package that imports Kivy.
+
+    from segment_statsig.kivy import track_screens, bind_lifecycle, track_device_context
+
+    class MyApp(App):
+        def build(self):
+            root = Builder.load_file("my.kv")
+            bind_lifecycle(self, analytics)               # Opened / Backgrounded / Foregrounded, shutdown
+            track_screens(root.ids.screens, analytics)    # screen("Home"), screen("Catalog"), ...
+            track_device_context(analytics)               # context.screen, os, device
+            return root
+
+Each returns a handle whose ``unbind()`` undoes it.
+"""
+from .device import DeviceContextBinding, device_context, track_device_context
+from .lifecycle import LifecycleBinding, bind_lifecycle
+from .screens import ScreenTracker, track_screens
+
+__all__ = ["track_screens", "ScreenTracker", "bind_lifecycle", "LifecycleBinding",
+           "device_context", "track_device_context", "DeviceContextBinding"]

@@ -1,0 +1,80 @@
+"""Device context from Kivy: context.screen (window size, density), context.os and
+context.device from kivy.utils.platform, and on Android from android.os.Build."""
+from __future__ import annotations
+
+import logging
+import platform as _host
+
+log = logging.getLogger("segment_statsig")
+
+_OS_NAMES = {"android": "Android", "ios": "iOS", "macosx": "macOS", "win": "Windows", "linux": "Linux"}
+
+
+def _android_build():
+    """(manufacturer, model, release, sdk) from android.os.Build, through pyjnius."""
+    from jnius import autoclass  # present in every python-for-android build
+
+    build = autoclass("android.os.Build")
+    version = autoclass("android.os.Build$VERSION")
+    return build.MANUFACTURER, build.MODEL, version.RELEASE, version.SDK_INT
+
+
+def device_context(window=None, kivy_platform=None):
+    """A dict for ``analytics.set_context(**...)``: screen, os and device.
+
+    ``window`` defaults to kivy.core.window.Window; ``kivy_platform`` to kivy.utils.platform.
+    """
+    if window is None:
+        from kivy.core.window import Window as window
+    if kivy_platform is None:
+        from kivy.utils import platform as kivy_platform
+    from kivy.metrics import Metrics
+
+    width, height = (int(v) for v in window.size)
+    context = {
+        "screen": {"width": width, "height": height, "density": round(float(Metrics.density), 3)},
+        "os": {"name": _OS_NAMES.get(kivy_platform, _host.system() or kivy_platform),
+               "version": _host.release()},
+        "device": {"type": kivy_platform if kivy_platform in ("android", "ios") else "desktop",
+                   "model": _host.machine()},
+    }
+    if kivy_platform == "android":
+        try:
+            manufacturer, model, release, sdk = _android_build()
+        except Exception as error:  # no pyjnius: keep what the host offers
+            log.warning("device context: android.os.Build unavailable (%s)", error)
+        else:
+            context["os"]["version"] = str(release)
+            context["os"]["sdk"] = int(sdk)
+            context["device"].update(manufacturer=str(manufacturer), model=str(model))
+    elif kivy_platform == "ios":
+        context["device"]["manufacturer"] = "Apple"
+    return context
+
+
+class DeviceContextBinding:
+    def __init__(self, analytics, window, kivy_platform):
+        self.analytics = analytics
+        self.window = window
+        self.kivy_platform = kivy_platform
+        self._uid = window.fbind("size", self._update)
+        self._update()
+
+    def _update(self, *_):
+        # Rotation or a resized desktop window: later events carry the new size.
+        self.analytics.set_context(**device_context(self.window, self.kivy_platform))
+
+    def unbind(self):
+        if self._uid:
+            self.window.unbind_uid("size", self._uid)
+            self._uid = 0
+
+
+def track_device_context(analytics, window=None, kivy_platform=None):
+    """Set the device context now and again whenever the window size changes.
+    Returns a handle with ``unbind()``."""
+    if window is None:
+        from kivy.core.window import Window as window
+    if kivy_platform is None:
+        from kivy.utils import platform as kivy_platform
+    return DeviceContextBinding(analytics, window, kivy_platform)

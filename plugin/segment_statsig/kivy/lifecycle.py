@@ -1,0 +1,59 @@
+"""App lifecycle -> Segment's mobile lifecycle events, by binding to a Kivy App's events.
+
+    on_start  -> analytics.on_start()       Application Installed / Updated, Opened (once)
+    on_pause  -> analytics.on_background()  Application Backgrounded; flushes and syncs the journal
+    on_resume -> analytics.on_foreground()  Application Foregrounded
+    on_stop   -> analytics.shutdown()       once, however often Kivy dispatches on_stop
+
+The lifecycle events themselves need ``Analytics(track_lifecycle_events=True)``; without
+it the flush on pause and the shutdown on stop still happen. The handlers return
+None, so the app's own on_pause (True by default: the app may pause) still decides.
+"""
+from __future__ import annotations
+
+import logging
+
+log = logging.getLogger("segment_statsig")
+
+_EVENTS = ("on_start", "on_pause", "on_resume", "on_stop")
+
+
+class LifecycleBinding:
+    def __init__(self, app, analytics, shutdown_timeout=5.0):
+        self.app = app
+        self.analytics = analytics
+        self.shutdown_timeout = shutdown_timeout
+        self.stopped = False
+        self._uids = [(name, app.fbind(name, getattr(self, "_" + name))) for name in _EVENTS]
+
+    def _call(self, what, *args):
+        try:
+            getattr(self.analytics, what)(*args)
+        except Exception:  # analytics must never take the app down
+            log.exception("lifecycle: analytics.%s() failed", what)
+
+    def _on_start(self, *_):
+        self._call("on_start")
+
+    def _on_pause(self, *_):
+        self._call("on_background")
+
+    def _on_resume(self, *_):
+        self._call("on_foreground")
+
+    def _on_stop(self, *_):
+        if self.stopped:  # App.stop() dispatches on_stop, then run() does again on its way out
+            return
+        self.stopped = True
+        self._call("shutdown", self.shutdown_timeout)
+
+    def unbind(self):
+        for name, uid in self._uids:
+            self.app.unbind_uid(name, uid)
+        self._uids = []
+
+
+def bind_lifecycle(app, analytics, *, shutdown_timeout=5.0):
+    """Bind `analytics` to `app`'s lifecycle. Call it before the app starts (in
+    ``__init__`` or ``build()``). Returns a LifecycleBinding (``.unbind()``)."""
+    return LifecycleBinding(app, analytics, shutdown_timeout)
