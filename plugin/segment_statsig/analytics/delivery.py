@@ -83,6 +83,7 @@ class Delivery:
         self.stopping = False
         self.attempt = 0
         self.not_before = 0.0
+        self.hold_until = 0.0   # a server's Retry-After: not even a flush() sends before it
         self.thread = None
 
     def start(self):
@@ -91,9 +92,10 @@ class Delivery:
             self.thread.start()
 
     def request_flush(self):
-        """Send now, skipping any backoff wait: the app asked."""
+        """Send now, skipping our own backoff wait (the app asked), but never a
+        Retry-After the server asked for."""
         self.flush_requested = True
-        self.not_before = 0.0
+        self.not_before = self.hold_until if self.hold_until > self.clock() else 0.0
         self.wake.set()
 
     def queue_grew(self, count):
@@ -201,5 +203,6 @@ class Delivery:
         delay = random.uniform(0, min(self.retry_max, self.retry_base * 2 ** (self.attempt - 1)))
         if retry_after is not None:
             delay = max(delay, min(retry_after, 300.0))
+            self.hold_until = self.clock() + delay
         self.not_before = self.clock() + delay
         return delay
