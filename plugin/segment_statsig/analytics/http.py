@@ -45,14 +45,27 @@ def retry_after_seconds(value):
         return None
 
 
+def _is_json(text):
+    import json
+
+    try:
+        json.loads(text)
+    except ValueError:
+        return False
+    return True
+
+
 class HttpSender:
     """POSTs bodies to one URL over one kept-alive connection. Retries are the
     delivery loop's business, so the adapter makes none."""
 
-    def __init__(self, url, timeout, use_gzip=True):
+    def __init__(self, url, timeout, use_gzip=True, json_reply=False):
         self.url = url
         self.timeout = timeout
         self.use_gzip = use_gzip
+        # The API answers JSON: a 2xx with any other body came from something in the
+        # way (a captive portal, a proxy), so the events did not arrive: retry them.
+        self.json_reply = json_reply
         self.session = None
 
     def post(self, body, headers, secret=None):
@@ -62,8 +75,12 @@ class HttpSender:
             headers["Content-Encoding"] = "gzip"
         try:
             response = self._session().post(self.url, data=body, headers=headers, timeout=self.timeout)
+            text = response.text
             result = SendResult(response.status_code, retry_after_seconds(response.headers.get("Retry-After")),
-                                response.text[:300])
+                                text[:300])
+            if self.json_reply and 200 <= response.status_code < 300 and text.strip() and not _is_json(text):
+                result = SendResult(None, None, f"HTTP {response.status_code} with a reply that is not JSON "
+                                                f"(a captive portal or proxy?): {text[:200]}")
         except Exception as error:  # network error, timeout, reset: retryable
             result = SendResult(None, None, f"{type(error).__name__}: {error}")
         if secret:

@@ -13,7 +13,7 @@ DEFAULT_API_URL = "https://events.statsigapi.net/v1"
 
 class StatsigTransport:
     def __init__(self, api_url, timeout=10.0, use_gzip=True):
-        self.http = HttpSender(check_api_url(api_url) + "/log_event", timeout, use_gzip)
+        self.http = HttpSender(check_api_url(api_url) + "/log_event", timeout, use_gzip, json_reply=True)
 
     def send(self, api_key, texts, statsig_metadata_json):
         body = '{"events":[' + ",".join(texts) + '],"statsigMetadata":' + statsig_metadata_json + "}"
