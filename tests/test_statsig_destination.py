@@ -312,3 +312,51 @@ def test_restart_delivers_what_the_last_run_queued(tmp_path, fake_statsig):
         assert [int(e["metadata"]["i"]) for e in fake_statsig.events] == list(range(5))
     finally:
         second.shutdown(2)
+
+
+CHILD = r"""
+import sys
+from segment_statsig import Analytics, StatsigDestination
+analytics = Analytics(storage_dir=sys.argv[1], settings={"integrations": {"Statsig": {"apiKey": "client-k"}}},
+                      flush_at=50, flush_interval=0.05)
+analytics.add(StatsigDestination(api_url=sys.argv[2], retry_base=0.05))
+i = 0
+while True:
+    analytics.track("Killed", {"i": i})
+    sys.stdout.write(f"{i}\n")
+    sys.stdout.flush()
+    i += 1
+"""
+
+
+def test_sigkill_after_track_returned_then_restart_delivers(tmp_path, fake_statsig):
+    import signal
+    import subprocess
+    import sys
+
+    store = tmp_path / "store"
+    fake_statsig.delay_next(0.3)  # a send is in flight at some kills
+    child = subprocess.Popen([sys.executable, "-c", CHILD, str(store), fake_statsig.url],
+                             stdout=subprocess.PIPE, text=True)
+    returned = []
+    try:
+        for line in child.stdout:
+            returned.append(int(line))
+            if len(returned) >= 3000:
+                break
+    finally:
+        child.send_signal(signal.SIGKILL)
+        child.wait(10)
+    returned.extend(int(line) for line in child.stdout.read().split())
+    assert len(returned) >= 3000
+    restarted = Analytics(storage_dir=store, settings={"integrations": {"Statsig": {"apiKey": KEY}}}, flush_interval=0.05)
+    restarted.add(StatsigDestination(api_url=fake_statsig.url))
+    try:
+        assert restarted.flush(timeout=20)
+    finally:
+        restarted.shutdown(2)
+    delivered = [int(e["metadata"]["i"]) for e in fake_statsig.events]
+    assert set(returned) <= set(delivered), sorted(set(returned) - set(delivered))[:10]
+    duplicates = len(delivered) - len(set(delivered))
+    dup = sorted(i for i in set(delivered) if delivered.count(i) > 1)
+    assert duplicates <= 100, (duplicates, dup[:3], dup[-3:])  # at most the one batch in flight at the kill

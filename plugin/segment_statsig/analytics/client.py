@@ -404,3 +404,5 @@ class Analytics:
                 except Exception:
                     log.exception("destination %s failed to store events", destination.key)
             self.journal.mark_done(sum(len(line) for line in lines))
+            for destination in self.destinations():
+                destination.committed()

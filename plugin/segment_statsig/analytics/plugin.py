@@ -116,3 +116,7 @@ class DestinationPlugin(EventPlugin):
     def commit(self):
         """Make every event accepted so far durable. The timeline worker calls this
         before it marks those events done in the journal."""
+
+    def committed(self):
+        """The journal knows those events are stored: a good moment to wake the sender
+        (not before, so a crash in between cannot replay what was already sent)."""

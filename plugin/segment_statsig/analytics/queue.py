@@ -25,10 +25,11 @@ class MemoryQueue:
         self.count = self.bytes = 0
         self.lock = threading.Lock()
 
-    def put_many(self, texts):
-        """Store `texts`; returns how many of the oldest were dropped to stay in bounds."""
+    def put_many(self, items):
+        """Store (message id, text) items; returns how many of the oldest were dropped to
+        stay in bounds. (In memory nothing survives a crash, so ids need no checking.)"""
         with self.lock:
-            for text in texts:
+            for _, text in items:
                 self.items.append((self.next_id, text))
                 self.next_id += 1
                 self.bytes += len(text)
@@ -76,20 +77,26 @@ class SqliteQueue:
             self.db.execute("PRAGMA journal_mode=WAL")
             # A commit reaches the kernel (survives kill -9) without an fsync each time.
             self.db.execute("PRAGMA synchronous=NORMAL")
-            self.db.execute("CREATE TABLE IF NOT EXISTS events (id INTEGER PRIMARY KEY AUTOINCREMENT, body TEXT NOT NULL)")
+            self.db.execute("CREATE TABLE IF NOT EXISTS events (id INTEGER PRIMARY KEY AUTOINCREMENT, mid TEXT, body TEXT NOT NULL)")
+            self.db.execute("CREATE UNIQUE INDEX IF NOT EXISTS events_mid ON events (mid)")
             self.count, self.bytes = self.db.execute(
                 "SELECT COUNT(*), COALESCE(SUM(LENGTH(body)), 0) FROM events").fetchone()
         except Exception:
             self.db.close()
             raise
 
-    def put_many(self, texts):
+    def put_many(self, items):
+        """Store (message id, text) items, once per message id; returns how many of the
+        oldest were dropped to stay in bounds."""
         with self.lock:
             self.db.execute("BEGIN IMMEDIATE")
             try:
-                self.db.executemany("INSERT INTO events (body) VALUES (?)", [(t,) for t in texts])
-                self.count += len(texts)
-                self.bytes += sum(len(t) for t in texts)
+                before = self.db.total_changes
+                self.db.executemany("INSERT OR IGNORE INTO events (mid, body) VALUES (?, ?)", items)
+                added = self.db.total_changes - before
+                self.count += added
+                self.bytes += sum(len(t) for _, t in items) if added == len(items) else self.db.execute(
+                    "SELECT COALESCE(SUM(LENGTH(body)), 0) FROM events").fetchone()[0] - self.bytes
                 dropped = self._trim()
                 self.db.execute("COMMIT")
             except BaseException:

@@ -56,9 +56,11 @@ class QueuedDestination(DestinationPlugin):
             max_batch_size=self.max_batch_size, retry_base=self.retry_base, retry_max=self.retry_max)
         self.delivery.start()
 
-    def enqueue(self, payload, text=None):
-        """Keep `payload` (a JSON-ready dict; `text`, its JSON when already made) for the next commit."""
-        self._pending.append(encode(payload) if text is None else text)
+    def enqueue(self, payload, text=None, message_id=None):
+        """Keep `payload` (a JSON-ready dict; `text`, its JSON when already made) for the
+        next commit. `message_id` makes storing it idempotent: the journal replays what a
+        crash left unmarked, and the queue keeps only one copy."""
+        self._pending.append((message_id, encode(payload) if text is None else text))
         if self._listeners:
             self._notify("queued", [payload], None)
 
@@ -72,7 +74,7 @@ class QueuedDestination(DestinationPlugin):
         except Exception as error:  # disk full, I/O error: keep going in memory
             log.warning("%s: queue write failed (%s); keeping events in memory (not durable)", self.key, error)
             memory = MemoryQueue(self.max_queue_events, self.max_queue_bytes)
-            memory.put_many([body for _, body in queue.peek(self.max_queue_events)])
+            memory.put_many([(None, body) for _, body in queue.peek(self.max_queue_events)])
             dropped = memory.put_many(texts)
             with self._queue_lock:
                 self._queue = memory
@@ -83,8 +85,10 @@ class QueuedDestination(DestinationPlugin):
             self.stats.add(dropped=dropped)
             log.warning("%s: queue full (%d events / %d bytes max); dropped the %d oldest",
                         self.key, self.max_queue_events, self.max_queue_bytes, dropped)
+
+    def committed(self):
         if self.delivery is not None:
-            self.delivery.queue_grew(queue.count)
+            self.delivery.queue_grew(self._get_queue().count)
 
     def flush(self):
         if self.delivery is not None:

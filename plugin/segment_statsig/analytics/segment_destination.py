@@ -33,7 +33,7 @@ class SegmentDestination(QueuedDestination):
             integrations[key] = False
         event["integrations"] = integrations
         event["_metadata"] = {"bundled": bundled, "unbundled": []}
-        self.enqueue(event)
+        self.enqueue(event, message_id=event.get("messageId"))
         return event
 
     track = identify = screen = page = group = alias = _to_cloud

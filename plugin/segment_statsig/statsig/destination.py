@@ -97,9 +97,9 @@ class StatsigDestination(QueuedDestination):
             text = (f'{{"eventName":{self._name_cache[1]},"user":{user_json},"time":{statsig_event["time"]},'
                     + ("" if value is None else f'"value":{value},')
                     + f'"metadata":{encode(statsig_event["metadata"])}}}')
-            self.enqueue(statsig_event, text)
+            self.enqueue(statsig_event, text, event.get("messageId"))
         else:
-            self.enqueue(statsig_event)
+            self.enqueue(statsig_event, message_id=event.get("messageId"))
         return event
 
     screen = page = track
