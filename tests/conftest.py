@@ -31,3 +31,18 @@ def make_client(tmp_path, fake_statsig):
 def log_records(caplog):
     caplog.set_level(logging.DEBUG, logger="segment_statsig")
     return caplog
+
+
+# --- reliability tests (issue 6): long variants ------------------------------------------
+def pytest_addoption(parser):
+    parser.addoption("--long", action="store_true", default=False,
+                     help="long reliability variants: more kill points, longer outages, 8 x 10,000 events "
+                          "(also SEGMENT_STATSIG_LONG=1)")
+
+
+@pytest.fixture
+def long_run(request):
+    """True for the long variants (--long or SEGMENT_STATSIG_LONG=1)."""
+    import os
+
+    return bool(request.config.getoption("--long") or os.environ.get("SEGMENT_STATSIG_LONG"))
