@@ -78,6 +78,7 @@ class StatsigDestination(QueuedDestination):
     def setup(self, analytics):
         super().setup(analytics)
         self._traits = analytics.traits
+        self._values_setup(analytics)
 
     def track(self, event):
         key = (self._traits_version, *user_key(event))
@@ -109,11 +110,13 @@ class StatsigDestination(QueuedDestination):
         if traits:
             self._traits = {**self._traits, **traits}
             self._traits_version += 1
+        self._values_refresh()
         return event
 
     def reset(self):
         self._traits = {}
         self._traits_version += 1
+        self._values_refresh()
 
     @property
     def user(self):
@@ -136,3 +139,107 @@ class StatsigDestination(QueuedDestination):
         if stopped:
             self.transport.close()
         return stopped
+
+    # --- gates, dynamic configs, experiments (issue 8; see evaluation.py) ------
+    # Values come from POST {api_url}/initialize on the store's own thread, from the
+    # first call that needs them (or prefetch_values()); identify/reset fetch again.
+    _feature_store = None
+
+    def _values_setup(self, analytics):
+        from .evaluation import FeatureStore
+
+        self._feature_store = FeatureStore(
+            api_url=self.api_url, key_fn=lambda: self._api_key,
+            identity_fn=lambda: (analytics.user_id, analytics.anonymous_id),
+            user_fn=self._values_user, metadata_fn=self._values_metadata,
+            write_exposures=self._store_exposures, storage_dir=analytics.storage_dir,
+            timeout=self.transport.http.timeout)
+
+    def _values_refresh(self):
+        if self._feature_store is not None:
+            self._feature_store.refresh()
+
+    def _values_user(self):
+        """The Statsig user values are fetched for (and exposures carry): the current
+        identity and traits, with the context fields events carry."""
+        from ..analytics.context import merge, platform_context
+
+        analytics = self.analytics
+        plugin = analytics.context
+        context = plugin.static or merge(platform_context(plugin.app_info), plugin.overrides)
+        return build_user(analytics.user_id, analytics.anonymous_id, analytics.traits, context)
+
+    def _values_metadata(self):
+        return {"sdkType": SDK_TYPE, "sdkVersion": __version__, "stableID": self.analytics.anonymous_id,
+                "sessionID": self.session_id}
+
+    def _store_exposures(self, events):
+        """On the store's thread: exposure events straight into the durable queue (the
+        timeline worker's pending list is that worker's alone)."""
+        items = [(str(uuid.uuid4()), encode(e)) for e in events]
+        queue = self._get_queue()
+        dropped = queue.put_many(items)
+        self.stats.add(queued=len(items))
+        if dropped:
+            self.stats.add(dropped=dropped)
+            log.warning("Statsig: queue full; dropped the %d oldest events", dropped)
+        if self._listeners:
+            self._notify("queued", events, None)
+        if self.delivery is not None:
+            self.delivery.queue_grew(queue.count)
+
+    def _evaluate(self, kind, name):
+        from .evaluation import Evaluation
+
+        if self._feature_store is None:  # not added to an Analytics yet
+            return Evaluation(kind, name, False if kind == "gate" else {})
+        return self._feature_store.evaluate(kind, name)
+
+    def check_gate(self, name):
+        """True when feature gate `name` passes for the current user (False until known).
+        Logs a statsig::gate_exposure the first time per user and value."""
+        return self._evaluate("gate", name).value
+
+    def get_feature_gate(self, name):
+        """The gate as an Evaluation (value, rule_id, evaluation_reason); logs the exposure."""
+        return self._evaluate("gate", name)
+
+    def get_config(self, name):
+        """Dynamic config `name`: .get(key, default), .value, .rule_id, .evaluation_reason.
+        Logs a statsig::config_exposure the first time per user and value."""
+        return self._evaluate("config", name)
+
+    def get_experiment(self, name):
+        """Experiment `name` (a dynamic config with a group_name); logs its exposure."""
+        return self._evaluate("config", name)
+
+    def get_layer(self, name):
+        """Layer `name`; each parameter read with .get() logs a statsig::layer_exposure."""
+        return self._evaluate("layer", name)
+
+    def prefetch_values(self):
+        """Start fetching values now (non-blocking); apps that use gates call it at start."""
+        if self._feature_store is not None:
+            self._feature_store.start()
+
+    def wait_for_values(self, timeout=5.0):
+        """Wait up to `timeout` s for the current user's fetch (never call it on a UI
+        thread); True when values are known, from the network or the disk cache."""
+        if self._feature_store is None:
+            return False
+        return self._feature_store.wait_for_values(timeout)
+
+    def flush_exposures(self, timeout=5.0):
+        """Wait until the exposures logged so far are in the durable queue (they are
+        written on the values thread, within milliseconds); call before flush()."""
+        return self._feature_store is None or self._feature_store.flush_exposures(timeout)
+
+    @property
+    def values_reason(self):
+        """Where the current values come from: Uninitialized, NoValues, Cache, Network..."""
+        return "Uninitialized" if self._feature_store is None else self._feature_store.source
+
+    @property
+    def values_error(self):
+        """Why the last initialize fetch failed or was ignored (None after a good one)."""
+        return None if self._feature_store is None else self._feature_store.last_error

@@ -11,6 +11,8 @@ fixture, which stops it and surfaces server-side failures after the test.
 """
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 import re
 from typing import Any, Iterable, List, Optional, Tuple
@@ -43,6 +45,11 @@ class FakeStatsig(FakeServer):
         self._events: List[dict] = []
         self._dropped: List[Tuple[dict, str]] = []
         self._offline = False
+        self._gates: dict = {}
+        self._configs: dict = {}
+        self._initialize_answers: List[Tuple[int, str]] = []
+        #: the ``time`` of initialize replies (Statsig: when the config last changed)
+        self.config_time = 1714564800000
         super().__init__(host=host, port=port, quiet=quiet)
 
     def _register(self, server) -> None:
@@ -87,6 +94,7 @@ class FakeStatsig(FakeServer):
         self._events.clear()
         self._dropped.clear()
         self._offline = False
+        self._initialize_answers.clear()
 
     # -- faults --------------------------------------------------------------------------
     def set_offline(self, offline: bool = True) -> None:
@@ -154,18 +162,106 @@ class FakeStatsig(FakeServer):
         return json_response(status, {"success": False, "error": error})
 
     def _handle_initialize(self, request: Request) -> Response:
-        # Enough for a client SDK to start: no gates, no configs.
+        """Evaluates the configured gates, configs and experiments for the request's user
+        and answers as Statsig's client initialize does (names hashed per ``hash``)."""
         record = self._record(request)
-        self._read(request, record)
+        body_error = self._read(request, record)
         if self.offline:
             return self._refuse(record, 503, "fake is offline")
         key_error = self._key_error(self._api_key_from(record))
         if key_error:
             return self._refuse(record, 401, key_error)
+        with self._lock:
+            canned = self._initialize_answers.pop(0) if self._initialize_answers else None
+        if canned is not None:
+            record.status, record.fault = canned[0], "canned initialize answer"
+            self._finish(record)
+            return Response(canned[1], status=canned[0], content_type="application/json")
+        if body_error:
+            return self._refuse(record, 400, body_error)
+        body = record.body if isinstance(record.body, dict) else {}
+        user = body.get("user") if isinstance(body.get("user"), dict) else {}
         record.status = 200
         self._finish(record)
-        return json_response(200, {"feature_gates": {}, "dynamic_configs": {}, "layer_configs": {},
-                                   "has_updates": True, "hash_used": "djb2", "time": 0})
+        return json_response(200, self.evaluate_for(user, body.get("hash", "djb2")))
+
+    # -- gates and experiments ----------------------------------------------------------
+    def set_gate(self, name: str, value: Any, *, rule_id: Any = None, id_type: str = "userID",
+                 secondary_exposures: Optional[list] = None) -> None:
+        """Serve gate ``name``: ``value`` a bool or ``callable(user) -> bool``. ``rule_id``
+        (str or callable(user)) defaults to ``"<name>:on"`` when it passes, ``"default"``."""
+        with self._lock:
+            self._gates[name] = {"value": value, "rule_id": rule_id, "id_type": id_type,
+                                 "secondary_exposures": list(secondary_exposures or [])}
+
+    def set_config(self, name: str, value: Any, *, rule_id: Any = None, group_name: Any = None,
+                   id_type: str = "userID", secondary_exposures: Optional[list] = None,
+                   is_experiment: bool = False) -> None:
+        """Serve dynamic config ``name``: ``value`` a dict or ``callable(user) -> dict``;
+        ``rule_id`` / ``group_name``: str or callable(user)."""
+        with self._lock:
+            self._configs[name] = {"value": value, "rule_id": rule_id, "group_name": group_name,
+                                   "id_type": id_type, "is_experiment": is_experiment,
+                                   "secondary_exposures": list(secondary_exposures or [])}
+
+    def set_experiment(self, name: str, value: Any, *, group_name: Any = None, rule_id: Any = None,
+                       id_type: str = "userID", secondary_exposures: Optional[list] = None) -> None:
+        """An experiment: a dynamic config with a group. ``value`` may also be a callable
+        returning ``(group_name, dict)``."""
+        self.set_config(name, value, rule_id=rule_id, group_name=group_name, id_type=id_type,
+                        secondary_exposures=secondary_exposures, is_experiment=True)
+
+    def remove(self, name: str) -> None:
+        """Stop serving gate or config ``name``."""
+        with self._lock:
+            self._gates.pop(name, None)
+            self._configs.pop(name, None)
+
+    def answer_next_initialize(self, body: Any, status: int = 200, times: int = 1) -> None:
+        """Answer the next ``times`` initialize requests with ``body`` (a str sent as is,
+        anything else as JSON) and ``status``: e.g. a malformed reply."""
+        text = body if isinstance(body, str) else json.dumps(body)
+        with self._lock:
+            self._initialize_answers.extend([(int(status), text)] * times)
+
+    @property
+    def initialize_requests(self) -> List[RecordedRequest]:
+        return [r for r in self.requests if r.path == "/v1/initialize"]
+
+    def evaluate_for(self, user: dict, hash_used: str = "djb2") -> dict:
+        """The initialize response this fake gives ``user``."""
+        if hash_used not in ("djb2", "sha256", "none"):
+            hash_used = "djb2"
+        with self._lock:
+            gates, configs = dict(self._gates), dict(self._configs)
+        out = {"feature_gates": {}, "dynamic_configs": {}, "layer_configs": {}, "sdkParams": {},
+               "has_updates": True, "time": self.config_time, "hash_used": hash_used}
+        for name, spec in gates.items():
+            value = bool(_resolve(spec["value"], user))
+            rule = _resolve(spec["rule_id"], user)
+            hashed = _hash(name, hash_used)
+            out["feature_gates"][hashed] = {
+                "name": hashed, "value": value, "rule_id": rule if rule is not None else
+                (f"{name}:on" if value else "default"),
+                "id_type": spec["id_type"], "secondary_exposures": spec["secondary_exposures"]}
+        for name, spec in configs.items():
+            value = _resolve(spec["value"], user)
+            group = _resolve(spec["group_name"], user)
+            if isinstance(value, tuple):
+                group, value = value
+            rule = _resolve(spec["rule_id"], user)
+            hashed = _hash(name, hash_used)
+            entry = {"name": hashed, "value": dict(value or {}),
+                     "rule_id": rule if rule is not None else (f"{name}:{group}" if group else "default"),
+                     "group": rule if rule is not None else (f"{name}:{group}" if group else "default"),
+                     "is_device_based": spec["id_type"] == "stableID", "id_type": spec["id_type"],
+                     "secondary_exposures": spec["secondary_exposures"]}
+            if spec["is_experiment"]:
+                entry.update({"is_experiment_active": True, "is_user_in_experiment": group is not None})
+            if group is not None:
+                entry["group_name"] = group
+            out["dynamic_configs"][hashed] = entry
+        return out
 
     def _handle_unexpected(self, request: Request) -> Response:
         record = self._record(request)
@@ -174,6 +270,27 @@ class FakeStatsig(FakeServer):
             f"FakeStatsig: unexpected {request.method} {request.path} (it serves POST "
             f"{', '.join(EVENT_PATHS)} and /v1/initialize)")
         return self._refuse(record, 404, f"no route for {request.method} {request.path}")
+
+
+def _resolve(value: Any, user: dict) -> Any:
+    return value(user) if callable(value) else value
+
+
+def djb2(text: str) -> str:
+    """Statsig's djb2 name hash (UTF-16 code units, from 0, unsigned 32-bit, decimal)."""
+    data = text.encode("utf-16-le")
+    h = 0
+    for i in range(0, len(data), 2):
+        h = (h * 31 + (data[i] | data[i + 1] << 8)) & 0xFFFFFFFF
+    return str(h)
+
+
+def _hash(name: str, algorithm: str) -> str:
+    if algorithm == "djb2":
+        return djb2(name)
+    if algorithm == "sha256":
+        return base64.b64encode(hashlib.sha256(name.encode("utf-8")).digest()).decode("ascii")
+    return name
 
 
 def _validate(body: Any) -> Optional[str]:
