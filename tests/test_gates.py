@@ -276,3 +276,23 @@ def test_parse_reply_rejects_wrong_shapes():
     with pytest.raises(MalformedReply, match="dynamic_configs"):
         parse_reply(json.dumps({"feature_gates": {}, "layer_configs": {}}))
     assert parse_reply('{"has_updates": false}') == {"has_updates": False}
+
+
+# -- the fake's initialize ----------------------------------------------------------------
+
+def test_fake_serves_configured_values_hashed_per_user(fake_statsig):
+    import requests
+
+    fake_statsig.set_gate("g", lambda user: user.get("userID") == "a", rule_id="r1")
+    fake_statsig.set_experiment("e", {"k": 1}, group_name="Test")
+    url = fake_statsig.url + f"/initialize?k={KEY}"
+    body = requests.post(url, json={"user": {"userID": "a"}, "hash": "djb2"}, timeout=5).json()
+    assert body["hash_used"] == "djb2" and body["has_updates"] is True
+    assert body["feature_gates"][djb2("g")]["value"] is True and body["feature_gates"][djb2("g")]["rule_id"] == "r1"
+    assert body["dynamic_configs"][djb2("e")]["group_name"] == "Test"
+    other = requests.post(url, json={"user": {"userID": "b"}, "hash": "none"}, timeout=5).json()
+    assert other["feature_gates"]["g"]["value"] is False
+    assert "g" not in requests.post(url, json={"user": {}, "hash": "sha256"}, timeout=5).json()["feature_gates"]
+    fake_statsig.answer_next_initialize("{not json")
+    assert requests.post(url, json={"user": {}}, timeout=5).text == "{not json"
+    assert requests.post(url, json={"user": {}}, timeout=5).json()["feature_gates"]  # back to normal

@@ -108,7 +108,12 @@ def _call(analytics, method: str, args: dict, timeout: float) -> None:
         analytics.alias(args["userId"], **common)
     elif method == "reset":
         analytics.reset()
+    elif method in _VALUE_CALLS:
+        _value_call(analytics, method, args, timeout)
     elif method == "flush":
+        store = _statsig(analytics)
+        if store is not None and not store.flush_exposures(timeout):
+            raise AdapterError(f"exposures not stored within {timeout}s")
         if not analytics.flush(timeout=timeout):
             raise AdapterError(f"flush did not deliver everything within {timeout}s")
     elif method == "on_foreground":
@@ -117,6 +122,37 @@ def _call(analytics, method: str, args: dict, timeout: float) -> None:
         analytics.on_background()
     else:
         raise AdapterError(f"unknown call {method!r}")
+
+
+#: gate / config calls (issue 8): check_gate {"name"}, get_config / get_experiment {"name",
+#: "key"?, "default"?}, get_layer {"name", "key", "default"?}, wait_for_values {"timeout"?}
+_VALUE_CALLS = ("check_gate", "get_config", "get_experiment", "get_layer", "wait_for_values")
+
+
+def _statsig(analytics):
+    from segment_statsig import StatsigDestination
+
+    return analytics.find(StatsigDestination)
+
+
+def _value_call(analytics, method: str, args: dict, timeout: float) -> None:
+    dest = _statsig(analytics)
+    if dest is None:
+        raise AdapterError(f"{method}: no StatsigDestination")
+    if method == "wait_for_values":
+        # let the timeline apply earlier identify/reset first, so each user is fetched once
+        analytics.flush(timeout=timeout)
+        if not dest.wait_for_values(args.get("timeout", timeout)):
+            raise AdapterError("wait_for_values: no values")
+    elif method == "check_gate":
+        dest.check_gate(args["name"])
+    else:
+        result = getattr(dest, method)(args["name"])
+        if "key" in args:
+            result.get(args["key"], args.get("default"))
+    # exposures are stored on the values thread: wait, so they keep their place among the events
+    if method != "wait_for_values" and not dest.flush_exposures(timeout):
+        raise AdapterError(f"{method}: exposure not stored within {timeout}s")
 
 
 # -- the other kinds ----------------------------------------------------------------------

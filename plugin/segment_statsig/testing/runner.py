@@ -58,6 +58,7 @@ def run_case(case: dict, adapter: Callable[[adapters.Session], None], timeout: f
             statsig.respond_with_statuses(server["statuses"], retry_after=server.get("retry_after"))
         for _ in range(int(server.get("drop_connections", 0))):
             statsig.drop_next_connection()
+        configure_values(statsig, case.get("statsig_values"))
         session = adapters.Session(
             name=case["name"], calls=calls, settings=settings, statsig_url=statsig.url,
             cdn_url=segment.url, segment_api_url=segment.api_url, api_key=keys["<API_KEY>"],
@@ -74,7 +75,7 @@ def run_case(case: dict, adapter: Callable[[adapters.Session], None], timeout: f
                 fake.check_assertions()
             except AssertionError as e:
                 errors.append(f"server-side: {e}")
-        records = [r for r in statsig.requests if r.path in EVENT_PATHS]
+        records = [r for r in statsig.requests if r.path in EVENT_PATHS or r.path == INITIALIZE_PATH]
         batches = segment.batches if write_key else None
 
     normaliser = Normaliser({real: ph for ph, real in keys.items()},
@@ -92,6 +93,33 @@ def run_case(case: dict, adapter: Callable[[adapters.Session], None], timeout: f
         result.errors.append(str(e))
         result.requests, result.segment_events = [], None
     return result
+
+
+INITIALIZE_PATH = "/v1/initialize"
+
+
+def configure_values(statsig: FakeStatsig, values: Optional[dict]) -> None:
+    """A case's ``statsig_values``: what the fake's initialize serves, per userID::
+
+        {"gates": {"new_checkout": {"users": {"alice": true}, "default": false}},
+         "experiments": {"button_colour": {"users": {"alice": {"group": "Test", "value": {...}}},
+                                           "default": {"group": "Control", "value": {...}}}}}
+    """
+    if not values:
+        return
+
+    def per_user(spec):
+        users, default = spec.get("users") or {}, spec.get("default")
+        return lambda user: users.get(user.get("userID"), default)
+
+    for name, spec in (values.get("gates") or {}).items():
+        pick = per_user(spec)
+        statsig.set_gate(name, lambda user, pick=pick: bool(pick(user)),
+                         secondary_exposures=spec.get("secondary_exposures"))
+    for name, spec in (values.get("experiments") or {}).items():
+        pick = per_user(spec)
+        statsig.set_experiment(name, lambda user, pick=pick: ((pick(user) or {}).get("group"),
+                                                              (pick(user) or {}).get("value") or {}))
 
 
 def _segment_event(event: dict) -> dict:
