@@ -74,7 +74,12 @@ class QueuedDestination(DestinationPlugin):
         except Exception as error:  # disk full, I/O error: keep going in memory
             log.warning("%s: queue write failed (%s); keeping events in memory (not durable)", self.key, error)
             memory = MemoryQueue(self.max_queue_events, self.max_queue_bytes)
-            memory.put_many([(None, body) for _, body in queue.peek(self.max_queue_events)])
+            try:
+                held = queue.peek(self.max_queue_events)
+            except Exception as unreadable:  # a malformed file: what it holds stays there for the next start
+                log.warning("%s: cannot read the queue file either (%s); its events stay in it", self.key, unreadable)
+                held = []
+            memory.put_many([(None, body) for _, body in held])
             dropped = memory.put_many(texts)
             with self._queue_lock:
                 self._queue = memory
