@@ -208,7 +208,8 @@ class FeatureStore:
         if self._thread is None:
             return
         with self._cond:
-            self._follow(force=True)
+            # a fetch not yet started reads the user when it starts: no second one needed
+            self._follow(force=not self._want_fetch)
 
     def _follow(self, force=False):
         """With the lock held: switch to the current identity; fetch when it changed or `force`."""
