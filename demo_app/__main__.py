@@ -1,0 +1,80 @@
+"""python -m demo_app [--tour OUT_DIR] [--size WxH] [--data-dir DIR]"""
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+
+PHONE = "360x640"
+DESKTOP = "1100x720"
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(prog="python -m demo_app", description=__doc__)
+    parser.add_argument("--tour", metavar="OUT_DIR",
+                        help="walk every screen offscreen; save a PNG of each and the session as a recording")
+    parser.add_argument("--size", default=None, metavar="WxH",
+                        help=f"window size in pixels (default 400x740; the tour uses {PHONE}, then {DESKTOP})")
+    parser.add_argument("--data-dir", default=None,
+                        help="where the app keeps its queue and settings (default: the app's user_data_dir; "
+                             "the tour uses a fresh temporary folder)")
+    parser.add_argument("--tour-part", choices=("phone", "desktop", "all"), default="all", help=argparse.SUPPRESS)
+    return parser.parse_args(argv)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    # Kivy reads these at import: keep its own argument parser and log file out of the way.
+    os.environ.setdefault("KIVY_NO_ARGS", "1")
+    if args.tour:
+        os.environ.setdefault("SDL_VIDEODRIVER", "offscreen")
+        os.environ.setdefault("KIVY_NO_CONFIG", "1")
+        os.environ.setdefault("KIVY_NO_FILELOG", "1")
+        if os.environ.pop("SEGMENT_STATSIG_DEMO_KEY", None):
+            print("--tour runs against the local Statsig stand-in; ignoring SEGMENT_STATSIG_DEMO_KEY",
+                  file=sys.stderr)
+        if args.tour_part == "all":
+            # Kivy's App runs once per process and an offscreen window cannot be resized:
+            # the phone walk and the desktop walk are two runs.
+            for part, size in (("phone", PHONE), ("desktop", DESKTOP)):
+                command = [sys.executable, "-m", "demo_app", "--tour", args.tour, "--tour-part", part,
+                           "--size", size]
+                status = subprocess.run(command, timeout=180).returncode
+                if status:
+                    return status
+            print(f"tour: screenshots and the recording are in {os.path.abspath(args.tour)}")
+            return 0
+
+    size = args.size or ("400x740" if not args.tour else PHONE)
+    width, height = (int(v) for v in size.lower().split("x"))
+    from kivy.config import Config
+
+    Config.set("graphics", "width", str(width))
+    Config.set("graphics", "height", str(height))
+    Config.set("input", "mouse", "mouse,disable_multitouch")
+    from .app import StatsigDemoApp
+
+    if not args.tour:
+        StatsigDemoApp(data_dir=args.data_dir).run()
+        return 0
+
+    from .tour import Tour
+
+    with tempfile.TemporaryDirectory(prefix="demo-tour-") as scratch:
+        app = StatsigDemoApp(data_dir=args.data_dir or scratch, deterministic=True)
+        tour = Tour(app, args.tour, desktop=args.tour_part == "desktop")
+        app.bind(on_start=lambda *_: tour.start())
+        app.run()
+    sys.stderr, sys.stdout = sys.__stderr__, sys.__stdout__  # Kivy's logger wraps them
+    if tour.error is not None or not tour.done:
+        print(f"tour ({args.tour_part}) failed: {tour.error or 'the app stopped before the tour ended'}",
+              file=sys.stderr)
+        return 1
+    print(f"tour ({args.tour_part}): {len(tour.screenshots)} screenshots in {tour.out_dir}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,109 @@
+"""The demo's analytics stack: Analytics + StatsigDestination, sending either to
+Statsig (a client key is configured) or to a local Statsig stand-in on loopback.
+
+Where the key comes from, first found wins: the SEGMENT_STATSIG_DEMO_KEY environment
+variable, then ``statsig_key.txt`` in the app's data folder (the settings screen
+writes it). SEGMENT_STATSIG_DEMO_API_URL points the destination elsewhere (tests).
+"""
+from __future__ import annotations
+
+import logging
+import os
+
+from segment_statsig import Analytics, StatsigDestination
+
+from .eventlog import EventLog, EventObserver
+from .recorder import RecordingAnalytics
+
+log = logging.getLogger("demo_app")
+
+KEY_ENV = "SEGMENT_STATSIG_DEMO_KEY"
+API_URL_ENV = "SEGMENT_STATSIG_DEMO_API_URL"
+KEY_FILE = "statsig_key.txt"
+LOCAL_KEY = "client-local-demo-key"
+APP_INFO = {"name": "Segment Statsig Demo", "version": "1.0.0", "build": "1",
+            "namespace": "org.segmentstatsig.demo"}
+
+
+def read_key(data_dir):
+    """(key, where it came from) or (None, None)."""
+    key = os.environ.get(KEY_ENV, "").strip()
+    if key:
+        return key, "environment"
+    try:
+        with open(os.path.join(data_dir, KEY_FILE), encoding="utf-8") as f:
+            key = f.read().strip()
+    except OSError:
+        return None, None
+    return (key, "settings") if key else (None, None)
+
+
+def save_key(data_dir, key):
+    os.makedirs(data_dir, exist_ok=True)
+    path = os.path.join(data_dir, KEY_FILE)
+    if key:
+        with open(path, "w", encoding="utf-8") as f:
+            f.write(key.strip() + "\n")
+    elif os.path.exists(path):
+        os.remove(path)
+    return path
+
+
+class Backend:
+    """Everything the screens talk to. `analytics` records each call for --tour."""
+
+    def __init__(self, data_dir, on_change=None, *, deterministic=False):
+        self.data_dir = data_dir
+        self.event_log = EventLog(on_change)
+        self.fake = None
+        key, self.key_source = read_key(data_dir)
+        api_url = os.environ.get(API_URL_ENV, "").strip() or None
+        if key is None:
+            from segment_statsig.testing import FakeStatsig
+
+            self.fake = FakeStatsig(api_keys=None).start()
+            key, api_url, self.key_source = LOCAL_KEY, self.fake.url, "local stand-in"
+        self.api_key = key
+        self.mode = "local" if self.fake is not None else "statsig"
+        # deterministic (the tour): send only on an explicit flush, and never retry on
+        # a timer, so a recording of the session replays request for request.
+        timing = dict(flush_at=10_000, flush_interval=3600.0) if deterministic else dict(flush_at=20, flush_interval=5.0)
+        retry = dict(retry_base=3600.0, retry_max=3600.0) if deterministic else dict(retry_base=1.0, retry_max=30.0)
+        self.settings = {"integrations": {"Statsig": {"apiKey": key}}}
+        core = Analytics(storage_dir=os.path.join(data_dir, "analytics"), settings=self.settings,
+                         track_lifecycle_events=True, app_info=APP_INFO, **timing)
+        core.add(EventObserver(self.event_log))
+        self.destination = core.add(StatsigDestination(
+            **({"api_url": api_url} if api_url else {}), **timing, **retry))
+        self.destination.add_listener(self.event_log.listener)
+        self.analytics = RecordingAnalytics(core)
+        self.api_url = self.destination.api_url
+
+    # --- what the buttons do ---------------------------------------------------------
+    def flush_now(self):
+        self.analytics.flush()
+
+    def set_offline(self, offline):
+        """The local stand-in refuses (503) while offline; a real Statsig cannot be told to."""
+        if self.fake is None:
+            return False
+        self.fake.set_offline(offline)
+        return True
+
+    @property
+    def offline(self):
+        return self.fake is not None and self.fake.offline
+
+    def stats(self):
+        return self.destination.stats.snapshot()
+
+    def queue_depth(self):
+        try:
+            return self.destination.queue_depth
+        except Exception:  # closed after shutdown
+            return 0
+
+    def stop(self):
+        """After the app's on_stop (which shut analytics down): stop the stand-in."""
+        if self.fake is not None:
+            self.fake.stop()

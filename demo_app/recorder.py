@@ -1,0 +1,62 @@
+"""RecordingAnalytics: forwards every call to Analytics and keeps it in the harness's
+case format ({"method", "args"}), so a session can be saved as a recording."""
+from __future__ import annotations
+
+import threading
+
+
+class RecordingAnalytics:
+    def __init__(self, analytics):
+        self._analytics = analytics
+        self._lock = threading.Lock()
+        self.calls = []
+
+    def __getattr__(self, name):  # anonymous_id, user_id, traits, set_context, find, ...
+        return getattr(self._analytics, name)
+
+    def _keep(self, method, **args):
+        call = {"method": method}
+        if args:
+            call["args"] = {k: v for k, v in args.items() if v is not None}
+        with self._lock:
+            self.calls.append(call)
+
+    def track(self, event, properties=None, **common):
+        self._analytics.track(event, properties, **common)
+        self._keep("track", event=event, properties=properties)
+
+    def screen(self, title, category=None, properties=None, **common):
+        self._analytics.screen(title, category, properties, **common)
+        self._keep("screen", name=title, category=category, properties=properties or None)
+
+    def page(self, name=None, category=None, properties=None, **common):
+        self._analytics.page(name, category, properties, **common)
+        self._keep("page", name=name, category=category, properties=properties or None)
+
+    def identify(self, user_id=None, traits=None, **common):
+        self._analytics.identify(user_id, traits, **common)
+        self._keep("identify", userId=user_id, traits=traits)
+
+    def reset(self):
+        self._analytics.reset()
+        self._keep("reset")
+
+    def flush(self, timeout=None):
+        result = self._analytics.flush(timeout)
+        self._keep("flush")
+        return result
+
+    def on_background(self):
+        self._analytics.on_background()
+        self._keep("on_background")
+
+    def on_foreground(self):
+        self._analytics.on_foreground()
+        self._keep("on_foreground")
+
+    # not calls of a case: the constructor's lifecycle start and the shutdown
+    def on_start(self):
+        self._analytics.on_start()
+
+    def shutdown(self, timeout=5.0):
+        return self._analytics.shutdown(timeout)
