@@ -10,6 +10,7 @@ reset forgets it.
 from __future__ import annotations
 
 import logging
+import time
 import uuid
 
 from ..analytics.queued_destination import QueuedDestination, encode
@@ -134,7 +135,17 @@ class StatsigDestination(QueuedDestination):
                            "sessionID": self.session_id})
         return self.transport.send(self._api_key, texts, metadata)
 
+    def wait_idle(self, timeout):
+        # Exposures reach the queue from the values thread a moment after a check.
+        deadline = time.monotonic() + timeout
+        if not self.flush_exposures(timeout):
+            return False
+        return super().wait_idle(max(0.0, deadline - time.monotonic()))
+
     def shutdown(self, timeout):
+        if self._feature_store is not None:
+            self._feature_store.flush_exposures(min(timeout, 1.0))
+            self._feature_store.stop(min(timeout, 1.0))
         stopped = super().shutdown(timeout)
         if stopped:
             self.transport.close()
