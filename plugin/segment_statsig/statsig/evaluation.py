@@ -29,6 +29,7 @@ import logging
 import os
 import threading
 import time
+from ..analytics.storage import write_json
 
 log = logging.getLogger("segment_statsig")
 
@@ -500,22 +501,10 @@ class FeatureStore:
             return None
 
     def _write_cache(self, key, reply):
-        if self.storage_dir is None:
-            return
         name = cache_name(key)
-        path = os.path.join(self.storage_dir, name)
-        tmp = path + ".tmp"
         text = json.dumps({"saved_at": int(time.time() * 1000), "values": reply}, separators=(",", ":"))
-        try:
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-            try:
-                os.write(fd, text.encode("utf-8"))
-            finally:
-                os.close(fd)
-            os.replace(tmp, path)
+        if write_json(self.storage_dir, name, text):
             self._prune(name)
-        except OSError as error:
-            log.warning("Statsig values: cannot write the cache: %s", error.strerror or error)
 
     def _prune(self, keep):
         try:
