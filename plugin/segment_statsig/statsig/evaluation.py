@@ -29,6 +29,8 @@ import logging
 import os
 import threading
 import time
+
+from ..analytics.delivery import RETRYABLE
 from ..analytics.storage import write_json
 
 log = logging.getLogger("segment_statsig")
@@ -36,7 +38,6 @@ log = logging.getLogger("segment_statsig")
 GATE_EXPOSURE = "statsig::gate_exposure"
 CONFIG_EXPOSURE = "statsig::config_exposure"
 LAYER_EXPOSURE = "statsig::layer_exposure"
-RETRYABLE = frozenset({408, 429, 500, 502, 503, 504, 522, 524, 599})
 CACHE_PREFIX = "statsig-values-"
 MAX_CACHED_USERS = 10
 _SECTIONS = {"gate": "feature_gates", "config": "dynamic_configs", "layer": "layer_configs"}
