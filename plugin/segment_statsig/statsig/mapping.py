@@ -41,6 +41,7 @@ METADATA_LIMIT = 4096
 _FORBIDDEN = re.compile(r"[\\\[\]{}<>#=;&$%|\x00\r\n]")
 _RESERVED = ("statsigCustomIDs", "statsigCustom", "statsigEnvironment")
 _TRUNCATED = "statsig_metadata_truncated"
+_ORIGINAL_NAME = "segment_event_name"
 _compact = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
 
 
@@ -104,15 +105,18 @@ def fit_metadata(metadata, event_label):
     if size <= METADATA_LIMIT:
         return metadata
     limit = METADATA_LIMIT - len(_TRUNCATED) - 12  # room for the marker
-    for key in sorted(metadata, key=lambda k: len(metadata[k]), reverse=True):
+    # The original name (at most 256 characters) is what identifies an event whose name
+    # was cut: properties give way to it.
+    trimmable = [key for key in metadata if key != _ORIGINAL_NAME]
+    for key in sorted(trimmable, key=lambda k: len(metadata[k]), reverse=True):
         excess = size - limit
         if excess <= 0:
             break
         value = metadata[key]
         metadata[key] = value[:max(0, len(value) - excess - 1)] + "…" if len(value) > excess else ""
         size = len(_compact(metadata))
-    while size > limit and metadata:  # keys alone too long: drop the last ones
-        metadata.popitem()
+    while size > limit and trimmable:  # keys alone too long: drop the last ones
+        del metadata[trimmable.pop()]
         size = len(_compact(metadata))
     metadata[_TRUNCATED] = "true"
     log.warning("Statsig: metadata of event %r was over %d characters; trimmed", event_label, METADATA_LIMIT)
