@@ -56,6 +56,9 @@ class MemoryQueue:
             self.bytes = sum(len(text) for _, text in self.items)
             return before - self.count
 
+    def forget(self):
+        pass
+
     def close(self):
         pass
 
@@ -77,6 +80,9 @@ class SqliteQueue:
             self.db.execute("PRAGMA journal_mode=WAL")
             # A commit reaches the kernel (survives kill -9) without an fsync each time.
             self.db.execute("PRAGMA synchronous=NORMAL")
+            # Deleted rows are zeroed, not left in free pages: reset() must leave no user on disk.
+            self.db.execute("PRAGMA secure_delete=ON")
+            self.forget_upto = None
             self.db.execute("CREATE TABLE IF NOT EXISTS events (id INTEGER PRIMARY KEY AUTOINCREMENT, mid TEXT, body TEXT NOT NULL)")
             self.db.execute("CREATE UNIQUE INDEX IF NOT EXISTS events_mid ON events (mid)")
             self.count, self.bytes = self.db.execute(
@@ -144,7 +150,26 @@ class SqliteQueue:
             self.db.execute(f"DELETE FROM events WHERE id IN ({','.join('?' * len(ids))})", ids)
             self.count -= rows[0]
             self.bytes -= rows[1]
+            if self.forget_upto is not None:
+                self._scrub()
             return rows[0]
+
+    def forget(self):
+        """The user was reset: once the rows stored so far are gone (delivered or
+        dropped), erase their last traces (the WAL's old page images)."""
+        with self.lock:
+            self.forget_upto = self.db.execute("SELECT COALESCE(MAX(id), 0) FROM events").fetchone()[0]
+            self._scrub()
+
+    def _scrub(self):
+        oldest = self.db.execute("SELECT MIN(id) FROM events").fetchone()[0]
+        if oldest is None or oldest > self.forget_upto:
+            try:
+                self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            except self.sqlite3.Error as error:
+                log.warning("queue %s: could not erase delivered rows from its log (%s)",
+                            os.path.basename(self.path), error)
+            self.forget_upto = None
 
     def close(self):
         with self.lock:

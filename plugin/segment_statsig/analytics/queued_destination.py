@@ -95,6 +95,18 @@ class QueuedDestination(DestinationPlugin):
         if self.delivery is not None:
             self.delivery.queue_grew(self._get_queue().count)
 
+    def reset(self):
+        """Forget the user: what was stored before keeps its user until delivered,
+        then leaves no trace in the queue file."""
+        self.commit()
+        with self._queue_lock:
+            queue = self._queue
+        if queue is not None:
+            try:
+                queue.forget()
+            except Exception as error:
+                log.warning("%s: could not scrub the queue after reset (%s)", self.key, error)
+
     def flush(self):
         if self.delivery is not None:
             self.delivery.request_flush()

@@ -115,6 +115,7 @@ class StatsigDestination(QueuedDestination):
         return event
 
     def reset(self):
+        super().reset()
         self._traits = {}
         self._traits_version += 1
         self._values_refresh()
