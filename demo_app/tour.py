@@ -115,12 +115,41 @@ class Tour:
         through the window like a finger's (a hidden or covered button is not hit);
         then wait until `until()`."""
         yield 2  # let a screen that just appeared finish its layout
+        scroller = self._scroll_view_of(widget)
+        if scroller is not None:  # scroll it into view first, as a person would
+            self._scroll_into_view(scroller, widget)
+            yield 2
         x, y = widget.to_window(*widget.center)
         touch = Tap(x, y)
         touch.down()
         yield 1
         touch.up()
         yield Wait(what, until, 5)
+
+    @staticmethod
+    def _scroll_view_of(widget):
+        from kivy.uix.scrollview import ScrollView
+
+        parent = widget.parent
+        while parent is not None and parent is not parent.parent:
+            if isinstance(parent, ScrollView):
+                return parent
+            parent = parent.parent
+        return None
+
+    @staticmethod
+    def _scroll_into_view(scroller, widget, margin=40):
+        # ScrollView.scroll_to, without its Kivy 2.3.1 pending-layout check that fails here
+        bottom = scroller.parent.to_widget(*widget.to_window(widget.x, widget.y))[1]
+        top = scroller.parent.to_widget(*widget.to_window(widget.x, widget.top))[1]
+        dy = 0
+        if bottom < scroller.y:
+            dy = scroller.y - bottom + margin
+        elif top > scroller.top:
+            dy = scroller.top - top - margin
+        if dy:
+            _, dsy = scroller.convert_distance_to_scroll(0, dy)
+            scroller.scroll_y = min(1, max(0, scroller.scroll_y - dsy))
 
     def calls_after(self, n):
         calls = self.app.analytics.calls

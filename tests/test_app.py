@@ -1,0 +1,218 @@
+"""The demo app, run for real: a Kivy window (SDL offscreen), taps dispatched through
+the window like a finger's, and what the loopback Statsig received.
+
+Kivy's App runs once per process, so each run is a subprocess. Every run has two
+watchdogs: the app's own (the tour stops the app and fails after N seconds) and the
+subprocess timeout here, so a stuck main loop cannot hang CI.
+"""
+import collections
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from segment_statsig.testing import FakeStatsig
+from segment_statsig.testing.adapters import ours
+from segment_statsig.testing.recording import events_of
+from segment_statsig.testing.runner import compare, load_case, run_case
+
+ROOT = Path(__file__).resolve().parents[1]
+PHONE_SHOTS = ["01_home", "02_catalog", "03_product", "04_checkout", "05_profile", "06_settings",
+               "07_event_log", "08_event_log_offline", "09_event_log_online"]
+DESKTOP_SHOTS = ["10_desktop_home", "11_desktop_catalog", "12_desktop_event_log"]
+WATCHDOG = 150  # seconds for a whole subprocess run
+
+
+def app_env(tmp_path, **extra):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SEGMENT_STATSIG_DEMO")}
+    env.update(SDL_VIDEODRIVER="offscreen", KIVY_NO_ARGS="1", KIVY_NO_FILELOG="1", KIVY_NO_CONFIG="1",
+               KIVY_HOME=str(tmp_path / "kivy-home"), XDG_CONFIG_HOME=str(tmp_path / "config"),
+               PYTHONPATH=os.pathsep.join([str(ROOT), env.get("PYTHONPATH", "")]))
+    env.update(extra)
+    return env
+
+
+def run(args, env, timeout=WATCHDOG):
+    try:
+        proc = subprocess.run([sys.executable, *args], cwd=ROOT, env=env, capture_output=True, text=True,
+                              timeout=timeout)
+    except subprocess.TimeoutExpired as e:
+        pytest.fail(f"watchdog: {args} still running after {timeout}s\n{(e.stderr or '')[-3000:]}")
+    assert proc.returncode == 0, f"exit {proc.returncode}\n{proc.stdout[-2000:]}\n{proc.stderr[-4000:]}"
+    return proc
+
+
+def pixels(path):
+    """(width, height, RGBA bytes) of a PNG, decoded by Kivy's SDL2 image loader (no window)."""
+    from kivy.core.image import ImageLoader
+
+    data = ImageLoader.load(str(path))._data[0]
+    assert data.fmt == "rgba"
+    return data.width, data.height, data.data
+
+
+def assert_looks_like_a_screen(path, size):
+    width, height, data = pixels(path)
+    assert (width, height) == size, f"{path.name}: {width}x{height}, expected {size}"
+    samples = collections.Counter(data[i:i + 3] for i in range(0, len(data), 4 * 53))
+    most, count = samples.most_common(1)[0]
+    assert len(samples) >= 40, f"{path.name}: only {len(samples)} colours: blank?"
+    assert count / sum(samples.values()) < 0.8, f"{path.name}: {most!r} covers most of it: blank?"
+    # The app bar (dark indigo) is at the top and the tab bar at the bottom, not garbage.
+    top = data[(3 * width + 2) * 4:(3 * width + 2) * 4 + 3]
+    bottom = data[((height - 3) * width + 2) * 4:((height - 3) * width + 2) * 4 + 3]
+    assert top == bottom == bytes((41, 38, 92)), f"{path.name}: bars are {top!r} / {bottom!r}"
+
+
+@pytest.fixture(scope="module")
+def tour(tmp_path_factory):
+    """One run of `python -m demo_app --tour OUT_DIR` (the phone walk, then the desktop walk)."""
+    tmp = tmp_path_factory.mktemp("tour")
+    out = tmp / "out"
+    proc = run(["-m", "demo_app", "--tour", str(out)], app_env(tmp))
+    return out, proc
+
+
+def test_tour_saves_a_screenshot_of_every_screen_at_phone_and_desktop_sizes(tour):
+    out, _ = tour
+    for name in PHONE_SHOTS:
+        assert_looks_like_a_screen(out / f"{name}.png", (360, 640))
+    for name in DESKTOP_SHOTS:
+        assert_looks_like_a_screen(out / f"{name}.png", (1100, 720))
+    summary = json.loads((out / "tour.json").read_text())
+    assert summary["screenshots"] == [n + ".png" for n in PHONE_SHOTS]
+
+
+def test_tour_statsig_received_the_seed_calls_from_real_taps(tour):
+    out, _ = tour
+    case = load_case(out / "demo_tour.json")
+    requests = case["expected"]["requests"]
+    events = [e for r in requests if r["status"] == 202 for e in r["body"]["events"]]
+    names = [e["eventName"] for e in events]
+    # Lifecycle, automatic screens, and the seed's calls, in the order the taps made them.
+    assert names[:5] == ["segment_track:Application Installed", "segment_track:Application Opened",
+                         "segment_screen:Home", "segment_track:Login Button Clicked", "segment_page:Home"]
+    for expected in ("segment_screen:Catalog", "segment_screen:Product", "segment_track:Product Added",
+                     "segment_screen:Checkout", "segment_track:Order Completed", "segment_screen:Profile",
+                     "segment_screen:Settings", "segment_track:Application Backgrounded",
+                     "segment_track:Application Foregrounded", "segment_screen:Event Log"):
+        assert expected in names
+    order = next(e for e in events if e["eventName"] == "segment_track:Order Completed")
+    assert order["value"] == 89.0
+    assert order["metadata"]["currency"] == "USD" and order["metadata"]["order_id"] == "order-1001"
+    assert json.loads(order["metadata"]["products"])[0]["product_id"] == "sku-1001"
+    # identify sent no event but set the user; the Personas toggle went true, then false.
+    assert not any("identify" in n for n in names)
+    after_profile = events[names.index("segment_screen:Settings"):]
+    assert all(e["user"]["userID"] == "user-42" and e["user"]["email"] == "ada@example.com" for e in after_profile)
+    assert after_profile[0]["user"]["custom"] == {"order_completed_last_30days": False}
+    calls = [c for c in case["calls"] if c["method"] == "identify"]
+    assert [c["args"]["traits"] for c in calls] == [
+        {"email": "ada@example.com"}, {"order_completed_last_30days": True}, {"order_completed_last_30days": False}]
+    assert all(r["headers"]["statsig-api-key"] == "<API_KEY>" for r in requests)
+
+
+def test_tour_offline_batch_was_refused_then_delivered(tour):
+    out, _ = tour
+    case = load_case(out / "demo_tour.json")
+    requests = case["expected"]["requests"]
+    statuses = [r["status"] for r in requests]
+    assert 503 in statuses
+    refused = requests[statuses.index(503)]
+    retried = requests[statuses.index(503) + 1]
+    assert retried["status"] == 202
+    assert retried["body"]["events"] == refused["body"]["events"]  # the same batch, from the durable queue
+    assert "segment_track:Login Button Clicked" in [e["eventName"] for e in refused["body"]["events"]]
+    assert case["server"] == {"statuses": statuses[:statuses.index(503) + 1]}
+
+
+def test_tour_recording_replays_in_the_conformance_harness(tour):
+    out, _ = tour
+    case = load_case(out / "demo_tour.json")
+    result = run_case(case, ours)
+    assert compare(case, result) == []
+    assert len(events_of(result.requests)) == len(events_of(case["expected"]["requests"]))
+
+
+SCENARIO = textwrap.dedent("""
+    import json, os, sys
+    from kivy.config import Config
+    Config.set("graphics", "width", "360"); Config.set("graphics", "height", "640")
+    from demo_app.app import StatsigDemoApp
+    from demo_app.tour import Tour, Wait
+
+    class Shop(Tour):
+        def steps(self):
+            app = self.app
+            yield 3
+            home = self.screen("home")
+            yield from self.press_call(home.ids.login_button, "login")
+            yield from self.go("shop", "catalog")
+            rows = self.screen("catalog").ids.products
+            yield Wait("rows", lambda: rows.layout_manager.children, 5)
+            row = next(r for r in rows.layout_manager.children if r.product_id == "sku-1004")
+            yield from self.tap(row, lambda: app.screens.current == "product", "the product")
+            yield from self.tap(self.screen("product").ids.buy_button,
+                                lambda: app.screens.current == "checkout", "checkout")
+            checkout = self.screen("checkout")
+            yield from self.tap(checkout.ids.place_order_button, lambda: checkout.placed, "the order")
+            yield from self.tap(self.tab("home"), lambda: app.screens.current == "home", "home")
+            self.shot("home_with_key")
+            with open(os.path.join(self.out_dir, "state.json"), "w") as f:
+                json.dump({"mode": app.backend.mode, "key_source": app.backend.key_source,
+                           "api_url": app.backend.api_url, "mode_label": app.mode_label}, f)
+            # ends with app.stop(): on_stop (twice, as Kivy does) shuts analytics down,
+            # which delivers what is still queued
+
+    app = StatsigDemoApp(data_dir=sys.argv[2])
+    tour = Shop(app, sys.argv[1], watchdog=40)
+    app.bind(on_start=lambda *_: tour.start())
+    app.run()
+    sys.stderr = sys.__stderr__
+    if tour.error or not tour.done:
+        print("scenario failed:", tour.error, file=sys.stderr)
+        sys.exit(1)
+""")
+
+
+def test_with_a_key_from_the_settings_file_the_app_sends_to_that_statsig(tmp_path):
+    """A key saved by the settings screen: no local stand-in; events go to the configured
+    Statsig (here a loopback fake that accepts only that key), and on_stop delivers."""
+    key = "client-from-settings-file"
+    data_dir = tmp_path / "data"
+    data_dir.mkdir()
+    (data_dir / "statsig_key.txt").write_text(key + "\n")
+    out = tmp_path / "out"
+    with FakeStatsig(api_keys={key}) as statsig:
+        run(["-c", SCENARIO, str(out), str(data_dir)],
+            app_env(tmp_path, SEGMENT_STATSIG_DEMO_API_URL=statsig.url), timeout=90)
+        assert statsig.wait_for_events(8, timeout=5)
+        names = [e["eventName"] for e in statsig.events]
+        requests = statsig.event_requests
+        url = statsig.url
+    state = json.loads((out / "state.json").read_text())
+    assert state == {"mode": "statsig", "key_source": "settings", "api_url": url,
+                     "mode_label": "Statsig"}
+    assert names == ["segment_track:Application Installed", "segment_track:Application Opened",
+                     "segment_screen:Home", "segment_track:Login Button Clicked", "segment_screen:Catalog",
+                     "segment_screen:Product", "segment_track:Product Added", "segment_screen:Checkout",
+                     "segment_track:Order Completed", "segment_screen:Home"]
+    assert all(r.headers["STATSIG-API-KEY"] == key and r.status == 202 for r in requests)
+    assert_looks_like_a_screen(out / "home_with_key.png", (360, 640))
+
+
+def test_the_app_reads_the_key_from_the_environment_first(tmp_path, monkeypatch):
+    from demo_app.backend import KEY_ENV, read_key, save_key
+
+    save_key(str(tmp_path), "client-file")
+    assert read_key(str(tmp_path)) == ("client-file", "settings")
+    monkeypatch.setenv(KEY_ENV, "client-env")
+    assert read_key(str(tmp_path)) == ("client-env", "environment")
+    monkeypatch.delenv(KEY_ENV)
+    save_key(str(tmp_path), "")
+    assert read_key(str(tmp_path)) == (None, None)
