@@ -203,7 +203,14 @@ class StatsigDemoApp(App):
     # --- setup --------------------------------------------------------------------------
     @property
     def data_dir(self):
-        return self._data_dir or self.user_data_dir
+        if self._data_dir:
+            return self._data_dir
+        try:
+            return self.user_data_dir
+        except OSError:  # e.g. XDG_CONFIG_HOME names a folder that does not exist
+            self._data_dir = os.path.join(os.path.expanduser("~"), ".segment-statsig-demo")
+            os.makedirs(self._data_dir, exist_ok=True)
+            return self._data_dir
 
     def build(self):
         self.backend = Backend(self.data_dir, on_change=self._log_changed, deterministic=self.deterministic)

@@ -70,7 +70,9 @@ class Backend:
         timing = dict(flush_at=10_000, flush_interval=3600.0) if deterministic else dict(flush_at=20, flush_interval=5.0)
         retry = dict(retry_base=3600.0, retry_max=3600.0) if deterministic else dict(retry_base=1.0, retry_max=30.0)
         self.settings = {"integrations": {"Statsig": {"apiKey": key}}}
-        core = Analytics(storage_dir=os.path.join(data_dir, "analytics"), settings=self.settings,
+        # One store per mode: events made against the stand-in never reach a real project.
+        store = os.path.join(data_dir, "analytics-local" if self.mode == "local" else "analytics")
+        core = Analytics(storage_dir=store, settings=self.settings,
                          track_lifecycle_events=True, app_info=APP_INFO, **timing)
         core.add(EventObserver(self.event_log))
         self.destination = core.add(StatsigDestination(
