@@ -336,3 +336,13 @@ def test_import_is_cheap_and_loads_no_network_stack():
     code = "import sys, segment_statsig; print(sorted(m for m in ('requests', 'sqlite3', 'kivy', 'urllib3') if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert json.loads(out.replace("'", '"')) == []
+
+
+def test_on_start_from_the_app_starts_processing(tmp_path):
+    analytics = Analytics(storage_dir=tmp_path, track_lifecycle_events=True, flush_interval=0.05)
+    capture = analytics.add(Capture())
+    assert not capture.got.wait(0.3)  # held until the app starts: destinations may still be coming
+    analytics.on_start()
+    assert capture.got.wait(5)
+    analytics.shutdown(1)
+    assert [e["event"] for e in capture.events] == ["Application Installed", "Application Opened"]

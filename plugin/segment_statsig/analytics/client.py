@@ -260,7 +260,10 @@ class Analytics:
     # --- lifecycle ------------------------------------------------------------
     def on_start(self):
         """Application Installed / Updated (by the stored version), then Opened. Once
-        per process; the constructor calls it when track_lifecycle_events is on."""
+        per process; the constructor calls it when track_lifecycle_events is on. Called
+        by the app (a UI toolkit's start hook), it also starts processing."""
+        if not self._holding:
+            self._ensure_started()
         if self._opened or not self.track_lifecycle_events:
             return
         self._opened = True
