@@ -20,7 +20,8 @@ def main(argv):
     storage_dir, api_url, mode = argv[:3]
     analytics = Analytics(storage_dir=storage_dir, settings={"integrations": {"Statsig": {"apiKey": KEY}}},
                           flush_at=20, flush_interval=0.05)
-    analytics.add(StatsigDestination(api_url=api_url, max_batch_size=50, max_queue_events=1_000_000,
+    analytics.add(StatsigDestination(api_url=api_url, max_batch_size=50, max_queue_events=10_000_000,
+                                     max_queue_bytes=2 << 30,  # the bounds would drop the oldest: not this test's point
                                      retry_base=0.05, retry_max=0.3, timeout=5.0))
     out = sys.stdout
     if mode == "drain":

@@ -50,8 +50,10 @@ class SlowFake(FakeStatsig):
 
 class Child:
     def __init__(self, store, url, *args):
+        # stderr to a file: a pipe nobody reads could fill up and stall the child
+        self.stderr = open(f"{store}.stderr", "a+")
         self.proc = subprocess.Popen([sys.executable, CHILD, str(store), url, *map(str, args)],
-                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                                     stdout=subprocess.PIPE, stderr=self.stderr, text=True)
         self.lines = []
         self.ready = threading.Event()
         self.reader = threading.Thread(target=self._read, daemon=True)
@@ -66,6 +68,7 @@ class Child:
         self.proc.send_signal(signal.SIGKILL)
         self.proc.wait(10)
         self.reader.join(10)
+        self.stderr.close()
 
     def wait(self, timeout):
         try:
@@ -74,6 +77,7 @@ class Child:
             if self.proc.poll() is None:
                 self.kill()
         self.reader.join(10)
+        self.stderr.close()
         return self.proc.returncode
 
     def printed(self):
@@ -88,7 +92,7 @@ def _run_and_kill(fake, store, kind, start, rng):
     pace = 0.0 if kind == "enqueue" else 0.002
     child = Child(store, fake.url, "loop", start, pace)
     try:
-        assert child.ready.wait(30), child.proc.stderr.read() if child.proc.poll() is not None else "no output"
+        assert child.ready.wait(30), open(child.stderr.name).read() if child.proc.poll() is not None else "no output"
         if kind == "enqueue":  # a tight loop of track(): the kill lands mid-call most of the time
             time.sleep(rng.uniform(0.05, 0.4))
         elif kind == "send":  # a slow request in flight
@@ -97,7 +101,7 @@ def _run_and_kill(fake, store, kind, start, rng):
         else:  # Statsig accepted a batch: the app is about to remove it (or is removing it)
             assert fake.accepted.wait(30)
             time.sleep(rng.uniform(0.0, 0.004))
-        assert child.proc.poll() is None, child.proc.stderr.read()
+        assert child.proc.poll() is None, open(child.stderr.name).read()
     finally:
         child.kill()
     assert child.proc.returncode == -signal.SIGKILL
@@ -115,7 +119,7 @@ def test_sigkill_at_random_points_loses_no_returned_call(tmp_path, long_run):
             printed.extend(_run_and_kill(fake, store, kind, run * 1_000_000, rng))
         fake.slow = 0.0
         final = Child(store, fake.url, "drain")
-        assert final.wait(90) == 0, final.proc.stderr.read()
+        assert final.wait(90) == 0, open(final.stderr.name).read()
         assert final.lines[-1] == "drained True", final.lines
         delivered = collections.Counter(int(e["metadata"]["i"]) for e in fake.events)
         accepted = [r for r in fake.event_requests if r.events]
@@ -136,6 +140,9 @@ def test_sigkill_at_random_points_loses_no_returned_call(tmp_path, long_run):
           f"({extra} extra copies, at most {max(duplicated.values(), default=1)} of one event) "
           f"in {repeats} repeated batches, {len(accepted)} accepted requests")
     assert not missing, f"{len(missing)} returned calls never delivered, e.g. {missing[:10]}"
+    with open(f"{store}.stderr") as f:
+        errors = f.read()
+    assert "dropped" not in errors and "Traceback" not in errors, errors[-2000:]
     # At most one batch (max_batch_size=50) sent again per kill.
     assert repeats <= len(kinds), repeats
     assert extra <= 50 * repeats
