@@ -93,5 +93,9 @@ def to_event(record):
     return event
 
 
+_decode = json.JSONDecoder().decode
+
+
 def decode(line):
-    return json.loads(line)
+    """A journal line (UTF-8 bytes; ASCII as we write them) -> the record list."""
+    return _decode(line.decode("utf-8"))

@@ -38,7 +38,10 @@ class Timeline:
     def apply(self, plugin_type, event):
         """Run one stage; a plugin returning None drops the event. A plugin that
         raises is logged and skipped, so one bad plugin never stops the pipeline."""
-        for plugin in self.plugins[plugin_type]:
+        plugins = self.plugins[plugin_type]
+        if not plugins:
+            return event
+        for plugin in plugins:
             if event is None:
                 return None
             try:

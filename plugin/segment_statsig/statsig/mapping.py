@@ -39,7 +39,7 @@ PREFIXES = {"track": "segment_track", "screen": "segment_screen", "page": "segme
 NAME_LIMIT = 64
 METADATA_LIMIT = 4096
 _FORBIDDEN = re.compile(r"[\\\[\]{}<>#=;&$%|\x00\r\n]")
-_RESERVED = ("statsigCustomIDs", "statsigCustom", "statsigEnvironment")
+_RESERVED = frozenset({"statsigCustomIDs", "statsigCustom", "statsigEnvironment"})
 _TRUNCATED = "statsig_metadata_truncated"
 _ORIGINAL_NAME = "segment_event_name"
 _compact = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
@@ -102,7 +102,7 @@ def _pairs(value, name, event_label):
 def fit_metadata(metadata, event_label):
     """Trim the longest values until the metadata's JSON fits METADATA_LIMIT."""
     # JSON escaping at most sextuples a character: below that bound, skip the encoding.
-    if 6 * sum(len(key) + len(value) + 6 for key, value in metadata.items()) <= METADATA_LIMIT:
+    if 6 * (sum(map(len, metadata)) + sum(map(len, metadata.values())) + 6 * len(metadata)) <= METADATA_LIMIT:
         return metadata
     size = len(_compact(metadata))
     if size <= METADATA_LIMIT:
@@ -144,14 +144,17 @@ def to_statsig_event(event, traits, user=None):
     properties = event.get("properties") or {}
     if user is None:
         user = build_user(event.get("userId"), event.get("anonymousId"), traits, event.get("context") or {})
-    if any(key in properties for key in _RESERVED):
+    reserved = not _RESERVED.isdisjoint(properties)
+    if reserved:
         user = {**user, "customIDs": dict(user["customIDs"]), "custom": dict(user.get("custom") or {})}
         if not user["custom"]:
             del user["custom"]
 
     metadata = {}
     for key, value in properties.items():
-        if value is not None and key not in _RESERVED:
+        if value.__class__ is str and not reserved:  # the common case, inline
+            metadata[key] = value if value.isascii() else _clean_text(value)
+        elif value is not None and not (reserved and key in _RESERVED):
             metadata[key] = _metadata_value(value)
     category = event.get("category")
     if isinstance(category, str) and "category" not in metadata:
@@ -159,14 +162,14 @@ def to_statsig_event(event, traits, user=None):
     if original is not None:
         metadata["segment_event_name"] = original[:256]
 
-    if "statsigCustomIDs" in properties:
+    if reserved and "statsigCustomIDs" in properties:
         for key, value in _pairs(properties["statsigCustomIDs"], "statsigCustomIDs", label):
             user["customIDs"][key] = cut_id(value)
-    if "statsigCustom" in properties:
+    if reserved and "statsigCustom" in properties:
         custom = user.setdefault("custom", {})
         for key, value in _pairs(properties["statsigCustom"], "statsigCustom", label):
             custom[key] = value
-    if "statsigEnvironment" in properties:
+    if reserved and "statsigEnvironment" in properties:
         environment = properties["statsigEnvironment"]
         if isinstance(environment, dict):
             user["statsigEnvironment"] = {k: v if isinstance(v, str) else json.dumps(v) for k, v in environment.items()}
