@@ -1,18 +1,25 @@
 """The append-only journal that makes a call durable before it returns.
 
-The caller's thread does one `write` of one JSON line (no fsync): bytes handed to
-the kernel survive a kill -9 of the app. The timeline worker reads the same lines
-from memory, and once the destinations have stored what it made of them, it moves
-the `done` marker (journal.pos) past them. A restart replays what lies past the
-marker. When everything is done the file is emptied, so it never grows for long.
+The caller's thread copies one JSON line into a shared memory map of the journal
+file: no system call, no fsync, and the GIL is never let go in the middle of a call
+(a `write` would let it go, and a worker thread would take it). Pages of a shared
+file mapping belong to the kernel's page cache, so a returned call survives a
+kill -9 of the app. The file is preallocated (so writing into the map can never
+fault on a full disk) and zero past the last record.
 
-Without a usable folder (read-only, full) the journal keeps lines in memory
-only, with a warning: the app keeps working, durability is what is lost.
+The timeline worker reads the same lines from memory; once the destinations have
+stored what it made of them, it moves the `done` marker (journal.pos) past them. A
+restart replays what lies past the marker. Whenever everything is done the used part
+is zeroed and writing starts again at the top, so the file stays small.
+
+Without a usable folder (read-only, full) the journal keeps lines in memory only,
+with a warning: the app keeps working, durability is what is lost.
 """
 from __future__ import annotations
 
 import collections
 import logging
+import mmap
 import os
 import struct
 import threading
@@ -20,6 +27,7 @@ import threading
 log = logging.getLogger("segment_statsig")
 
 _POS = struct.Struct("<Q")
+_CHUNK = 256 * 1024  # the file grows by at least this much at a time
 
 
 class Journal:
@@ -28,62 +36,85 @@ class Journal:
         self.pending = collections.deque()  # lines not yet processed, in call order
         self.fd = None
         self.pos_fd = None
-        self.size = 0   # bytes in the file
-        self.done = 0   # bytes processed
+        self.map = None
+        self.capacity = 0  # bytes mapped (and allocated on disk)
+        self.size = 0      # bytes of records
+        self.done = 0      # bytes of records processed
         if directory is not None:
             try:
                 self._open(directory)
-            except OSError as error:
-                self._to_memory(f"cannot use {directory!r} ({error.strerror or error})")
+            except (OSError, ValueError) as error:
+                self._to_memory(f"cannot use {directory!r} ({getattr(error, 'strerror', None) or error})")
 
     def _open(self, directory):
         path = os.path.join(directory, "journal")
-        self.fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o600)
+        self.fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
         self.pos_fd = os.open(path + ".pos", os.O_RDWR | os.O_CREAT, 0o600)
         raw = os.pread(self.pos_fd, _POS.size, 0)
-        self.size = os.fstat(self.fd).st_size
-        self.done = _POS.unpack(raw)[0] if len(raw) == _POS.size else 0
-        if self.done > self.size:  # the file was cut short under us: replay all of it
+        file_size = os.fstat(self.fd).st_size
+        done = _POS.unpack(raw)[0] if len(raw) == _POS.size else 0
+        if done > file_size:  # the file was cut short under us: replay all of it
             log.warning("journal marker past its end; replaying the whole journal")
-            self.done = 0
-        if self.done == self.size:
-            return
-        data = os.pread(self.fd, self.size - self.done, self.done)
+            done = 0
+        data = os.pread(self.fd, file_size - done, done) if file_size > done else b""
+        records_end = data.find(b"\0")
+        if records_end >= 0:
+            data = data[:records_end]
         end = data.rfind(b"\n") + 1
-        if end < len(data):  # a torn last write (disk full mid-write): not a returned call
-            log.warning("journal: dropped a torn last record of %d bytes", len(data) - end)
-            os.ftruncate(self.fd, self.done + end)
-            self.size = self.done + end
+        torn = len(data) - end
+        if torn:  # a call killed halfway through its copy: it had not returned
+            log.warning("journal: dropped a torn last record of %d bytes", torn)
+        self.done = done
+        self.size = done + end
         self.pending.extend(line + b"\n" for line in data[:end].splitlines())
         if self.pending:
             log.info("journal: %d events from an earlier run to process", len(self.pending))
+        self._grow(max(file_size, _CHUNK))
+        if torn:
+            self.map[self.size:self.size + torn] = bytes(torn)
+
+    def _grow(self, capacity):
+        """Allocate `capacity` bytes on disk (ENOSPC here, never a fault later) and map them."""
+        capacity = -(-capacity // _CHUNK) * _CHUNK
+        if hasattr(os, "posix_fallocate"):
+            os.posix_fallocate(self.fd, 0, capacity)
+        elif os.fstat(self.fd).st_size < capacity:
+            os.ftruncate(self.fd, capacity)
+        if self.map is None:
+            self.map = mmap.mmap(self.fd, capacity, mmap.MAP_SHARED, mmap.PROT_READ | mmap.PROT_WRITE)
+        else:
+            self.map.resize(capacity)
+        self.capacity = capacity
 
     def _to_memory(self, why):
         log.warning("journal: %s; keeping events in memory only (not durable)", why)
+        if self.map is not None:
+            try:
+                self.map.close()
+            except (OSError, ValueError, BufferError):
+                pass
         for fd in (self.fd, self.pos_fd):
             if fd is not None:
                 try:
                     os.close(fd)
                 except OSError:
                     pass
-        self.fd = self.pos_fd = None
+        self.fd = self.pos_fd = self.map = None
 
     def append(self, line):
-        """Caller's thread: one write, one deque append, under a lock only callers
-        and the (rare) truncation take, never the network."""
+        """Caller's thread: one memory copy and one deque append, under a lock that
+        only callers and the worker's brief bookkeeping take, never the network."""
         with self.lock:
-            if self.fd is not None:
-                try:
-                    written = os.write(self.fd, line)
-                except OSError as error:
-                    written = -1
-                    why = f"write failed ({error.strerror or error})"
-                else:
-                    why = "short write (disk full?)"
-                if written == len(line):
-                    self.size += written
-                else:
-                    self._to_memory(why)
+            if self.map is not None:
+                end = self.size + len(line)
+                if end > self.capacity:
+                    try:
+                        self._grow(max(end, 2 * self.capacity))
+                    except (OSError, ValueError) as error:
+                        self._to_memory(f"cannot grow the journal ({getattr(error, 'strerror', None) or error})")
+                if self.map is not None:
+                    self.map[self.size:end] = line
+                    self.size = end
             self.pending.append(line)
 
     def take(self, limit):
@@ -95,33 +126,37 @@ class Journal:
         return lines
 
     def mark_done(self, nbytes):
-        """Worker: the next `nbytes` of the file are processed and stored downstream."""
-        if self.fd is None:
+        """Worker: the next `nbytes` of records are processed and stored downstream."""
+        if self.map is None:
             return
         with self.lock:
             self.done += nbytes
             try:
                 if self.done >= self.size and not self.pending:
-                    os.ftruncate(self.fd, 0)
+                    # All done: zero what was used and start again at the top. A crash
+                    # halfway leaves zeros or done records past the marker: nothing replays.
+                    self.map[0:self.size] = bytes(self.size)
                     self.size = self.done = 0
                 os.pwrite(self.pos_fd, _POS.pack(self.done), 0)
-            except OSError as error:
-                self._to_memory(f"cannot update the marker ({error.strerror or error})")
+            except (OSError, ValueError) as error:
+                self._to_memory(f"cannot update the marker ({getattr(error, 'strerror', None) or error})")
 
     def sync(self):
         """Guard against power loss too (the app goes to the background, shutdown)."""
-        fd = self.fd
-        if fd is not None:
+        with self.lock:
+            if self.map is None:
+                return
             try:
-                os.fsync(fd)
+                self.map.flush()
                 os.fsync(self.pos_fd)
-            except OSError:
+            except (OSError, ValueError):
                 pass
 
     def close(self):
+        self.sync()
         with self.lock:
-            if self.fd is not None:
-                self.sync()
+            if self.map is not None:
+                self.map.close()
                 os.close(self.fd)
                 os.close(self.pos_fd)
-                self.fd = self.pos_fd = None
+                self.fd = self.pos_fd = self.map = None
