@@ -142,7 +142,9 @@ def test_sigkill_at_random_points_loses_no_returned_call(tmp_path, long_run):
     assert not missing, f"{len(missing)} returned calls never delivered, e.g. {missing[:10]}"
     with open(f"{store}.stderr") as f:
         errors = f.read()
-    assert "dropped" not in errors and "Traceback" not in errors, errors[-2000:]
+    # No returned event dropped (queue bound, final status); a torn record of a call
+    # killed mid-copy is no returned event.
+    assert "queue full" not in errors and "is final" not in errors and "Traceback" not in errors, errors[-2000:]
     # At most one batch (max_batch_size=50) sent again per kill.
     assert repeats <= len(kinds), repeats
     assert extra <= 50 * repeats

@@ -63,7 +63,7 @@ class Journal:
         end = data.rfind(b"\n") + 1
         torn = len(data) - end
         if torn:  # a call killed halfway through its copy: it had not returned
-            log.warning("journal: dropped a torn last record of %d bytes", torn)
+            log.warning("journal: ignored a torn last record of %d bytes (its call never returned)", torn)
         self.done = done
         self.size = done + end
         self.pending.extend(line + b"\n" for line in data[:end].splitlines())
