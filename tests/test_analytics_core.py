@@ -346,3 +346,18 @@ def test_on_start_from_the_app_starts_processing(tmp_path):
     assert capture.got.wait(5)
     analytics.shutdown(1)
     assert [e["event"] for e in capture.events] == ["Application Installed", "Application Opened"]
+
+
+def test_unreadable_journal_records_are_skipped_not_fatal(tmp_path, log_records):
+    from segment_statsig.analytics.journal import Journal
+
+    journal = Journal(tmp_path)
+    for junk in (b'{"not": "a record"}\n', b"[1, 2]\n", b"garbage\n"):
+        journal.append(junk)
+    analytics = Analytics(storage_dir=tmp_path)
+    capture = analytics.add(Capture())
+    analytics.track("After Junk")
+    run(analytics)
+    analytics.shutdown(1)
+    assert [e["event"] for e in capture.events] == ["After Junk"]
+    assert log_records.text.count("skipped an unreadable record") == 3

@@ -315,7 +315,9 @@ class Analytics:
             return self._shutdown_result
         self._shutdown_result = False
         deadline = time.monotonic() + timeout
-        delivered = self.flush(timeout) if self._worker is not None or self.journal.pending else True
+        # Keep a little of the time for stopping the workers and closing the queues.
+        flush_budget = timeout - min(0.5, timeout * 0.2)
+        delivered = self.flush(flush_budget) if self._worker is not None or self.journal.pending else True
         self._stopping = True
         self._wake.set()
         if self._worker is not None:
@@ -389,6 +391,8 @@ class Analytics:
             for line in lines:
                 try:
                     record = decode(line)
+                    if not isinstance(record, list) or len(record) != 8:
+                        raise ValueError("not a journal record")
                 except ValueError:
                     log.warning("journal: skipped an unreadable record of %d bytes", len(line))
                     continue
