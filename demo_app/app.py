@@ -20,7 +20,7 @@ from kivy.uix.screenmanager import Screen
 from segment_statsig.kivy import bind_lifecycle, track_device_context, track_screens
 
 from . import catalog
-from .backend import Backend, save_key
+from .backend import EXPERIMENT, GATE, Backend, save_key
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -31,6 +31,11 @@ TABS = {"home": "home", "catalog": "shop", "product": "shop", "checkout": "shop"
 # What analytics.screen() is called with: the names a product team would chart.
 SCREEN_NAMES = {"home": "Home", "catalog": "Catalog", "product": "Product", "checkout": "Checkout",
                 "profile": "Profile", "events": "Event Log", "settings": "Settings"}
+
+
+# The Place-order colours experiment checkout_button may ask for; anything else gets the default.
+BUTTON_COLOURS = {"green": (0.13, 0.58, 0.33, 1), "purple": (0.49, 0.25, 0.80, 1)}
+DEFAULT_BUTTON_COLOUR = "green"
 
 
 def money(value):
@@ -88,9 +93,9 @@ class ProductScreen(Screen):
     def buy(self):
         app = App.get_running_app()
         item = catalog.product(self.product_id)
+        app.checkout(self.product_id)  # the checkout's checks come first: see CheckoutScreen
         app.analytics.track("Product Added", {"product_id": item["product_id"], "name": item["name"],
                                               "price": item["price"], "quantity": 1})
-        app.checkout(self.product_id)
 
 
 class CheckoutScreen(Screen):
@@ -102,6 +107,26 @@ class CheckoutScreen(Screen):
     placed = BooleanProperty(False)
     confirmation = StringProperty("")
     order_number = NumericProperty(1000)
+    express = BooleanProperty(False)       # gate express_checkout
+    button_colour = StringProperty(DEFAULT_BUTTON_COLOUR)   # experiment checkout_button
+    button_fill = ListProperty(list(BUTTON_COLOURS[DEFAULT_BUTTON_COLOUR]))
+    values_note = StringProperty("")
+
+    def on_pre_enter(self, *_):
+        # Before the screen() call the screen change makes. Values follow identify, so
+        # check again on every entry: both are memory reads (the values thread fetched
+        # them); the first check per user and value logs an exposure.
+        self.apply_values()
+
+    def apply_values(self):
+        backend = App.get_running_app().backend
+        self.express = backend.check_gate(GATE)
+        colour, group = backend.experiment_value(EXPERIMENT, "colour", DEFAULT_BUTTON_COLOUR)
+        self.button_colour = colour if colour in BUTTON_COLOURS else DEFAULT_BUTTON_COLOUR
+        self.button_fill = list(BUTTON_COLOURS[self.button_colour])
+        self.values_note = ((f"Button colour from experiment {EXPERIMENT}, group {group}." if group
+                             else f"Button colour: the default (not in experiment {EXPERIMENT}).")
+                            + f" Express checkout: gate {GATE} is {'on' if self.express else 'off'}.")
 
     def show(self, product_id):
         item = catalog.product(product_id)
@@ -116,18 +141,21 @@ class CheckoutScreen(Screen):
     def tax(item):
         return round(item["price"] * catalog.TAX_RATE, 2)
 
-    def place_order(self):
-        if self.placed or not self.product_id:
+    def place_order(self, express=False):
+        if self.placed or not self.product_id or (express and not self.express):
             return
         item = catalog.product(self.product_id)
         self.order_number += 1
         tax = self.tax(item)
         total = round(item["price"] + tax, 2)
         order_id = f"order-{self.order_number}"
-        App.get_running_app().analytics.track("Order Completed", {
+        properties = {
             "order_id": order_id, "total": total, "revenue": item["price"], "tax": tax, "currency": "USD",
             "products": [{"product_id": item["product_id"], "name": item["name"], "price": item["price"],
-                          "quantity": 1}]})
+                          "quantity": 1}]}
+        if express:
+            properties["express"] = True
+        App.get_running_app().analytics.track("Order Completed", properties)
         self.placed = True
         self.confirmation = f"{order_id} for {money(total)} is on its way. The purchase went to Statsig as segment_track:Order Completed with value {item['price']:g}."
 
@@ -219,6 +247,10 @@ class StatsigDemoApp(App):
         self.device = track_device_context(self.analytics)
         if self.deterministic:  # recordings must not depend on the machine's locale
             self.analytics.set_context(locale="en-US", timezone="UTC")
+        else:
+            # Fetch gates and experiments now, off the UI thread. (The tour starts the fetch
+            # itself, after delivering the first events, as the harness replays it.)
+            self.backend.prefetch_values()
         kv = os.path.join(HERE, "demo.kv")
         Builder.unload_file(kv)
         Builder.load_file(kv)

@@ -7,6 +7,7 @@ writes it). SEGMENT_STATSIG_DEMO_API_URL points the destination elsewhere (tests
 """
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 
@@ -23,6 +24,32 @@ KEY_FILE = "statsig_key.txt"
 LOCAL_KEY = "client-local-demo-key"
 APP_INFO = {"name": "Segment Statsig Demo", "version": "1.0.0", "build": "1",
             "namespace": "org.segmentstatsig.demo"}
+
+# What the local stand-in serves (a Statsig project would define the same two names):
+# experiment checkout_button gives the Place-order button a colour, by userID; users
+# with no userID are not in it and see the app's default. Gate express_checkout is on
+# for identified users (a userID) only.
+EXPERIMENT = "checkout_button"
+GATE = "express_checkout"
+GROUPS = (("Control", {"colour": "green"}), ("Purple", {"colour": "purple"}))
+
+
+def experiment_group(user_id):
+    """(group name, value) of checkout_button for a userID; (None, {}) without one."""
+    if not user_id:
+        return None, {}
+    bucket = int(hashlib.sha256(f"{EXPERIMENT}:{user_id}".encode("utf-8")).hexdigest(), 16) % len(GROUPS)
+    group, value = GROUPS[bucket]
+    return group, dict(value)
+
+
+def gate_value(user_id):
+    return bool(user_id)
+
+
+def configure_stand_in(fake):
+    fake.set_experiment(EXPERIMENT, lambda user: experiment_group(user.get("userID")))
+    fake.set_gate(GATE, lambda user: gate_value(user.get("userID")))
 
 
 def read_key(data_dir):
@@ -62,6 +89,7 @@ class Backend:
             from segment_statsig.testing import FakeStatsig
 
             self.fake = FakeStatsig(api_keys=None).start()
+            configure_stand_in(self.fake)
             key, api_url, self.key_source = LOCAL_KEY, self.fake.url, "local stand-in"
         self.api_key = key
         self.mode = "local" if self.fake is not None else "statsig"
@@ -80,6 +108,23 @@ class Backend:
         self.destination.add_listener(self.event_log.listener)
         self.analytics = RecordingAnalytics(core)
         self.api_url = self.destination.api_url
+
+    # --- gates and experiments: memory reads, never the network ------------------------
+    def prefetch_values(self):
+        """Start fetching this user's gates and experiments (on the values thread)."""
+        self.destination.prefetch_values()
+
+    def check_gate(self, name):
+        value = self.destination.check_gate(name)
+        self.analytics.keep("check_gate", name=name)
+        return value
+
+    def experiment_value(self, name, key, default):
+        """(experiment[key] or default, group name or None)."""
+        experiment = self.destination.get_experiment(name)
+        value = experiment.get(key, default)
+        self.analytics.keep("get_experiment", name=name, key=key, default=default)
+        return value, experiment.group_name
 
     # --- what the buttons do ---------------------------------------------------------
     def flush_now(self):

@@ -6,6 +6,9 @@ and that event's delivery state. Fed from two worker threads, read by the UI thr
 - StatsigDestination's listener reports "queued" on that same worker, right after, so
   the Statsig event is paired with the call that made it; "sent", "retrying" and
   "dropped" come from the delivery worker and are matched by the event's content.
+- Exposures (statsig::gate_exposure, statsig::config_exposure, ...) come from no Segment
+  call: a gate or experiment check logs them, and the destination's values thread
+  queues them. Each gets a row of its own, kind "exposure".
 """
 from __future__ import annotations
 
@@ -42,6 +45,21 @@ def describe_call(event):
     if kind == "alias":
         return kind, event.get("userId", ""), "from " + str(event.get("previousId"))
     return kind, "", ""
+
+
+EXPOSURE_PREFIX = "statsig::"
+
+
+def describe_exposure(statsig_event):
+    """('exposure', 'express_checkout = true') for a Statsig exposure event."""
+    meta = statsig_event.get("metadata") or {}
+    if "gate" in meta:
+        return "exposure", f"{meta['gate']} = {meta.get('gateValue', '?')}"
+    name = meta.get("config", "")
+    if meta.get("parameterName"):
+        name += "." + meta["parameterName"]
+    rule = meta.get("ruleID")
+    return "exposure", name + (f"  ({rule})" if rule else "")
 
 
 def describe_user(user):
@@ -120,6 +138,14 @@ class EventLog:
         with self._lock:
             for statsig_event in events:
                 key = _key(statsig_event)
+                exposure = statsig_event.get("eventName", "").startswith(EXPOSURE_PREFIX)
+                if state == "queued" and exposure:  # from a check, not from the current call
+                    entry = Entry(next(self._numbers), *describe_exposure(statsig_event), "")
+                    entry.statsig = dict(statsig_event)
+                    entry.state = "queued"
+                    self._entries.append(entry)
+                    self._waiting.setdefault(key, collections.deque()).append(entry)
+                    continue
                 if state == "queued":
                     entry = self._current
                     if entry is None or entry.statsig is not None or entry.state == "no event":
@@ -136,9 +162,12 @@ class EventLog:
                     if not waiting and state != "retrying":
                         del self._waiting[key]
                 else:  # queued in an earlier session of the app, delivered now
-                    kind, _, rest = statsig_event.get("eventName", "").partition(":")
-                    entry = Entry(next(self._numbers), kind.replace("segment_", "") or "?",
-                                  rest + "  (earlier session)", "")
+                    if exposure:
+                        kind, rest = describe_exposure(statsig_event)
+                    else:
+                        kind, _, rest = statsig_event.get("eventName", "").partition(":")
+                        kind = kind.replace("segment_", "") or "?"
+                    entry = Entry(next(self._numbers), kind, rest + "  (earlier session)", "")
                     entry.statsig = dict(statsig_event)
                     self._entries.append(entry)
                     if state == "retrying":

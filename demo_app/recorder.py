@@ -14,6 +14,10 @@ class RecordingAnalytics:
     def __getattr__(self, name):  # anonymous_id, user_id, traits, set_context, find, ...
         return getattr(self._analytics, name)
 
+    def keep(self, method, **args):
+        """Keep a call made elsewhere (the destination's check_gate, get_experiment...)."""
+        self._keep(method, **args)
+
     def _keep(self, method, **args):
         call = {"method": method}
         if args:

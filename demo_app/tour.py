@@ -65,6 +65,7 @@ class Tour:
         self.watchdog = watchdog
         self.desktop = desktop
         self.screenshots = []
+        self.states = {}
         self.error = None
         self.done = False
         self._steps = None
@@ -195,6 +196,35 @@ class Tour:
         yield from self.press_call(self.screen("events").ids.flush_button, "the flush")
         yield self.delivered(what)
 
+    def values_ready(self, what, timeout=10.0):
+        """A recorded wait_for_values, done as the harness's adapter does it (on a helper
+        thread, never the UI thread): deliver everything so far, then wait until the
+        current user's gates and experiments are known. Before a check it pins what the
+        check answers; after an identify, that user's fetch is done before the next call."""
+        app = self.app
+        core, destination = app.analytics._analytics, app.backend.destination
+        app.analytics.keep("wait_for_values")
+        result = []
+        thread = threading.Thread(target=lambda: result.append(
+            core.flush(timeout=timeout) and destination.wait_for_values(timeout)), daemon=True)
+        thread.start()
+        return Wait(what, lambda: bool(result) and (result[0] or self._fail(what)), 2 * timeout + 2)
+
+    def exposures_stored(self):
+        """Wait (without blocking) until the exposures of the checks so far are in the queue."""
+        destination = self.app.backend.destination
+        return Wait("exposures in the queue", lambda: destination.flush_exposures(0), 5)
+
+    def checkout_state(self, name):
+        """What the Checkout screen shows, from the widgets (for the tests)."""
+        checkout = self.screen("checkout")
+        button, express = checkout.ids.place_order_button, checkout.ids.express_button
+        self.states[name] = {
+            "colour": checkout.button_colour, "fill": [round(c, 3) for c in button.fill],
+            "express_shown": bool(express.opacity > 0 and express.height > 0 and not express.disabled),
+            "button_centre": [round(v) for v in button.to_window(*button.center)],
+            "window": list(self.app.root_window.size) if self.app.root_window else None}
+
     def log_shows(self, state):
         view = self.screen("events").ids.log_view
         return Wait(f"the event log to show {state}", lambda: any(r["state"] == state for r in view.data), 5)
@@ -212,6 +242,8 @@ class Tour:
     def phone_steps(self):
         app = self.app
         fake = app.backend.fake
+        # The first values fetch (the app prefetches at start when not in the tour).
+        yield self.values_ready("the anonymous user's values")
         yield 3
         self.shot("01_home")
         home = self.screen("home")
@@ -223,13 +255,12 @@ class Tour:
         yield Wait("product rows", lambda: len(rows.layout_manager.children) > 0, 5)
         yield 2
         self.shot("02_catalog")
-        row = next(r for r in rows.layout_manager.children if r.product_id == "sku-1001")
-        yield from self.tap(row, lambda: app.screens.current == "product", "the product screen")
+        yield from self.open_product("sku-1001")
         yield 3
         self.shot("03_product")
-        yield from self.tap(self.screen("product").ids.buy_button, lambda: app.screens.current == "checkout",
-                            "the checkout screen")
         checkout = self.screen("checkout")
+        yield from self.buy()
+        self.checkout_state("anonymous")
         yield from self.tap(checkout.ids.place_order_button, lambda: checkout.placed, "the order")
         yield 3
         self.shot("04_checkout")
@@ -237,17 +268,31 @@ class Tour:
         yield from self.go("profile", "profile")
         profile = self.screen("profile")
         switch = profile.ids.personas_switch
+        # identify fetches the user's values: nothing else in flight, then wait for that fetch
+        yield self.values_ready("delivery before identify")
         yield from self.press_call(profile.ids.identify_button, "identify")
+        yield self.values_ready("user-42's values")
         yield from self.tap(switch, lambda: switch.active, "the Personas switch on")
+        yield self.values_ready("values with the audience trait")
         yield Wait("the Statsig user to show the audience",
                    lambda: '"order_completed_last_30days": true' in app.user_text, 5)
         yield 3
         self.shot("05_profile")
         yield from self.tap(switch, lambda: not switch.active, "the Personas switch off")
+        yield self.values_ready("values without the audience trait")
+
+        # Signed in now: the same checkout shows Express checkout (gate) and user-42's colour.
+        yield from self.go("shop", "catalog")
+        yield from self.open_product("sku-1003")
+        yield from self.buy()
+        self.checkout_state("identified")
+        yield 3
+        self.shot("06_checkout_signed_in")
+        yield from self.tap(checkout.ids.express_button, lambda: checkout.placed, "the express order")
 
         yield from self.go("settings", "settings")
         yield 3
-        self.shot("06_settings")
+        self.shot("07_settings")
         settings = self.screen("settings")
         # on_pause: Application Backgrounded and a flush; on_resume: Application Foregrounded.
         yield from self.press_call(settings.ids.background_button, "on_pause")
@@ -259,7 +304,7 @@ class Tour:
         yield from self.flush("the first events delivered")
         yield self.log_shows("sent")
         yield 3
-        self.shot("07_event_log")
+        self.shot("08_event_log")
 
         # Offline: the stand-in answers 503; the batch stays in the queue for a retry.
         events = self.screen("events")
@@ -272,11 +317,31 @@ class Tour:
                             "a request while offline")
         yield self.log_shows("retrying")
         yield 3
-        self.shot("08_event_log_offline")
+        self.shot("09_event_log_offline")
         yield from self.tap(events.ids.offline_button, lambda: not fake.offline, "going online")
         yield from self.flush("delivery after going online")
         yield 3
-        self.shot("09_event_log_online")
+        self.shot("10_event_log_online")
+        view = events.ids.log_view
+        self.states["exposure_rows"] = [
+            {k: r[k] for k in ("call_text", "statsig_text", "state_text")} for r in view.data
+            if r["call_text"].startswith("exposure")]
+
+    def open_product(self, product_id):
+        rows = self.screen("catalog").ids.products
+        yield Wait("product rows", lambda: len(rows.layout_manager.children) > 0, 5)
+        yield 2
+        row = next(r for r in rows.layout_manager.children if r.product_id == product_id)
+        yield from self.tap(row, lambda: self.app.screens.current == "product", "the product screen")
+
+    def buy(self):
+        """Buy now, after a recorded wait_for_values: the checkout's checks answer from
+        known values and their exposures keep their place among the events (they are
+        stored before the step goes on)."""
+        yield self.values_ready("values before the checkout")
+        yield from self.tap(self.screen("product").ids.buy_button,
+                            lambda: self.app.screens.current == "checkout", "the checkout screen")
+        yield self.exposures_stored()
 
     def desktop_steps(self):
         """The same app in a desktop-sized window (a second run: an offscreen window
@@ -284,37 +349,40 @@ class Tour:
         yield 3
         yield from self.press_call(self.screen("home").ids.login_button, "login")
         yield 2
-        self.shot("10_desktop_home")
+        self.shot("11_desktop_home")
         yield from self.go("shop", "catalog")
         yield 3
-        self.shot("11_desktop_catalog")
+        self.shot("12_desktop_catalog")
         yield from self.go("events", "events")
         yield from self.flush("delivery")
         yield self.log_shows("sent")
         yield 3
-        self.shot("12_desktop_event_log")
+        self.shot("13_desktop_event_log")
 
     # --- the recording ----------------------------------------------------------------
     def write_recording(self):
         from segment_statsig.testing.fake_statsig import EVENT_PATHS
         from segment_statsig.testing.recording import Normaliser, dumps_case, strings_in
-        from segment_statsig.testing.runner import WINDOW_SLACK_MS
+        from segment_statsig.testing.runner import INITIALIZE_PATH, WINDOW_SLACK_MS
 
         from .backend import APP_INFO
 
         backend = self.app.backend
         calls = list(self.app.analytics.calls)
-        records = [r for r in backend.fake.requests if r.path in EVENT_PATHS]
-        # The harness replays the stand-in's answers as a status sequence: 2xx = process normally.
-        statuses = [r.status for r in records]
+        records = [r for r in backend.fake.requests if r.path in EVENT_PATHS or r.path == INITIALIZE_PATH]
+        # The harness replays the stand-in's answers to events as a status sequence:
+        # 2xx = process normally (initialize requests are always answered).
+        statuses = [r.status for r in records if r.path in EVENT_PATHS]
         last_fault = max((i for i, s in enumerate(statuses) if not 200 <= (s or 0) < 300), default=-1)
         context = {k: v for k, v in self.app.analytics.context.overrides.items()}
         case = {
             "name": "demo_app_tour",
             "description": "The demo app's scripted tour (python -m demo_app --tour): screens tracked by "
                            "segment_statsig.kivy, the seed's calls from real button presses, app lifecycle, "
+                           "the checkout's gate and experiment checks (exposures) before and after identify, "
                            "and a batch refused while the stand-in was offline, then delivered.",
             "settings": {"integrations": {"Statsig": {"apiKey": "<API_KEY>"}}},
+            "statsig_values": self.statsig_values(),
             "options": {"analytics": {"track_lifecycle_events": True, "app_info": dict(APP_INFO)},
                         "context": context},
         }
@@ -332,4 +400,20 @@ class Tour:
         with open(os.path.join(self.out_dir, "tour.json"), "w", encoding="utf-8") as f:
             json.dump({"screenshots": [os.path.basename(p) for p in self.screenshots],
                        "recording": RECORDING, "requests": len(records),
-                       "events": len(backend.fake.events)}, f, indent=2)
+                       "events": len(backend.fake.events), "checkout": self.states}, f, indent=2)
+
+    def statsig_values(self):
+        """The stand-in's gate and experiment, in the harness's per-userID form, for
+        every userID of the session (what the stand-in served is a function of it)."""
+        from .backend import EXPERIMENT, GATE, experiment_group, gate_value
+
+        ids = sorted({c["args"]["userId"] for c in self.app.analytics.calls
+                      if c["method"] == "identify" and (c.get("args") or {}).get("userId")})
+
+        def experiment(user_id):
+            group, value = experiment_group(user_id)
+            return None if group is None else {"group": group, "value": value}
+
+        return {"gates": {GATE: {"users": {u: gate_value(u) for u in ids}, "default": gate_value(None)}},
+                "experiments": {EXPERIMENT: {"users": {u: experiment(u) for u in ids},
+                                             "default": experiment(None)}}}

@@ -22,9 +22,9 @@ from segment_statsig.testing.recording import events_of
 from segment_statsig.testing.runner import compare, load_case, run_case
 
 ROOT = Path(__file__).resolve().parents[1]
-PHONE_SHOTS = ["01_home", "02_catalog", "03_product", "04_checkout", "05_profile", "06_settings",
-               "07_event_log", "08_event_log_offline", "09_event_log_online"]
-DESKTOP_SHOTS = ["10_desktop_home", "11_desktop_catalog", "12_desktop_event_log"]
+PHONE_SHOTS = ["01_home", "02_catalog", "03_product", "04_checkout", "05_profile", "06_checkout_signed_in",
+               "07_settings", "08_event_log", "09_event_log_offline", "10_event_log_online"]
+DESKTOP_SHOTS = ["11_desktop_home", "12_desktop_catalog", "13_desktop_event_log"]
 WATCHDOG = 150  # seconds for a whole subprocess run
 
 
@@ -120,7 +120,7 @@ def test_tour_statsig_received_the_seed_calls_from_real_taps(tour):
 def test_tour_offline_batch_was_refused_then_delivered(tour):
     out, _ = tour
     case = load_case(out / "demo_tour.json")
-    requests = case["expected"]["requests"]
+    requests = [r for r in case["expected"]["requests"] if r["path"] != "/v1/initialize"]
     statuses = [r["status"] for r in requests]
     assert 503 in statuses
     refused = requests[statuses.index(503)]
@@ -129,6 +129,72 @@ def test_tour_offline_batch_was_refused_then_delivered(tour):
     assert retried["body"]["events"] == refused["body"]["events"]  # the same batch, from the durable queue
     assert "segment_track:Login Button Clicked" in [e["eventName"] for e in refused["body"]["events"]]
     assert case["server"] == {"statuses": statuses[:statuses.index(503) + 1]}
+
+
+def pixel(path, x, y):
+    """The RGB of window point (x, y) (origin bottom left, as Kivy's) in a screenshot."""
+    width, height, data = pixels(path)
+    i = ((height - 1 - y) * width + x) * 4
+    return tuple(data[i:i + 3])
+
+
+def test_tour_checkout_follows_the_gate_and_the_experiment(tour):
+    """Anonymous: no Express checkout, default (green) Place order. After identify
+    ("user-42", group Purple of checkout_button): Express checkout shown, purple button,
+    on the widget and in the screenshot."""
+    from demo_app.app import BUTTON_COLOURS
+    from demo_app.backend import experiment_group
+
+    out, _ = tour
+    state = json.loads((out / "tour.json").read_text())["checkout"]
+    anonymous, identified = state["anonymous"], state["identified"]
+    assert anonymous["express_shown"] is False and identified["express_shown"] is True
+    assert experiment_group(None) == (None, {}) and experiment_group("user-42") == ("Purple", {"colour": "purple"})
+    assert anonymous["colour"] == "green" and identified["colour"] == "purple"
+    assert anonymous["fill"] == [round(c, 3) for c in BUTTON_COLOURS["green"]]
+    assert identified["fill"] == [round(c, 3) for c in BUTTON_COLOURS["purple"]]
+    # the screenshot: the button's centre is drawn in the experiment's colour
+    x, y = identified["button_centre"]
+    for dx in (-120, 120):  # beside the label, on the button's fill
+        rgb = pixel(out / "06_checkout_signed_in.png", x + dx, y)
+        assert all(abs(a - round(b * 255)) <= 3 for a, b in zip(rgb, BUTTON_COLOURS["purple"])), rgb
+
+
+def test_tour_statsig_received_gate_and_config_exposures(tour):
+    """The stand-in got initialize for the anonymous user, then for user-42 (identify and
+    each trait change), and one gate and one config exposure per user, with the values
+    the screen showed; the event log shows them as exposure rows, delivered."""
+    out, _ = tour
+    case = load_case(out / "demo_tour.json")
+    requests = case["expected"]["requests"]
+    initialize = [r for r in requests if r["path"] == "/v1/initialize"]
+    assert [r["body"]["user"].get("userID") for r in initialize] == [None, "user-42", "user-42", "user-42"]
+    assert [r["body"]["user"].get("custom") for r in initialize[1:]] == [
+        None, {"order_completed_last_30days": True}, {"order_completed_last_30days": False}]
+    events = [e for r in requests if r["status"] == 202 for e in r["body"]["events"]]
+    gates = [e for e in events if e["eventName"] == "statsig::gate_exposure"]
+    configs = [e for e in events if e["eventName"] == "statsig::config_exposure"]
+    assert [(e["user"].get("userID"), e["metadata"]["gate"], e["metadata"]["gateValue"], e["metadata"]["reason"])
+            for e in gates] == [(None, "express_checkout", "false", "Network:Recognized"),
+                                ("user-42", "express_checkout", "true", "Network:Recognized")]
+    assert [(e["user"].get("userID"), e["metadata"]["config"], e["metadata"]["ruleID"]) for e in configs] == [
+        (None, "checkout_button", "default"), ("user-42", "checkout_button", "checkout_button:Purple")]
+    # each exposure went out before the screen call of the checkout it was checked for
+    names = [e["eventName"] for e in events]
+    checkouts = [i for i, n in enumerate(names) if n == "segment_screen:Checkout"]
+    assert [names[i - 2:i] for i in checkouts] == [["statsig::gate_exposure", "statsig::config_exposure"]] * 2
+    calls = [c for c in case["calls"] if c["method"] in ("check_gate", "get_experiment")]
+    assert calls == [{"method": "check_gate", "args": {"name": "express_checkout"}},
+                     {"method": "get_experiment",
+                      "args": {"name": "checkout_button", "key": "colour", "default": "green"}}] * 2
+    express = [e for e in events if e["eventName"] == "segment_track:Order Completed"][1]
+    assert express["metadata"]["express"] == "true" and express["user"]["userID"] == "user-42"
+    rows = json.loads((out / "tour.json").read_text())["checkout"]["exposure_rows"]
+    assert [(r["call_text"], r["statsig_text"], r["state_text"]) for r in rows] == [
+        ("exposure  checkout_button  (checkout_button:Purple)", "statsig::config_exposure", "sent 202"),
+        ("exposure  express_checkout = true", "statsig::gate_exposure", "sent 202"),
+        ("exposure  checkout_button  (default)", "statsig::config_exposure", "sent 202"),
+        ("exposure  express_checkout = false", "statsig::gate_exposure", "sent 202")]
 
 
 def test_tour_recording_replays_in_the_conformance_harness(tour):
@@ -191,18 +257,27 @@ def test_with_a_key_from_the_settings_file_the_app_sends_to_that_statsig(tmp_pat
     with FakeStatsig(api_keys={key}) as statsig:
         run(["-c", SCENARIO, str(out), str(data_dir)],
             app_env(tmp_path, SEGMENT_STATSIG_DEMO_API_URL=statsig.url), timeout=90)
-        assert statsig.wait_for_events(8, timeout=5)
-        names = [e["eventName"] for e in statsig.events]
+        assert statsig.wait_for_events(12, timeout=5)
+        events = statsig.events
         requests = statsig.event_requests
+        initialize = statsig.initialize_requests
         url = statsig.url
+    names = [e["eventName"] for e in events if not e["eventName"].startswith("statsig::")]
     state = json.loads((out / "state.json").read_text())
     assert state == {"mode": "statsig", "key_source": "settings", "api_url": url,
                      "mode_label": "Statsig"}
     assert names == ["segment_track:Application Installed", "segment_track:Application Opened",
                      "segment_screen:Home", "segment_track:Login Button Clicked", "segment_screen:Catalog",
-                     "segment_screen:Product", "segment_track:Product Added", "segment_screen:Checkout",
+                     "segment_screen:Product", "segment_screen:Checkout", "segment_track:Product Added",
                      "segment_track:Order Completed", "segment_screen:Home"]
     assert all(r.headers["STATSIG-API-KEY"] == key and r.status == 202 for r in requests)
+    # prefetched at start, with the same key; this project serves neither name: the
+    # checks answered the defaults and still logged their exposures
+    assert initialize and all(r.headers["STATSIG-API-KEY"] == key and r.status == 200 for r in initialize)
+    exposures = [(e["eventName"], e["metadata"].get("gate") or e["metadata"].get("config"))
+                 for e in events if e["eventName"].startswith("statsig::")]
+    assert sorted(exposures) == [("statsig::config_exposure", "checkout_button"),
+                                 ("statsig::gate_exposure", "express_checkout")]
     assert_looks_like_a_screen(out / "home_with_key.png", (360, 640))
 
 

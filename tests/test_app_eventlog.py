@@ -71,3 +71,39 @@ def test_fed_by_the_real_client(tmp_path, fake_statsig):
     assert rows[1]["statsig_text"] == "segment_track:Order Completed   value 12.5"
     assert "userID user-9" in rows[1]["user_text"] and "x@y.z" in rows[1]["user_text"]
     assert log.counts["retrying"] == 2 and log.counts["sent"] == 2
+
+
+def test_exposures_get_rows_of_their_own(tmp_path, fake_statsig):
+    """A gate or experiment check logs an exposure from the values thread: it is shown as
+    an "exposure" row, never paired with the Segment call being processed."""
+    fake_statsig.set_gate("express_checkout", lambda user: user.get("userID") == "user-9")
+    fake_statsig.set_experiment("checkout_button", lambda user: ("Purple", {"colour": "purple"}))
+    log = EventLog()
+    analytics = Analytics(storage_dir=tmp_path, settings={"integrations": {"Statsig": {"apiKey": KEY}}},
+                          flush_at=1000, flush_interval=3600)
+    analytics.add(EventObserver(log))
+    destination = analytics.add(StatsigDestination(api_url=fake_statsig.url, retry_base=0.02))
+    destination.add_listener(log.listener)
+    analytics.identify("user-9")
+    assert analytics.flush(timeout=5) and destination.wait_for_values(5)
+    analytics.screen("Checkout")
+    assert destination.check_gate("express_checkout") is True
+    assert destination.get_experiment("checkout_button").get("colour", "green") == "purple"
+    assert destination.flush_exposures(5) and analytics.flush(timeout=5)
+    analytics.shutdown(timeout=2)
+    rows = {r["call_text"]: r for r in log.rows()}
+    assert set(rows) == {"screen  Checkout", "identify  user-9", "exposure  express_checkout = true",
+                         "exposure  checkout_button  (checkout_button:Purple)"}
+    gate = rows["exposure  express_checkout = true"]
+    assert gate["statsig_text"] == "statsig::gate_exposure" and gate["state_text"] == "sent 202"
+    assert '"gate": "express_checkout"' in gate["metadata_text"] and "userID user-9" in gate["user_text"]
+    assert rows["screen  Checkout"]["statsig_text"] == "segment_screen:Checkout"
+    assert rows["exposure  checkout_button  (checkout_button:Purple)"]["state_text"] == "sent 202"
+
+
+def test_an_exposure_from_an_earlier_session():
+    log = EventLog()
+    event = statsig_event("statsig::gate_exposure", gate="g", gateValue="false", ruleID="default")
+    log.listener("sent", [event], 202)
+    (row,) = log.rows()
+    assert row["call_text"] == "exposure  g = false  (earlier session)" and row["state_text"] == "sent 202"
