@@ -148,14 +148,16 @@ class SqliteQueue:
             return self.db.execute("SELECT id, body FROM events ORDER BY id LIMIT ?", (limit,)).fetchall()
 
     def remove(self, ids):
-        """Remove these rows; returns how many were still there."""
+        """Remove rows a peek() returned (the oldest, so every row up to the last of
+        them); returns how many were still there."""
         if not ids:
             return 0
+        last = max(ids)
         with self.lock:
+            # A range, not a list of ids: rows only ever arrive above the ones peeked.
             rows = self.db.execute(
-                f"SELECT COUNT(*), COALESCE(SUM(LENGTH(body)), 0) FROM events WHERE id IN ({','.join('?' * len(ids))})",
-                ids).fetchone()
-            self.db.execute(f"DELETE FROM events WHERE id IN ({','.join('?' * len(ids))})", ids)
+                "SELECT COUNT(*), COALESCE(SUM(LENGTH(body)), 0) FROM events WHERE id <= ?", (last,)).fetchone()
+            self.db.execute("DELETE FROM events WHERE id <= ?", (last,))
             self.count -= rows[0]
             self.bytes -= rows[1]
             if self.forget_upto is not None:

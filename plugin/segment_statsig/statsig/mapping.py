@@ -177,10 +177,11 @@ def to_statsig_event(event, traits, user=None):
             log.warning("Statsig: statsigEnvironment of event %r is not an object; ignored", label)
 
     statsig_event = {"eventName": name, "user": user, "time": unix_ms(event["timestamp"])}
-    value = _number_or_text(properties.get("value"))
-    if value is None:
-        value = _number_or_text(properties.get("revenue"))
-    if value is not None:
-        statsig_event["value"] = value
+    if "value" in properties or "revenue" in properties:
+        value = _number_or_text(properties.get("value"))
+        if value is None:
+            value = _number_or_text(properties.get("revenue"))
+        if value is not None:
+            statsig_event["value"] = value
     statsig_event["metadata"] = fit_metadata(metadata, label)
     return statsig_event
