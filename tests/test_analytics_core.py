@@ -9,7 +9,7 @@ import uuid
 
 import pytest
 
-from segment_statsig import Analytics, DestinationPlugin, EventPlugin, Plugin, PluginType, UpdateType
+from segment_statsig import Analytics, DestinationPlugin, Plugin, PluginType, UpdateType
 
 
 class Capture(DestinationPlugin):

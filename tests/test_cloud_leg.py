@@ -1,6 +1,5 @@
 """The cloud leg (SegmentDestination) beside segment-analytics-python, both posting
 to the same loopback Segment API, for the same calls."""
-import datetime
 import re
 
 import pytest

@@ -8,8 +8,7 @@ import time
 import pytest
 
 from segment_statsig import Analytics, StatsigDestination
-from segment_statsig.statsig.evaluation import djb2, parse_reply, MalformedReply
-from segment_statsig.testing import FakeStatsig
+from segment_statsig.statsig.values import djb2, parse_reply, MalformedReply
 
 from .conftest import KEY
 

@@ -98,7 +98,7 @@ def run_child(spec: dict, timeout: float) -> dict:
     try:
         p = subprocess.run(cmd, cwd=REPO, env=child_env(), capture_output=True, text=True,
                            timeout=timeout)
-    except subprocess.TimeoutExpired as e:
+    except subprocess.TimeoutExpired:
         return {"ok": False, "error": f"timed out after {timeout}s"}
     res = _parse_result(p.stdout, p.stderr, p.returncode)
     if not res.get("ok"):

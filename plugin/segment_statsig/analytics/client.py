@@ -16,7 +16,7 @@ from .context import ContextPlugin
 from .events import RESET, decode, parse_timestamp, to_event
 from .identity import Identity
 from .journal import Journal
-from .plugin import DestinationPlugin, EventPlugin, PluginType, UpdateType
+from .plugin import EventPlugin, PluginType, UpdateType
 from .settings import SettingsLoader
 from .storage import make_dir, read_json, write_json
 from .timeline import Timeline

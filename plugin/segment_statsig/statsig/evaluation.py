@@ -21,7 +21,6 @@ SDKs evaluate them: the server evaluates everything for one user
 """
 from __future__ import annotations
 
-import base64
 import collections
 import hashlib
 import json
@@ -32,6 +31,7 @@ import time
 
 from ..analytics.delivery import RETRYABLE
 from ..analytics.storage import write_json
+from .values import Evaluation, MalformedReply, lookup, parse_reply
 
 log = logging.getLogger("segment_statsig")
 
@@ -40,30 +40,6 @@ CONFIG_EXPOSURE = "statsig::config_exposure"
 LAYER_EXPOSURE = "statsig::layer_exposure"
 CACHE_PREFIX = "statsig-values-"
 MAX_CACHED_USERS = 10
-_SECTIONS = {"gate": "feature_gates", "config": "dynamic_configs", "layer": "layer_configs"}
-
-
-def djb2(text):
-    """Statsig's name hash (``hash: "djb2"``): 32-bit djb2 over UTF-16 code units,
-    starting from 0, as an unsigned decimal string."""
-    data = text.encode("utf-16-le")
-    h = 0
-    for i in range(0, len(data), 2):
-        h = ((h << 5) - h + (data[i] | (data[i + 1] << 8))) & 0xFFFFFFFF
-    return str(h)
-
-
-def sha256_name(text):
-    """The older ``hash: "sha256"`` form: base64 of the SHA-256 digest."""
-    return base64.b64encode(hashlib.sha256(text.encode("utf-8")).digest()).decode("ascii")
-
-
-def hash_name(name, algorithm):
-    if algorithm == "djb2":
-        return djb2(name)
-    if algorithm == "sha256":
-        return sha256_name(name)
-    return name
 
 
 def identity_key(user_id, anonymous_id):
@@ -72,87 +48,6 @@ def identity_key(user_id, anonymous_id):
 
 def cache_name(key):
     return CACHE_PREFIX + hashlib.sha256(key.encode("utf-8")).hexdigest()[:40] + ".json"
-
-
-class MalformedReply(ValueError):
-    """An initialize reply that cannot be used."""
-
-
-def parse_reply(text):
-    """The initialize reply as a dict, or MalformedReply saying why. ``{"has_updates":
-    false}`` is valid (nothing changed)."""
-    try:
-        body = json.loads(text)
-    except ValueError as error:
-        raise MalformedReply(f"not JSON ({error})") from None
-    if not isinstance(body, dict):
-        raise MalformedReply(f"a JSON {type(body).__name__}, not an object")
-    if body.get("has_updates") is False:
-        return body
-    for section in _SECTIONS.values():
-        block = body.get(section)
-        if not isinstance(block, dict):
-            raise MalformedReply(f"{section!r} is missing or not an object")
-        for name, spec in block.items():
-            if not isinstance(spec, dict):
-                raise MalformedReply(f"{section}[{name!r}] is not an object")
-    for name, spec in body["feature_gates"].items():
-        if not isinstance(spec.get("value"), bool):
-            raise MalformedReply(f"feature_gates[{name!r}].value is not a boolean")
-    for section in ("dynamic_configs", "layer_configs"):
-        for name, spec in body[section].items():
-            if not isinstance(spec.get("value"), dict):
-                raise MalformedReply(f"{section}[{name!r}].value is not an object")
-    if body.get("hash_used", "djb2") not in ("djb2", "sha256", "none"):
-        raise MalformedReply(f"unknown hash_used {body.get('hash_used')!r}")
-    return body
-
-
-class Evaluation:
-    """One answer: a gate, a dynamic config, an experiment or a layer.
-
-    ``value`` (bool for a gate, dict otherwise), ``rule_id``, ``group_name`` (experiments),
-    ``evaluation_reason`` (Uninitialized / NoValues / Cache / Network / NetworkNotModified),
-    ``recognized`` (False when the values did not hold this name), ``get(key, default)``.
-    """
-
-    __slots__ = ("kind", "name", "value", "rule_id", "group_name", "evaluation_reason", "recognized",
-                 "id_type", "secondary_exposures", "time", "_spec", "_on_get")
-
-    def __init__(self, kind, name, value, rule_id="", group_name=None, evaluation_reason="Uninitialized",
-                 recognized=False, id_type=None, secondary_exposures=(), time=None, spec=None, on_get=None):
-        self.kind, self.name, self.value = kind, name, value
-        self.rule_id, self.group_name = rule_id, group_name
-        self.evaluation_reason, self.recognized = evaluation_reason, recognized
-        self.id_type, self.secondary_exposures, self.time = id_type, list(secondary_exposures), time
-        self._spec, self._on_get = spec, on_get
-
-    def get(self, key, default=None):
-        """``value[key]``; ``default`` when absent, null, or (with a non-None default)
-        of another JSON type than ``default``."""
-        value = self.value.get(key) if isinstance(self.value, dict) else None
-        if value is None or (default is not None and not _same_kind(value, default)):
-            return default
-        if self._on_get is not None:
-            self._on_get(self, key)
-        return value
-
-    @property
-    def reason(self):
-        """As exposures carry it: ``Network:Recognized``."""
-        return f"{self.evaluation_reason}:{'Recognized' if self.recognized else 'Unrecognized'}"
-
-    def __repr__(self):
-        return (f"<Statsig {self.kind} {self.name!r} value={self.value!r} rule_id={self.rule_id!r} "
-                f"group_name={self.group_name!r} reason={self.evaluation_reason}>")
-
-
-def _same_kind(value, default):
-    if isinstance(default, bool) or isinstance(value, bool):
-        return isinstance(default, bool) and isinstance(value, bool)
-    if isinstance(default, (int, float)):
-        return isinstance(value, (int, float))
-    return isinstance(value, type(default)) or isinstance(default, type(value))
 
 
 class FeatureStore:
@@ -236,7 +131,7 @@ class FeatureStore:
             values = self._values if self._values_key == key else None
             source = self._source
             user = self._user if self._user_for == key else None
-        spec = _lookup(values, kind, name)
+        spec = lookup(values, kind, name)
         received = values.get("time") if values else None
         if kind == "gate":
             value = spec["value"] if spec else False
@@ -517,16 +412,6 @@ class FeatureStore:
                 os.unlink(path)
         except OSError:
             pass
-
-
-def _lookup(values, kind, name):
-    if not values:
-        return None
-    block = values.get(_SECTIONS[kind]) or {}
-    spec = block.get(hash_name(name, values.get("hash_used", "djb2")))
-    if spec is None:
-        spec = block.get(name)
-    return spec if isinstance(spec, dict) else None
 
 
 def _sdk_type():
