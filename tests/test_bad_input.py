@@ -135,7 +135,7 @@ def test_arbitrary_input_never_breaks_the_caller_or_the_workers(make_client, fak
     assert fake_statsig.dropped_events == []
     for event in events[-3:]:
         limits_hold(event)
-    assert analytics._worker.is_alive() and destination.delivery.thread.is_alive()
+    assert analytics.worker.thread.is_alive() and destination.delivery.thread.is_alive()
     assert destination.stats.snapshot()["dropped"] == 0
 
 

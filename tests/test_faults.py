@@ -345,7 +345,7 @@ def _outage(make_client, fake_statsig, events, outage_seconds):
             analytics.track("Outage", {"i": i, "pad": "x" * 40})
         analytics.flush()
         time.sleep(max(0.0, outage_seconds - (time.monotonic() - started)))
-        assert analytics._wait_processed(time.monotonic() + 30)
+        assert analytics.worker.wait_processed(time.monotonic() + 30)
         during = fake_statsig.requests
         gc.collect()
         # What the client holds (allocated under its own code), not what the fake recorded.

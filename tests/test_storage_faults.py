@@ -301,6 +301,6 @@ def test_queue_that_fails_mid_run_loses_no_event(tmp_path, fake_statsig, log_rec
         assert analytics.flush(timeout=10), destination.stats.snapshot()
         assert indices(fake_statsig) == list(range(40))
         assert "not durable" in warnings(log_records)
-        assert analytics._worker.is_alive() and destination.delivery.thread.is_alive()
+        assert analytics.worker.thread.is_alive() and destination.delivery.thread.is_alive()
     finally:
         analytics.shutdown(2)

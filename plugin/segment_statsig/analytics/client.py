@@ -13,20 +13,19 @@ import time
 
 from . import jsonsafe
 from .context import ContextPlugin
-from .events import RESET, decode, parse_timestamp, to_event
+from .events import RESET, parse_timestamp
 from .identity import Identity
 from .journal import Journal
-from .plugin import EventPlugin, PluginType, UpdateType
+from .plugin import PluginType, UpdateType
 from .settings import SettingsLoader
 from .storage import make_dir, read_json, write_json
 from .timeline import Timeline
+from .worker import TimelineWorker
 
 log = logging.getLogger("segment_statsig")
 
 DEFAULT_CDN_URL = "https://cdn-settings.segment.com"
 DEFAULT_API_URL = "https://api.segment.io"
-_BATCH_LINES = 500  # journal lines per worker pass (one destination commit each)
-_COALESCE = 0.01    # after a wake, let a burst of calls gather: one commit for many events
 
 
 def _name(value, what):
@@ -91,17 +90,10 @@ class Analytics:
         self._initialized = set()            # ids of plugins that had their INITIAL update
         self.settings = None
         self._settings_ready = threading.Event()
-        self._wake = threading.Event()
-        self._idle = threading.Condition()
-        self._processing = False
-        self._flush_requested = False
-        self._sync_requested = False
-        self._stopping = False
         self._shutdown_result = None
-        self._worker = None
+        self.worker = TimelineWorker(self)
         self._opened = False
         self._holding = False   # while True, calls are journaled but the worker is not started
-        self._asleep = False    # the worker waits for a wake (set by the worker, cleared by callers)
 
         self.context = self.add(ContextPlugin(self.app_info))
         if context is not None:
@@ -149,8 +141,8 @@ class Analytics:
             self.timeline.add(plugin)
             if self.settings is not None:
                 self._update(plugin, self.settings)
-        if self._worker is not None:
-            self._wake.set()
+        if self.worker.thread is not None:
+            self.worker.wake.set()
         return plugin
 
     def remove(self, plugin):
@@ -251,11 +243,10 @@ class Analytics:
             # random's module instance is reseeded in a forked child; uuid4() costs 3x more.
             line = '["%s",%r,"%032x",%s,%s]\n' % (kind, unix_time, random.getrandbits(128), identity.ids_json, body[1:-1])
             self.journal.append(line.encode("ascii"))
-        if self._worker is None and not self._holding:
-            self._start()
-        if self._asleep:  # one wake per burst, not per call: a woken worker competes for the GIL
-            self._asleep = False
-            self._wake.set()
+        worker = self.worker
+        if worker.thread is None and not self._holding:
+            worker.start()
+        worker.nudge()
 
     # --- lifecycle ------------------------------------------------------------
     def on_start(self):
@@ -263,7 +254,7 @@ class Analytics:
         per process; the constructor calls it when track_lifecycle_events is on. Called
         by the app (a UI toolkit's start hook), it also starts processing."""
         if not self._holding:
-            self._ensure_started()
+            self.worker.start()
         if self._opened or not self.track_lifecycle_events:
             return
         self._opened = True
@@ -281,26 +272,25 @@ class Analytics:
     def on_foreground(self):
         if self.track_lifecycle_events:
             self.track("Application Foregrounded", {"from_background": True})
-        self._ensure_started()
+        self.worker.start()
 
     def on_background(self):
         """The app may be killed any time now: flush every destination and sync the journal."""
         if self.track_lifecycle_events:
             self.track("Application Backgrounded")
-        self._sync_requested = True
-        self.flush()
+        self.worker.start()
+        self.worker.request_flush(sync=True)
 
     # --- flush and shutdown ---------------------------------------------------
     def flush(self, timeout=None):
         """Start sending everything now. With `timeout`, wait up to that many seconds
         for every destination to deliver; True when nothing is left."""
-        self._ensure_started()
-        self._flush_requested = True
-        self._wake.set()
+        self.worker.start()
+        self.worker.request_flush()
         if timeout is None:
             return None
         deadline = time.monotonic() + timeout
-        if not self._wait_processed(deadline):
+        if not self.worker.wait_processed(deadline):
             return False
         for destination in self.destinations():
             wait_idle = getattr(destination, "wait_idle", None)
@@ -317,11 +307,8 @@ class Analytics:
         deadline = time.monotonic() + timeout
         # Keep a little of the time for stopping the workers and closing the queues.
         flush_budget = timeout - min(0.5, timeout * 0.2)
-        delivered = self.flush(flush_budget) if self._worker is not None or self.journal.pending else True
-        self._stopping = True
-        self._wake.set()
-        if self._worker is not None:
-            self._worker.join(max(0.0, deadline - time.monotonic()))
+        delivered = self.flush(flush_budget) if self.worker.thread is not None or self.journal.pending else True
+        self.worker.stop(max(0.0, deadline - time.monotonic()))
         for plugin in self._all_plugins():
             try:
                 plugin.shutdown(max(0.0, deadline - time.monotonic()))
@@ -330,86 +317,3 @@ class Analytics:
         self.journal.sync()
         self._shutdown_result = bool(delivered)
         return self._shutdown_result
-
-    # --- the timeline worker --------------------------------------------------
-    def _ensure_started(self):
-        if self._worker is None:
-            self._start()
-
-    def _start(self):
-        with self._plugins_lock:
-            if self._worker is not None or self._stopping:
-                return
-            self._worker = threading.Thread(target=self._run, name="segment-statsig-timeline", daemon=True)
-            self._worker.start()
-
-    def _wait_processed(self, deadline):
-        with self._idle:
-            while self._processing or self.journal.pending or not self._settings_ready.is_set():
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    return False
-                self._idle.wait(min(left, 0.05))
-        return True
-
-    def _run(self):
-        # Hold events until the destinations know their settings (bounded wait).
-        self._settings_ready.wait(self.settings_timeout)
-        self._settings_ready.set()
-        while True:
-            self._wake.clear()
-            self._processing = True
-            try:
-                self._drain()
-                if self._flush_requested:
-                    self._flush_requested = False
-                    for plugin in self.timeline.all():
-                        if isinstance(plugin, EventPlugin):
-                            plugin.flush()
-                if self._sync_requested:
-                    self._sync_requested = False
-                    self.journal.sync()
-            except Exception:
-                log.exception("timeline worker: unexpected error; continuing")
-            finally:
-                self._processing = False
-                with self._idle:
-                    self._idle.notify_all()
-            if self._stopping and not self.journal.pending:
-                return
-            self._asleep = True
-            if not self.journal.pending:  # a call that came before _asleep was set is handled now
-                self._wake.wait(self.flush_interval)
-                time.sleep(_COALESCE)
-            self._asleep = False
-
-    def _drain(self):
-        while True:
-            lines = self.journal.take(_BATCH_LINES)
-            if not lines:
-                return
-            for line in lines:
-                try:
-                    record = decode(line)
-                    if not isinstance(record, list) or len(record) != 8:
-                        raise ValueError("not a journal record")
-                except ValueError:
-                    log.warning("journal: skipped an unreadable record of %d bytes", len(line))
-                    continue
-                try:
-                    if record[0] == RESET:
-                        for plugin in self._all_plugins():
-                            if isinstance(plugin, EventPlugin):
-                                plugin.reset()
-                    else:
-                        self.timeline.process(to_event(record))
-                except Exception:
-                    log.exception("timeline: a %s event failed; skipped", record[0])
-            for destination in self.destinations():
-                try:
-                    destination.commit()
-                except Exception:
-                    log.exception("destination %s failed to store events", destination.key)
-            self.journal.mark_done(sum(len(line) for line in lines))
-            for destination in self.destinations():
-                destination.committed()

@@ -63,7 +63,7 @@ class MemoryQueue:
         pass
 
 
-REPLAY_WINDOW = 2000  # > the journal lines one worker pass stores (client._BATCH_LINES)
+REPLAY_WINDOW = 2000  # > the journal lines one worker pass stores (worker.BATCH_LINES)
 
 
 class SqliteQueue:

@@ -1,0 +1,135 @@
+"""The timeline worker: one thread that takes journal lines in call order, runs the
+timeline on each (analytics/timeline.py), lets the destinations store what they made
+of them, then marks the lines done in the journal and wakes the senders."""
+from __future__ import annotations
+
+import logging
+import threading
+import time
+
+from .events import RESET, decode, to_event
+from .plugin import EventPlugin
+
+log = logging.getLogger("segment_statsig")
+
+BATCH_LINES = 500  # journal lines per pass (one destination commit each)
+COALESCE = 0.01    # after a wake, let a burst of calls gather: one commit for many events
+
+
+class TimelineWorker:
+    def __init__(self, analytics):
+        self.analytics = analytics
+        self.journal = analytics.journal
+        self.wake = threading.Event()
+        self.idle = threading.Condition()
+        self.lock = threading.Lock()
+        self.thread = None
+        self.processing = False
+        self.flush_requested = False
+        self.sync_requested = False
+        self.stopping = False
+        self.asleep = False  # set by the worker before it waits; the first caller after clears it
+
+    def start(self):
+        with self.lock:
+            if self.thread is None and not self.stopping:
+                self.thread = threading.Thread(target=self._run, name="segment-statsig-timeline", daemon=True)
+                self.thread.start()
+
+    def nudge(self):
+        """Caller's thread: one wake per burst, not per call (a woken worker competes for the GIL)."""
+        if self.asleep:
+            self.asleep = False
+            self.wake.set()
+
+    def request_flush(self, sync=False):
+        """Process what is journaled, then have every destination send; `sync` also
+        fsyncs the journal (the app is going to the background)."""
+        self.sync_requested = self.sync_requested or sync
+        self.flush_requested = True
+        self.wake.set()
+
+    def wait_processed(self, deadline):
+        """Block until every journaled line is processed (and settings known), or the deadline."""
+        settings_ready = self.analytics._settings_ready
+        with self.idle:
+            while self.processing or self.journal.pending or not settings_ready.is_set():
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return False
+                self.idle.wait(min(left, 0.05))
+        return True
+
+    def stop(self, timeout):
+        with self.lock:
+            self.stopping = True
+        self.wake.set()
+        if self.thread is not None:
+            self.thread.join(timeout)
+
+    def _run(self):
+        analytics = self.analytics
+        # Hold events until the destinations know their settings (bounded wait).
+        analytics._settings_ready.wait(analytics.settings_timeout)
+        analytics._settings_ready.set()
+        while True:
+            self.wake.clear()
+            self.processing = True
+            try:
+                self._drain()
+                if self.flush_requested:
+                    self.flush_requested = False
+                    for plugin in analytics.timeline.all():
+                        if isinstance(plugin, EventPlugin):
+                            plugin.flush()
+                if self.sync_requested:
+                    self.sync_requested = False
+                    self.journal.sync()
+            except Exception:
+                log.exception("timeline worker: unexpected error; continuing")
+            finally:
+                self.processing = False
+                with self.idle:
+                    self.idle.notify_all()
+            if self.stopping and not self.journal.pending:
+                return
+            self.asleep = True
+            if not self.journal.pending:  # a call that came before `asleep` was set is handled now
+                self.wake.wait(analytics.flush_interval)
+                time.sleep(COALESCE)
+            self.asleep = False
+
+    def _drain(self):
+        analytics = self.analytics
+        while True:
+            lines = self.journal.take(BATCH_LINES)
+            if not lines:
+                return
+            for line in lines:
+                try:
+                    record = decode(line)
+                    if not isinstance(record, list) or len(record) != 8:
+                        raise ValueError("not a journal record")
+                except ValueError:
+                    log.warning("journal: skipped an unreadable record of %d bytes", len(line))
+                    continue
+                try:
+                    if record[0] == RESET:
+                        for plugin in analytics._all_plugins():
+                            if isinstance(plugin, EventPlugin):
+                                plugin.reset()
+                    else:
+                        analytics.timeline.process(to_event(record))
+                except Exception:
+                    log.exception("timeline: a %s event failed; skipped", record[0])
+            destinations = analytics.destinations()
+            for destination in destinations:
+                try:
+                    destination.commit()
+                except Exception:
+                    log.exception("destination %s failed to store events", destination.key)
+            self.journal.mark_done(sum(len(line) for line in lines))
+            # Only now: a sender woken earlier could deliver rows that a crash right
+            # before mark_done would make the next start replay.
+            for destination in destinations:
+                destination.committed()
