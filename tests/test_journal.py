@@ -61,3 +61,13 @@ def test_unusable_folder_keeps_lines_in_memory(tmp_path, log_records):
     journal.append(lines(1)[0])
     assert list(journal.pending) == lines(1)
     assert "not durable" in log_records.text
+
+
+def test_grows_by_writing_zeros_where_fallocate_is_missing(tmp_path, monkeypatch):
+    monkeypatch.delattr("os.posix_fallocate")  # as on platforms without it
+    journal = Journal(tmp_path)
+    many = lines(3000, width=100)
+    for line in many:
+        journal.append(line)
+    assert os.stat(tmp_path / "journal").st_blocks * 512 >= journal.capacity  # allocated, not sparse
+    assert list(Journal(tmp_path).pending) == many

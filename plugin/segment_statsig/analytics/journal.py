@@ -78,8 +78,10 @@ class Journal:
         capacity = -(-capacity // _CHUNK) * _CHUNK
         if hasattr(os, "posix_fallocate"):
             os.posix_fallocate(self.fd, 0, capacity)
-        elif os.fstat(self.fd).st_size < capacity:
-            os.ftruncate(self.fd, capacity)
+        else:  # write real zeros: a sparse file could fault on a full disk later
+            size = os.fstat(self.fd).st_size
+            if size < capacity and os.pwrite(self.fd, bytes(capacity - size), size) != capacity - size:
+                raise OSError("short write while growing the journal")
         if self.map is None:
             self.map = mmap.mmap(self.fd, capacity, mmap.MAP_SHARED, mmap.PROT_READ | mmap.PROT_WRITE)
         else:
