@@ -35,6 +35,7 @@ class QueuedDestination(DestinationPlugin):
         self._pending = []            # JSON texts made since the last commit
         self._queue = None
         self._queue_lock = threading.Lock()
+        self._store_lock = threading.Lock()  # the timeline worker and the values thread both store
         self._listeners = []
 
     # --- what a subclass provides ---------------------------------------------
@@ -65,9 +66,18 @@ class QueuedDestination(DestinationPlugin):
             self._notify("queued", [payload], None)
 
     def commit(self):
-        if not self._pending:
-            return
-        texts, self._pending = self._pending, []
+        """The timeline worker: store what this pass made."""
+        if self._pending:
+            items, self._pending = self._pending, []
+            self.store(items)
+
+    def store(self, items):
+        """Put (message id, JSON text) items in the durable queue now, from any thread;
+        returns the queue. A queue that fails is replaced by one in memory."""
+        with self._store_lock:
+            return self._store(items)
+
+    def _store(self, texts):
         queue = self._get_queue()
         try:
             dropped = queue.put_many(texts)
@@ -90,6 +100,7 @@ class QueuedDestination(DestinationPlugin):
             self.stats.add(dropped=dropped)
             log.warning("%s: queue full (%d events / %d bytes max); dropped the %d oldest",
                         self.key, self.max_queue_events, self.max_queue_bytes, dropped)
+        return queue
 
     def committed(self):
         if self.delivery is not None:

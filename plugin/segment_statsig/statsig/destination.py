@@ -188,13 +188,7 @@ class StatsigDestination(QueuedDestination):
     def _store_exposures(self, events):
         """On the store's thread: exposure events straight into the durable queue (the
         timeline worker's pending list is that worker's alone)."""
-        items = [(str(uuid.uuid4()), encode(e)) for e in events]
-        queue = self._get_queue()
-        dropped = queue.put_many(items)
-        self.stats.add(queued=len(items))
-        if dropped:
-            self.stats.add(dropped=dropped)
-            log.warning("Statsig: queue full; dropped the %d oldest events", dropped)
+        queue = self.store([(str(uuid.uuid4()), encode(e)) for e in events])
         if self._listeners:
             self._notify("queued", events, None)
         if self.delivery is not None:
