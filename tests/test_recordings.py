@@ -276,3 +276,12 @@ def test_lifecycle_start_events_reach_a_destination_added_after_construction(tmp
             analytics.shutdown(timeout=5)
         names = [e["eventName"] for e in statsig.events]
     assert names == ["segment_track:Application Installed", "segment_track:Application Opened"]
+
+
+def test_initialize_requests_are_ordered_apart_from_event_requests():
+    from segment_statsig.testing.runner import by_channel
+
+    log1, init1, log2, init2 = ({"path": p, "n": i} for i, p in enumerate(
+        ["/v1/log_event", "/v1/initialize", "/v1/log_event", "/v1/initialize"]))
+    assert by_channel([init1, log1, log2, init2]) == by_channel([log1, init1, init2, log2]) == [log1, log2, init1, init2]
+    assert by_channel([log2, log1]) != by_channel([log1, log2])  # event order still counts
