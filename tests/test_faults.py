@@ -209,7 +209,8 @@ class CuttingProxy:
             threading.Thread(target=self._serve, args=(client,), daemon=True).start()
 
     @staticmethod
-    def _read_request(sock):
+    def _read_message(sock):
+        """One HTTP message (head, body) by its Content-Length; None if the peer closed first."""
         data = b""
         while b"\r\n\r\n" not in data:
             chunk = sock.recv(65536)
@@ -238,7 +239,7 @@ class CuttingProxy:
         upstream = socket.create_connection(("127.0.0.1", self.target_port))
         try:
             while True:
-                request = self._read_request(client)
+                request = self._read_message(client)
                 if request is None:
                     return
                 head, body = request
@@ -249,7 +250,8 @@ class CuttingProxy:
                     self._reset(client)
                     return
                 upstream.sendall(head + body)
-                reply = self._read_response(upstream)
+                head, body = self._read_message(upstream) or (b"", b"")
+                reply = head + body
                 if cut and self.mode == "response":
                     self.cut_done.set()
                     client.sendall(reply[: len(reply) - 10])
@@ -265,26 +267,6 @@ class CuttingProxy:
             except OSError:
                 pass
 
-    @staticmethod
-    def _read_response(sock):
-        data = b""
-        while b"\r\n\r\n" not in data:
-            chunk = sock.recv(65536)
-            if not chunk:
-                return data
-            data += chunk
-        head, _, body = data.partition(b"\r\n\r\n")
-        length = 0
-        for line in head.split(b"\r\n")[1:]:
-            name, _, value = line.partition(b":")
-            if name.strip().lower() == b"content-length":
-                length = int(value)
-        while len(body) < length:
-            chunk = sock.recv(65536)
-            if not chunk:
-                break
-            body += chunk
-        return head + b"\r\n\r\n" + body
 
 
 def test_connection_reset_mid_request_body_is_retried_and_delivered_once(make_client, fake_statsig, log_records):
