@@ -1,4 +1,5 @@
 """The journal: what a restart replays, and what it must not."""
+import json
 import os
 
 from segment_statsig.analytics.journal import Journal
@@ -71,3 +72,19 @@ def test_grows_by_writing_zeros_where_fallocate_is_missing(tmp_path, monkeypatch
         journal.append(line)
     assert os.stat(tmp_path / "journal").st_blocks * 512 >= journal.capacity  # allocated, not sparse
     assert list(Journal(tmp_path).pending) == many
+
+
+def test_decode_lines_keeps_every_good_record_around_a_bad_one():
+    from segment_statsig.analytics.events import decode_lines
+
+    good = b'["track",1.5,"%032x","a",null,{"event":"E%d"},null,null]\n'
+    lines = [good % (1, 1), b'["track",1.5,"0",\n', good % (2, 2), b'1,2\n', b'{"not":"a list"}\n',
+             b'["too","short"]\n', b'\xff\xfe\n', good % (3, 3)]
+    records = decode_lines(lines)
+    assert len(records) == len(lines)
+    assert [r and r[5]["event"] for r in records] == ["E1", None, "E2", None, None, None, None, "E3"]
+    # A pass of good lines is parsed whole and gives the same records as line by line.
+    many = [good % (i, i) for i in range(50)]
+    assert decode_lines(many) == [json.loads(line) for line in many]
+    # Two torn lines that would join into one valid array element are still two bad lines.
+    assert decode_lines([b'["track",1,\n', b'"x","a",null,{},null,null]\n']) == [None, None]

@@ -7,7 +7,7 @@ import logging
 import threading
 import time
 
-from .events import RESET, decode, to_event
+from .events import RESET, decode_lines, to_event
 from .plugin import EventPlugin
 
 log = logging.getLogger("segment_statsig")
@@ -105,12 +105,9 @@ class TimelineWorker:
             lines = self.journal.take(BATCH_LINES)
             if not lines:
                 return
-            for line in lines:
-                try:
-                    record = decode(line)
-                    if not isinstance(record, list) or len(record) != 8:
-                        raise ValueError("not a journal record")
-                except ValueError:
+            process = analytics.timeline.process
+            for line, record in zip(lines, decode_lines(lines)):
+                if record is None:
                     log.warning("journal: skipped an unreadable record of %d bytes", len(line))
                     continue
                 try:
@@ -119,7 +116,7 @@ class TimelineWorker:
                             if isinstance(plugin, EventPlugin):
                                 plugin.reset()
                     else:
-                        analytics.timeline.process(to_event(record))
+                        process(to_event(record))
                 except Exception:
                     log.exception("timeline: a %s event failed; skipped", record[0])
             destinations = analytics.destinations()

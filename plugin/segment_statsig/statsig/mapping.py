@@ -50,12 +50,18 @@ def _clean_text(text):
     return text if text.isascii() else text.encode("utf-8", "replace").decode("utf-8")
 
 
+_clean_names = {}  # (prefix, name) -> full name, for names that needed no change
+
+
 def event_name(event):
     """(Statsig eventName, the original name when it had to change, else None)."""
     prefix = PREFIXES[event["type"]]
     base = event.get("event") if event["type"] == "track" else event.get("name")
     if not isinstance(base, str) or not base:
         return prefix, None
+    known = _clean_names.get((prefix, base))
+    if known is not None:  # apps use a few names over and over
+        return known, None
     full = f"{prefix}:{base}"
     name = _clean_text(full)
     if _FORBIDDEN.search(name):
@@ -64,7 +70,12 @@ def event_name(event):
     if len(name) > NAME_LIMIT:
         name = name[:NAME_LIMIT]
         log.warning("Statsig: event name %r is over %d characters; cut to %r", full, NAME_LIMIT, name)
-    return name, (None if name == full else full)
+    if name == full:
+        if len(_clean_names) >= 1024:
+            _clean_names.clear()
+        _clean_names[(prefix, base)] = name
+        return name, None
+    return name, full
 
 
 def _number_or_text(value):
