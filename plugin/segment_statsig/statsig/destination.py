@@ -85,6 +85,10 @@ class StatsigDestination(QueuedDestination):
     def ready(self):
         return self._api_key is not None
 
+    def prepare(self):
+        """On the delivery thread at start: load the network stack before the first batch."""
+        self.transport.http.prepare()
+
     # --- events ---------------------------------------------------------------
     def setup(self, analytics):
         super().setup(analytics)
