@@ -1,13 +1,22 @@
-"""HTTP for the delivery workers: URL checks, Retry-After, and one POST through a
-requests session (imported on first use, on a worker thread)."""
+"""HTTP for the delivery workers: URL checks, Retry-After, and one POST per batch.
+
+requests sets the connection up (proxies and CA settings from the environment, TLS,
+the urllib3 pool), but each POST goes straight to that pool's urlopen: requests'
+per-request layers (Request/PreparedRequest, cookies, hooks, the Response wrapper)
+cost more CPU on the delivery thread than the POST itself (~0.44 ms against ~0.20 ms
+per batch). requests and urllib3 are imported on a worker thread, never at import time.
+"""
 from __future__ import annotations
 
 import gzip
 import ipaddress
+import logging
 import time
 import urllib.parse
 
 from .delivery import SendResult
+
+log = logging.getLogger("segment_statsig")
 
 
 def check_api_url(url):
@@ -57,7 +66,7 @@ def _is_json(text):
 
 class HttpSender:
     """POSTs bodies to one URL over one kept-alive connection. Retries are the
-    delivery loop's business, so the adapter makes none."""
+    delivery loop's business, so the pool makes none."""
 
     def __init__(self, url, timeout, use_gzip=True, json_reply=False):
         self.url = url
@@ -67,6 +76,17 @@ class HttpSender:
         # way (a captive portal, a proxy), so the events did not arrive: retry them.
         self.json_reply = json_reply
         self.session = None
+        self._pool = None
+
+    def prepare(self):
+        """Import the network stack and set up the session and its pool now (the delivery
+        thread calls it first, so the imports do not land in the middle of a burst).
+        Idempotent; never raises: a failure here is left to the first post to report."""
+        try:
+            self._connect()
+        except Exception as error:
+            log.debug("HTTP set-up for %s failed (%s: %s); the first send tries again",
+                      self.url, type(error).__name__, error)
 
     def post(self, body, headers, secret=None):
         """`body` bytes; returns a SendResult, never raises. `secret` is scrubbed from texts."""
@@ -74,12 +94,16 @@ class HttpSender:
             body = gzip.compress(body, compresslevel=1)  # 5x less CPU than 6; JSON still shrinks ~10x
             headers["Content-Encoding"] = "gzip"
         try:
-            response = self._session().post(self.url, data=body, headers=headers, timeout=self.timeout)
-            text = response.text
-            result = SendResult(response.status_code, retry_after_seconds(response.headers.get("Retry-After")),
-                                text[:300])
-            if self.json_reply and 200 <= response.status_code < 300 and text.strip() and not _is_json(text):
-                result = SendResult(None, None, f"HTTP {response.status_code} with a reply that is not JSON "
+            pool, path, base_headers, timeout = self._connect()
+            # What HTTPAdapter.send does, minus its per-request layers.
+            response = pool.urlopen("POST", path, body=body, headers={**base_headers, **headers}, redirect=False,
+                                    assert_same_host=False, preload_content=True, decode_content=True,
+                                    retries=False, timeout=timeout)
+            status = response.status
+            text = response.data.decode("utf-8", "replace")
+            result = SendResult(status, retry_after_seconds(response.headers.get("Retry-After")), text[:300])
+            if self.json_reply and 200 <= status < 300 and text.strip() and not _is_json(text):
+                result = SendResult(None, None, f"HTTP {status} with a reply that is not JSON "
                                                 f"(a captive portal or proxy?): {text[:200]}")
         except Exception as error:  # network error, timeout, reset: retryable
             result = SendResult(None, None, f"{type(error).__name__}: {error}")
@@ -87,14 +111,15 @@ class HttpSender:
             result.reply = result.reply.replace(secret, "<API_KEY>")
         return result
 
-    def _session(self):
-        if self.session is None:
+    def _connect(self):
+        """(pool, URL to send to, default headers, timeout), made once."""
+        if self._pool is None:
             import requests
             from requests.adapters import HTTPAdapter
+            from urllib3 import Timeout
 
             session = requests.Session()
-            # Read proxy and CA settings from the environment once, not on every request
-            # (trust_env re-reads them, and ~/.netrc, per request: a fifth of its CPU).
+            # Read proxy and CA settings from the environment once, not on every request.
             session.proxies.update(requests.utils.get_environ_proxies(self.url))
             settings = session.merge_environment_settings(self.url, {}, None, None, None)
             session.verify = settings.get("verify", True)
@@ -102,10 +127,20 @@ class HttpSender:
             adapter = HTTPAdapter(pool_connections=1, pool_maxsize=2, max_retries=0)
             session.mount("http://", adapter)
             session.mount("https://", adapter)
+            # One prepared request, only for requests to choose the pool (direct or through
+            # the proxy, with the TLS settings) and the URL to ask it for (the full URL
+            # through a plain-http proxy, else the path).
+            prepared = requests.Request("POST", self.url).prepare()
+            pool = adapter.get_connection_with_tls_context(prepared, session.verify, proxies=session.proxies)
+            adapter.cert_verify(pool, self.url, session.verify, None)
+            path = adapter.request_url(prepared, session.proxies)
+            # requests' defaults: User-Agent, Accept-Encoding, Accept, Connection.
             self.session = session
-        return self.session
+            self._pool = (pool, path, dict(session.headers), Timeout(connect=self.timeout, read=self.timeout))
+        return self._pool
 
     def close(self):
-        if self.session is not None:
-            self.session.close()
-            self.session = None
+        """Close the connections; a later post sets them up again."""
+        session, self.session, self._pool = self.session, None, None
+        if session is not None:
+            session.close()
