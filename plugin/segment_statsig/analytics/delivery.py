@@ -59,10 +59,11 @@ class DeliveryStats:
 
 class Delivery:
     """The worker thread. `send(texts) -> SendResult`; `ready() -> bool` says whether
-    sending is possible at all (a key is known)."""
+    sending is possible at all (a key is known); `prepare()`, when given, runs once
+    first on the thread (it loads the network stack there, before the first batch)."""
 
     def __init__(self, name, get_queue, send, ready, stats, notify, *, flush_at, flush_interval,
-                 max_batch_size, retry_base, retry_max, clock=time.monotonic):
+                 max_batch_size, retry_base, retry_max, clock=time.monotonic, prepare=None):
         self.name = name
         self.get_queue = get_queue
         self.send = send
@@ -76,6 +77,7 @@ class Delivery:
         self.retry_base = retry_base
         self.retry_max = retry_max
         self.clock = clock
+        self.prepare = prepare
         self.wake = threading.Event()
         self.idle = threading.Condition()
         self.busy = False
@@ -121,6 +123,11 @@ class Delivery:
         return True
 
     def _run(self):
+        if self.prepare is not None:
+            try:
+                self.prepare()
+            except Exception:  # only a head start: the first send sets up what is missing
+                log.debug("%s: preparing delivery failed", self.name, exc_info=True)
         last_send = self.clock()
         while not self.stopping:
             queue = self.get_queue()

@@ -47,6 +47,9 @@ class QueuedDestination(DestinationPlugin):
         """POST one batch; returns a delivery.SendResult."""
         raise NotImplementedError
 
+    def prepare(self):
+        """Load the network stack (runs on the delivery thread)."""
+
     # --- plugin ---------------------------------------------------------------
     def setup(self, analytics):
         super().setup(analytics)
@@ -54,7 +57,8 @@ class QueuedDestination(DestinationPlugin):
             self.key.lower(), self._get_queue, self.send, self.ready, self.stats, self._notify,
             flush_at=self.flush_at or analytics.flush_at,
             flush_interval=self.flush_interval or analytics.flush_interval,
-            max_batch_size=self.max_batch_size, retry_base=self.retry_base, retry_max=self.retry_max)
+            max_batch_size=self.max_batch_size, retry_base=self.retry_base, retry_max=self.retry_max,
+            prepare=self.prepare)
         self.delivery.start()
 
     def enqueue(self, payload, text=None, message_id=None):

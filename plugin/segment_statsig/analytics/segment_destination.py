@@ -38,6 +38,9 @@ class SegmentDestination(QueuedDestination):
 
     track = identify = screen = page = group = alias = _to_cloud
 
+    def prepare(self):
+        self.http.prepare()
+
     def send(self, texts):
         # The key both as basic auth and in the body, as segment-analytics-python 2.x sends it.
         body = ('{"batch":[' + ",".join(texts) + '],"sentAt":"' + iso_timestamp(time.time())
