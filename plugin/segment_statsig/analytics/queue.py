@@ -47,14 +47,18 @@ class MemoryQueue:
             return [self.items[i] for i in range(min(limit, len(self.items)))]
 
     def remove(self, ids):
-        """Remove these rows; returns how many were still there."""
-        wanted = set(ids)
+        """Remove rows a peek() returned (the oldest, so every row up to the last of
+        them); returns how many were still there."""
+        if not ids:
+            return 0
+        last = max(ids)
+        removed = 0
         with self.lock:
-            before = len(self.items)
-            self.items = collections.deque(item for item in self.items if item[0] not in wanted)
+            while self.items and self.items[0][0] <= last:
+                self.bytes -= len(self.items.popleft()[1])
+                removed += 1
             self.count = len(self.items)
-            self.bytes = sum(len(text) for _, text in self.items)
-            return before - self.count
+            return removed
 
     def forget(self):
         pass
@@ -86,6 +90,7 @@ class SqliteQueue:
             # Deleted rows are zeroed, not left in free pages: reset() must leave no user on disk.
             self.db.execute("PRAGMA secure_delete=ON")
             self.forget_upto = None
+            self.peeked = None
             # Rowids only grow while rows exist, which is all the delivery order needs;
             # no AUTOINCREMENT, no index: an insert is a plain append.
             self.db.execute("CREATE TABLE IF NOT EXISTS events (id INTEGER PRIMARY KEY, mid TEXT, body TEXT NOT NULL)")
@@ -145,7 +150,10 @@ class SqliteQueue:
 
     def peek(self, limit):
         with self.lock:
-            return self.db.execute("SELECT id, body FROM events ORDER BY id LIMIT ?", (limit,)).fetchall()
+            rows = self.db.execute("SELECT id, body FROM events ORDER BY id LIMIT ?", (limit,)).fetchall()
+            # Their sizes, so that remove() need not read them again to keep self.bytes.
+            self.peeked = (rows[-1][0], [len(body) for _, body in rows]) if rows else None
+            return rows
 
     def remove(self, ids):
         """Remove rows a peek() returned (the oldest, so every row up to the last of
@@ -155,14 +163,20 @@ class SqliteQueue:
         last = max(ids)
         with self.lock:
             # A range, not a list of ids: rows only ever arrive above the ones peeked.
-            rows = self.db.execute(
-                "SELECT COUNT(*), COALESCE(SUM(LENGTH(body)), 0) FROM events WHERE id <= ?", (last,)).fetchone()
-            self.db.execute("DELETE FROM events WHERE id <= ?", (last,))
-            self.count -= rows[0]
-            self.bytes -= rows[1]
+            removed = self.db.execute("DELETE FROM events WHERE id <= ?", (last,)).rowcount
+            if self.peeked is not None and self.peeked[0] == last and removed <= len(self.peeked[1]):
+                # The bound trims the oldest rows first (and counts them itself), so the
+                # peeked rows still here were the newest of them.
+                sizes = self.peeked[1]
+                self.count -= removed
+                self.bytes -= sum(sizes[len(sizes) - removed:])
+            else:  # not the rows of the last peek(): count again
+                self.count, self.bytes = self.db.execute(
+                    "SELECT COUNT(*), COALESCE(SUM(LENGTH(body)), 0) FROM events").fetchone()
+            self.peeked = None
             if self.forget_upto is not None:
                 self._scrub()
-            return rows[0]
+            return removed
 
     def forget(self):
         """The user was reset: once the rows stored so far are gone (delivered or
