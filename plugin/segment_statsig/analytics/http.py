@@ -95,7 +95,8 @@ class HttpSender:
             headers["Content-Encoding"] = "gzip"
         try:
             pool, path, base_headers, timeout = self._connect()
-            # What HTTPAdapter.send does, minus its per-request layers.
+            # What HTTPAdapter.send does, minus its per-request layers. retries=False: no
+            # retry, and an error raised as itself (not wrapped in MaxRetryError).
             response = pool.urlopen("POST", path, body=body, headers={**base_headers, **headers}, redirect=False,
                                     assert_same_host=False, preload_content=True, decode_content=True,
                                     retries=False, timeout=timeout)
