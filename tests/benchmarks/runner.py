@@ -4,7 +4,9 @@
 
 Every measurement runs in a fresh subprocess (tests/benchmarks/child.py) against a
 loopback sink that runs here, in the parent (tests/benchmarks/server.py). One markdown
-table goes to stdout; progress goes to stderr.
+table goes to stdout; progress goes to stderr. The end-to-end bursts run in rounds
+(three in a full run), the libraries taking turns, and each library's median round is
+shown: on a shared machine one burst of under a second says little on its own.
 """
 
 from __future__ import annotations
@@ -161,6 +163,18 @@ def measure_e2e(lib, cfg, big=False):
             res["seconds"] = secs
             res["rate"] = delivered / secs
     return res
+
+
+def median_round(results):
+    """The round with the median rate, carrying every round's rate and the worst loss."""
+    good = [r for r in results if r.get("ok") and r.get("rate")]
+    if not good:
+        return results[-1]
+    good.sort(key=lambda r: r["rate"])
+    chosen = dict(good[(len(good) - 1) // 2])
+    chosen["round_rates"] = [r.get("rate") for r in results]
+    chosen["lost"] = max(r.get("lost", 0) for r in good)
+    return chosen
 
 
 def measure_rss(lib, cfg):
@@ -435,6 +449,10 @@ def notes(R, cfg) -> str:
     for lib in LIBS:
         e = R.get("e2e", {}).get(lib)
         if e and e.get("ok"):
+            if len(e.get("round_rates") or []) > 1:
+                n.append(f"- burst, {LIB_TITLES[lib]}: events/s in each round "
+                         + ", ".join("error" if x is None else f"{x:,.0f}" for x in e["round_rates"])
+                         + " (the table shows the median round; events lost is the worst round's)")
             n.append(f"- burst, {LIB_TITLES[lib]}: drain call took "
                      f"{e['t_drain'] - e['t_burst']:.2f} s after a {e['t_burst'] - e['t0']:.2f} s burst, "
                      f"returned {e.get('drain_returned')!r}; server paths {e['server']['paths']}"
@@ -445,10 +463,10 @@ def notes(R, cfg) -> str:
 CONFIGS = {
     "full": dict(track_n=5000, warmup=300, pace_s=0.0003, e2e_n=20000, e2e_deadline=60.0,
                  quiet_s=1.5, rss_n=10000, rss_settle_s=1.5, dur_kill_at=5000,
-                 dur_restart_timeout=30.0, import_runs=7, child_timeout=120.0),
+                 dur_restart_timeout=30.0, import_runs=7, child_timeout=120.0, e2e_rounds=3),
     "quick": dict(track_n=300, warmup=50, pace_s=0.0002, e2e_n=1000, e2e_deadline=15.0,
                   quiet_s=0.5, rss_n=1000, rss_settle_s=0.3, dur_kill_at=200,
-                  dur_restart_timeout=10.0, import_runs=1, child_timeout=60.0),
+                  dur_restart_timeout=10.0, import_runs=1, child_timeout=60.0, e2e_rounds=1),
 }
 
 
@@ -480,8 +498,20 @@ def main(argv=None):
         R["import_extra"] = {k: measure_import(stmt, cfg["import_runs"]) for k, stmt in EXTRA_IMPORTS.items()}
     section("track", lambda l: measure_track_cost(l, cfg, "ok"), libs)
     section("hang", lambda l: measure_track_cost(l, cfg, "hang"), libs)
-    section("e2e", lambda l: measure_e2e(l, cfg), libs)
-    section("e2e_big", lambda l: measure_e2e(l, cfg, big=True), libs)
+    def rounds(name, fn, lib_list):
+        """Bursts are short and this machine is shared: run them in rounds, the
+        libraries taking turns, and keep each one's median round (and its worst loss)."""
+        if name in skip:
+            return
+        runs = {lib: [] for lib in lib_list}
+        for r in range(cfg["e2e_rounds"]):
+            for lib in lib_list:
+                log(f"[{time.time() - t_start:6.1f}s] {name}: {lib} (round {r + 1} of {cfg['e2e_rounds']})")
+                runs[lib].append(fn(lib))
+        R[name] = {lib: median_round(results) for lib, results in runs.items()}
+
+    rounds("e2e", lambda l: measure_e2e(l, cfg), libs)
+    rounds("e2e_big", lambda l: measure_e2e(l, cfg, big=True), libs)
     section("rss", lambda l: measure_rss(l, cfg), libs)
     section("dur", lambda l: measure_durability(l, cfg), [l for l in libs if l != "statsig"])
     R["elapsed_s"] = time.time() - t_start
