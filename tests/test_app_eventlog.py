@@ -49,13 +49,19 @@ def test_an_event_from_an_earlier_session_gets_a_row_of_its_own():
     assert row["call_text"] == "screen  Home  (earlier session)" and row["state_text"] == "dropped 400"
 
 
-def test_fed_by_the_real_client(tmp_path, fake_statsig):
+def _logged_client(tmp_path, fake_statsig):
+    """A real client whose calls and Statsig deliveries feed an EventLog."""
     log = EventLog()
     analytics = Analytics(storage_dir=tmp_path, settings={"integrations": {"Statsig": {"apiKey": KEY}}},
                           flush_at=1000, flush_interval=3600)
     analytics.add(EventObserver(log))
     destination = analytics.add(StatsigDestination(api_url=fake_statsig.url, retry_base=0.02))
     destination.add_listener(log.listener)
+    return log, analytics, destination
+
+
+def test_fed_by_the_real_client(tmp_path, fake_statsig):
+    log, analytics, destination = _logged_client(tmp_path, fake_statsig)
     analytics.identify("user-9", {"email": "x@y.z"})
     analytics.track("Order Completed", {"revenue": 12.5, "currency": "USD"})
     analytics.screen("Home")
@@ -78,12 +84,7 @@ def test_exposures_get_rows_of_their_own(tmp_path, fake_statsig):
     an "exposure" row, never paired with the Segment call being processed."""
     fake_statsig.set_gate("express_checkout", lambda user: user.get("userID") == "user-9")
     fake_statsig.set_experiment("checkout_button", lambda user: ("Purple", {"colour": "purple"}))
-    log = EventLog()
-    analytics = Analytics(storage_dir=tmp_path, settings={"integrations": {"Statsig": {"apiKey": KEY}}},
-                          flush_at=1000, flush_interval=3600)
-    analytics.add(EventObserver(log))
-    destination = analytics.add(StatsigDestination(api_url=fake_statsig.url, retry_base=0.02))
-    destination.add_listener(log.listener)
+    log, analytics, destination = _logged_client(tmp_path, fake_statsig)
     analytics.identify("user-9")
     assert analytics.flush(timeout=5) and destination.wait_for_values(5)
     analytics.screen("Checkout")

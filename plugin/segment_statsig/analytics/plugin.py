@@ -106,16 +106,12 @@ class DestinationPlugin(EventPlugin):
         """before -> enrichment -> the typed method -> after, on this destination alone."""
         if not self.enabled or not self.accepts(event):
             return None
-        plugins = self.timeline.plugins
-        if plugins[PluginType.BEFORE] or plugins[PluginType.ENRICHMENT] or plugins[PluginType.AFTER]:
-            event = self.timeline.apply(PluginType.BEFORE, event)
-            event = self.timeline.apply(PluginType.ENRICHMENT, event)
-            if event is None:
-                return None
-            event = EventPlugin.execute(self, event)
-            return self.timeline.apply(PluginType.AFTER, event)
-        handler = getattr(self, event["type"], None)  # no plugins of its own: the common case
-        return handler(event) if handler is not None else event
+        timeline = self.timeline
+        event = timeline.apply(PluginType.BEFORE, event)
+        event = timeline.apply(PluginType.ENRICHMENT, event)
+        if event is None:
+            return None
+        return timeline.apply(PluginType.AFTER, EventPlugin.execute(self, event))
 
     def commit(self):
         """Make every event accepted so far durable. The timeline worker calls this

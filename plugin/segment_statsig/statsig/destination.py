@@ -13,6 +13,7 @@ import logging
 import time
 import uuid
 
+from ..analytics.jsonsafe import dumps as encode_metadata  # the C encoder made once: metadata is a flat dict of str
 from ..analytics.queued_destination import QueuedDestination, encode
 from ..version import __version__
 from .mapping import to_statsig_event, user_key
@@ -21,16 +22,6 @@ from .transport import DEFAULT_API_URL, SDK_TYPE, StatsigTransport
 from .user import build_user
 
 log = logging.getLogger("segment_statsig")
-
-try:  # metadata is a flat dict of str: the C encoder, made once, writes it in a third of the time
-    from json.encoder import c_make_encoder, encode_basestring_ascii
-
-    _metadata_chunks = c_make_encoder(None, None, encode_basestring_ascii, None, ":", ",", False, False, False)
-
-    def encode_metadata(metadata):
-        return "".join(_metadata_chunks(metadata, 0))
-except ImportError:  # a Python without the _json accelerator
-    encode_metadata = encode
 
 
 class StatsigDestination(QueuedDestination):
