@@ -349,7 +349,7 @@ def test_on_start_from_the_app_starts_processing(tmp_path):
 
 
 def test_unreadable_journal_records_are_skipped_not_fatal(tmp_path, log_records):
-    from segment_statsig.analytics.journal import Journal
+    from segment_statsig.storage.journal import Journal
 
     journal = Journal(tmp_path)
     for junk in (b'{"not": "a record"}\n', b"[1, 2]\n", b"garbage\n"):

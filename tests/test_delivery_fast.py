@@ -12,10 +12,10 @@ import time
 import pytest
 
 from segment_statsig import Analytics, SegmentDestination
-from segment_statsig.analytics.delivery import SendResult
-from segment_statsig.analytics.http import HttpSender
-from segment_statsig.analytics.queue import MemoryQueue, SqliteQueue
-from segment_statsig.analytics.queued_destination import QueuedDestination
+from segment_statsig.delivery.http import SendResult
+from segment_statsig.delivery.http import HttpSender
+from segment_statsig.storage.queue import MemoryQueue, SqliteQueue
+from segment_statsig.delivery.queued_destination import QueuedDestination
 
 
 # --- HttpSender ---------------------------------------------------------------------------

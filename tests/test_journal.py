@@ -2,7 +2,7 @@
 import json
 import os
 
-from segment_statsig.analytics.journal import Journal
+from segment_statsig.storage.journal import Journal
 
 
 def lines(n, start=0, width=40):

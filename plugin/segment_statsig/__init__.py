@@ -12,9 +12,9 @@ _EXPORTS = {
     "DestinationPlugin": "segment_statsig.analytics.plugin",
     "PluginType": "segment_statsig.analytics.plugin",
     "UpdateType": "segment_statsig.analytics.plugin",
-    "SegmentDestination": "segment_statsig.analytics.segment_destination",
+    "SegmentDestination": "segment_statsig.segment.destination",
     "StatsigDestination": "segment_statsig.statsig.destination",
-    "DeliveryStats": "segment_statsig.analytics.delivery",
+    "DeliveryStats": "segment_statsig.delivery.stats",
 }
 
 __all__ = ["__version__", *_EXPORTS]

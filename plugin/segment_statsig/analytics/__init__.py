@@ -1,1 +1,2 @@
-"""The Segment-style core: events, plugins, timeline, settings, identity, storage."""
+"""The event pipeline: the public client, Segment Spec events, plugins and their timeline, the
+timeline worker, context, identity and settings."""

@@ -15,10 +15,10 @@ from . import jsonsafe
 from .context import ContextPlugin
 from .events import RESET, parse_timestamp
 from .identity import Identity
-from .journal import Journal
+from ..storage.journal import Journal
 from .plugin import PluginType, UpdateType
 from .settings import SettingsLoader
-from .storage import make_dir, read_json, write_json
+from ..storage.files import APP, make_dir, read_json, write_json
 from .timeline import Timeline
 from .worker import TimelineWorker
 
@@ -85,7 +85,6 @@ class Analytics:
         self.identity = Identity(self.storage_dir)
         self.journal = Journal(self.storage_dir)
         self.timeline = Timeline()
-        self.timeline.analytics = self
         self._plugins_lock = threading.RLock()
         self._initialized = set()            # ids of plugins that had their INITIAL update
         self.settings = None
@@ -105,7 +104,7 @@ class Analytics:
                 self._apply_settings(start)
                 self._settings_ready.set()
             loader.fetch_async(self._apply_settings, self._settings_ready.set)
-            from .segment_destination import SegmentDestination
+            from ..segment.destination import SegmentDestination
 
             self.add(SegmentDestination(write_key, api_url=api_url))
         else:
@@ -259,14 +258,14 @@ class Analytics:
             return
         self._opened = True
         version, build = self.app_info.get("version"), self.app_info.get("build")
-        seen = read_json(self.storage_dir, "app.json")
+        seen = read_json(self.storage_dir, APP)
         if seen is None:
             self.track("Application Installed", {"version": version, "build": build})
         elif (seen.get("version"), seen.get("build")) != (version, build):
             self.track("Application Updated", {"version": version, "build": build,
                                                "previous_version": seen.get("version"),
                                                "previous_build": seen.get("build")})
-        write_json(self.storage_dir, "app.json", json.dumps({"version": version, "build": build}))
+        write_json(self.storage_dir, APP, json.dumps({"version": version, "build": build}))
         self.track("Application Opened", {"from_background": False, "version": version, "build": build})
 
     def on_foreground(self):

@@ -7,16 +7,14 @@ import threading
 import uuid
 
 from . import jsonsafe
-from .storage import read_json, write_json
-
-_FILE = "user.json"
+from ..storage.files import USER, read_json, write_json
 
 
 class Identity:
     def __init__(self, directory):
         self.directory = directory
         self.lock = threading.Lock()
-        saved = read_json(directory, _FILE) or {}
+        saved = read_json(directory, USER) or {}
         self.anonymous_id = saved.get("anonymousId") or str(uuid.uuid4())
         self.user_id = saved.get("userId")
         self.traits = saved.get("traits") if isinstance(saved.get("traits"), dict) else {}
@@ -53,5 +51,5 @@ class Identity:
 
     def _save(self):
         self._ids()
-        write_json(self.directory, _FILE, jsonsafe.dumps(
+        write_json(self.directory, USER, jsonsafe.dumps(
             {"anonymousId": self.anonymous_id, "userId": self.user_id, "traits": self.traits}, "traits"))

@@ -1,20 +1,10 @@
 """The plugin contract, after analytics-kotlin's Plugin.kt."""
 from __future__ import annotations
 
-import enum
+from .plugin_types import PluginType, UpdateType
+from .timeline import Timeline
 
-
-class PluginType(str, enum.Enum):
-    BEFORE = "before"            # runs first: can change or drop any event
-    ENRICHMENT = "enrichment"    # adds data (context, ids)
-    DESTINATION = "destination"  # sends events somewhere; each gets its own copy
-    AFTER = "after"              # sees what destinations were given
-    UTILITY = "utility"          # not in the event path (lifecycle, helpers)
-
-
-class UpdateType(str, enum.Enum):
-    INITIAL = "initial"  # first settings this plugin sees
-    REFRESH = "refresh"  # settings changed later
+__all__ = ["Plugin", "EventPlugin", "DestinationPlugin", "PluginType", "UpdateType"]
 
 
 class Plugin:
@@ -40,8 +30,21 @@ class EventPlugin(Plugin):
     """A plugin with one method per event type, each returning the event or None."""
 
     def execute(self, event):
-        handler = getattr(self, event["type"], None)
-        return handler(event) if handler is not None else event
+        # The event's type picks the method from this fixed list, never by name from the data.
+        kind = event["type"]
+        if kind == "track":
+            return self.track(event)
+        if kind == "screen":
+            return self.screen(event)
+        if kind == "page":
+            return self.page(event)
+        if kind == "identify":
+            return self.identify(event)
+        if kind == "group":
+            return self.group(event)
+        if kind == "alias":
+            return self.alias(event)
+        return event
 
     def track(self, event):
         return event
@@ -76,13 +79,7 @@ class DestinationPlugin(EventPlugin):
     enabled = True
 
     def __init__(self):
-        from .timeline import Timeline
-
         self.timeline = Timeline()
-
-    def setup(self, analytics):
-        super().setup(analytics)
-        self.timeline.analytics = analytics
 
     def add(self, plugin):
         if plugin.type in (PluginType.DESTINATION, PluginType.UTILITY):

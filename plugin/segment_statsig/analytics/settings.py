@@ -6,11 +6,9 @@ import json
 import logging
 import threading
 
-from .storage import read_json, write_json
+from ..storage.files import SETTINGS, read_json, write_json
 
 log = logging.getLogger("segment_statsig")
-
-_FILE = "settings.json"
 
 
 def _valid(settings):
@@ -25,7 +23,7 @@ class SettingsLoader:
         self.timeout = timeout
 
     def cached(self):
-        settings = read_json(self.directory, _FILE)
+        settings = read_json(self.directory, SETTINGS)
         return settings if _valid(settings) else None
 
     def fetch_async(self, on_settings, on_done):
@@ -58,5 +56,5 @@ class SettingsLoader:
         if not _valid(settings):
             log.warning("settings: CDN reply is not a settings object; using cached settings")
             return None
-        write_json(self.directory, _FILE, json.dumps(settings))
+        write_json(self.directory, SETTINGS, json.dumps(settings))
         return settings

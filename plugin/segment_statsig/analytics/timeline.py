@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from .plugin import PluginType
+from .plugin_types import PluginType
 
 log = logging.getLogger("segment_statsig")
 
@@ -21,7 +21,6 @@ def copy_event(value):
 class Timeline:
     def __init__(self):
         self.plugins = {t: [] for t in PluginType}
-        self.analytics = None
 
     # Copy on write: the worker may be iterating a list while the app adds a plugin.
     def add(self, plugin):

@@ -14,10 +14,11 @@ import time
 import uuid
 
 from ..analytics.jsonsafe import dumps as encode_metadata  # the C encoder made once: metadata is a flat dict of str
-from ..analytics.queued_destination import QueuedDestination, encode
+from ..delivery.queued_destination import QueuedDestination, encode
 from ..version import __version__
 from .mapping import to_statsig_event, user_key
-from ..analytics.http import check_api_url
+from ..delivery.http import check_api_url
+from ..storage.files import STATSIG_QUEUE
 from .transport import DEFAULT_API_URL, SDK_TYPE, StatsigTransport
 from .user import build_user
 
@@ -26,7 +27,7 @@ log = logging.getLogger("segment_statsig")
 
 class StatsigDestination(QueuedDestination):
     key = "Statsig"
-    queue_file = "statsig-queue.sqlite3"
+    queue_file = STATSIG_QUEUE
 
     def __init__(self, api_key=None, *, api_url=DEFAULT_API_URL, allow_server_secret=False,
                  timeout=10.0, gzip=True, **queue_options):

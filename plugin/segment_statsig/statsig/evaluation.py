@@ -29,8 +29,8 @@ import os
 import threading
 import time
 
-from ..analytics.delivery import RETRYABLE
-from ..analytics.storage import write_json
+from ..delivery.policy import RETRYABLE
+from ..storage.files import STATSIG_VALUES, write_json
 from .values import Evaluation, MalformedReply, lookup, parse_reply
 
 log = logging.getLogger("segment_statsig")
@@ -38,7 +38,6 @@ log = logging.getLogger("segment_statsig")
 GATE_EXPOSURE = "statsig::gate_exposure"
 CONFIG_EXPOSURE = "statsig::config_exposure"
 LAYER_EXPOSURE = "statsig::layer_exposure"
-CACHE_PREFIX = "statsig-values-"
 MAX_CACHED_USERS = 10
 
 
@@ -47,7 +46,7 @@ def identity_key(user_id, anonymous_id):
 
 
 def cache_name(key):
-    return CACHE_PREFIX + hashlib.sha256(key.encode("utf-8")).hexdigest()[:40] + ".json"
+    return STATSIG_VALUES + hashlib.sha256(key.encode("utf-8")).hexdigest()[:40] + ".json"
 
 
 class FeatureStore:
@@ -404,7 +403,7 @@ class FeatureStore:
 
     def _prune(self, keep):
         try:
-            names = [n for n in os.listdir(self.storage_dir) if n.startswith(CACHE_PREFIX) and n.endswith(".json")]
+            names = [n for n in os.listdir(self.storage_dir) if n.startswith(STATSIG_VALUES) and n.endswith(".json")]
             if len(names) <= MAX_CACHED_USERS:
                 return
             paths = sorted((os.path.join(self.storage_dir, n) for n in names if n != keep), key=os.path.getmtime)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from ..analytics.http import HttpSender, check_api_url
+from ..delivery.http import HttpSender, check_api_url
 from ..version import __version__
 
 SDK_TYPE = "segment-statsig-python"

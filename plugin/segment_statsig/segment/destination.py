@@ -8,14 +8,15 @@ import base64
 import json
 import time
 
-from .events import iso_timestamp
-from .http import HttpSender, check_api_url
-from .queued_destination import QueuedDestination
+from ..analytics.events import iso_timestamp
+from ..delivery.http import HttpSender, check_api_url
+from ..delivery.queued_destination import QueuedDestination
+from ..storage.files import SEGMENT_QUEUE
 
 
 class SegmentDestination(QueuedDestination):
     key = "Segment.io"
-    queue_file = "segment-queue.sqlite3"
+    queue_file = SEGMENT_QUEUE
 
     def __init__(self, write_key, *, api_url="https://api.segment.io", timeout=15.0, gzip=True, **queue_options):
         super().__init__(**queue_options)

@@ -1,4 +1,5 @@
-"""Small JSON files in the storage folder: written whole (temp file + rename), mode 0600."""
+"""The storage folder: every file the library keeps there, named once, and the small
+JSON files among them, written whole (temp file + rename), mode 0600."""
 from __future__ import annotations
 
 import json
@@ -6,6 +7,18 @@ import logging
 import os
 
 log = logging.getLogger("segment_statsig")
+
+# Every file in the storage folder (folder 0700, files 0600).
+JOURNAL = "journal"                    # calls not yet processed, one JSON line each (storage/journal.py)
+JOURNAL_POSITION = "journal.pos"       # how far the journal is processed: 8 bytes, little-endian
+USER = "user.json"                     # anonymousId, userId, traits (analytics/identity.py)
+SETTINGS = "settings.json"             # the last settings Segment's CDN gave (analytics/settings.py)
+APP = "app.json"                       # the app version and build seen last (lifecycle events)
+STATSIG_QUEUE = "statsig-queue.sqlite3"  # Statsig events to deliver (+ -wal, -shm; storage/queue.py)
+SEGMENT_QUEUE = "segment-queue.sqlite3"  # the cloud leg's events to deliver (+ -wal, -shm)
+STATSIG_VALUES = "statsig-values-"     # + <hash of the user>.json: gate values per user (statsig/evaluation.py)
+# Transient: "<name>.tmp" while a JSON file is replaced, ".probe" while the folder is
+# checked, "<queue>.corrupt-<time>" a queue file SQLite could not read, moved aside.
 
 
 def make_dir(path):

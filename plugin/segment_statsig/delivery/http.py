@@ -14,9 +14,20 @@ import logging
 import time
 import urllib.parse
 
-from .delivery import SendResult
 
 log = logging.getLogger("segment_statsig")
+
+
+class SendResult:
+    """What one POST gave: the status (None for a network error), Retry-After in
+    seconds, and the reply (cut short) or the error text."""
+
+    __slots__ = ("status", "retry_after", "reply")
+
+    def __init__(self, status, retry_after=None, reply=""):
+        self.status = status
+        self.retry_after = retry_after
+        self.reply = reply
 
 
 def check_api_url(url):

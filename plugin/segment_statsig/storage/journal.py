@@ -24,6 +24,8 @@ import os
 import struct
 import threading
 
+from .files import JOURNAL, JOURNAL_POSITION
+
 log = logging.getLogger("segment_statsig")
 
 _POS = struct.Struct("<Q")
@@ -47,9 +49,8 @@ class Journal:
                 self._to_memory(f"cannot use {directory!r} ({getattr(error, 'strerror', None) or error})")
 
     def _open(self, directory):
-        path = os.path.join(directory, "journal")
-        self.fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
-        self.pos_fd = os.open(path + ".pos", os.O_RDWR | os.O_CREAT, 0o600)
+        self.fd = os.open(os.path.join(directory, JOURNAL), os.O_RDWR | os.O_CREAT, 0o600)
+        self.pos_fd = os.open(os.path.join(directory, JOURNAL_POSITION), os.O_RDWR | os.O_CREAT, 0o600)
         raw = os.pread(self.pos_fd, _POS.size, 0)
         file_size = os.fstat(self.fd).st_size
         done = _POS.unpack(raw)[0] if len(raw) == _POS.size else 0

@@ -6,9 +6,10 @@ import json
 import logging
 import threading
 
-from .delivery import Delivery, DeliveryStats
-from .plugin import DestinationPlugin
-from .queue import MemoryQueue, open_queue
+from ..analytics.plugin import DestinationPlugin
+from ..storage.queue import MemoryQueue, open_queue
+from .stats import DeliveryStats
+from .worker import Delivery
 
 log = logging.getLogger("segment_statsig")
 

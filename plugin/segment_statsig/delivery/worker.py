@@ -1,60 +1,19 @@
 """One destination's delivery worker: batches from its durable queue, sends them
 through a transport, retries what may succeed later, removes what was delivered.
 
-Retryable, as Statsig's and Segment's SDKs do: network errors, timeouts, 408, 429
-(honouring Retry-After), 500, 502, 503, 504, 522, 524, 599. Backoff is exponential
-with full jitter, capped. 413 halves the batch (one event alone that is too large
-is dropped). Any other status that is not 2xx is final for that batch: it is
-dropped with a log line naming the status and the server's reply.
+What is retried and how long to wait is delivery/policy.py. 413 halves the batch
+(one event alone that is too large is dropped). Any other status that is not 2xx is
+final for that batch: it is dropped with a log line naming the status and the reply.
 """
 from __future__ import annotations
 
 import logging
-import random
 import threading
 import time
 
+from . import policy
+
 log = logging.getLogger("segment_statsig")
-
-RETRYABLE = frozenset({408, 429, 500, 502, 503, 504, 522, 524, 599})
-
-
-class SendResult:
-    __slots__ = ("status", "retry_after", "reply")
-
-    def __init__(self, status, retry_after=None, reply=""):
-        self.status = status            # HTTP status, None for a network error
-        self.retry_after = retry_after  # seconds, from Retry-After
-        self.reply = reply              # the server's reply (cut short) or the error text
-
-
-class DeliveryStats:
-    """Counters of one destination; `snapshot()` for a consistent copy."""
-
-    def __init__(self):
-        self._lock = threading.Lock()
-        self.queued = 0
-        self.sent = 0
-        self.dropped = 0
-        self.retried = 0
-        self.requests = 0
-        self.last_error = None
-
-    def add(self, **counts):
-        with self._lock:
-            for name, n in counts.items():
-                setattr(self, name, getattr(self, name) + n)
-
-    def error(self, text):
-        with self._lock:
-            self.last_error = text
-
-    def snapshot(self):
-        with self._lock:
-            return {name: getattr(self, name) for name in ("queued", "sent", "dropped", "retried", "requests", "last_error")}
-
-    def __repr__(self):
-        return f"DeliveryStats({self.snapshot()})"
 
 
 class Delivery:
@@ -177,7 +136,7 @@ class Delivery:
             result = self.send(texts)
             self.stats.add(requests=1)
             status = result.status
-            if status is not None and 200 <= status < 300:
+            if policy.delivered(status):
                 removed = queue.remove(ids)
                 # Rows the bound trimmed while they were in flight were delivered after all.
                 self.stats.add(sent=len(ids), dropped=removed - len(ids))
@@ -188,7 +147,7 @@ class Delivery:
             elif status == 413 and len(ids) > 1:
                 self.batch_size = max(1, len(ids) // 2)
                 log.warning("%s: 413 for %d events; retrying in batches of %d", self.name, len(ids), self.batch_size)
-            elif status is None or status in RETRYABLE:
+            elif policy.retryable(status):
                 what = f"HTTP {status}" if status is not None else "network error"
                 self.stats.error(f"{what}: {result.reply}")
                 self.stats.add(retried=1)
@@ -207,9 +166,10 @@ class Delivery:
 
     def _backoff(self, retry_after):
         self.attempt += 1
-        delay = random.uniform(0, min(self.retry_max, self.retry_base * 2 ** (self.attempt - 1)))
-        if retry_after is not None:
-            delay = max(delay, min(retry_after, 300.0))
+        delay = policy.backoff_delay(self.attempt, self.retry_base, self.retry_max)
+        floor = policy.retry_after_floor(retry_after)
+        if floor is not None:
+            delay = max(delay, floor)
             self.hold_until = self.clock() + delay
         self.not_before = self.clock() + delay
         return delay

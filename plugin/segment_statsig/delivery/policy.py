@@ -1,0 +1,36 @@
+"""The retry policy, the one place it is written: which answers may succeed later, and
+how long to wait before the next attempt.
+
+Retryable, as Statsig's and Segment's SDKs do: network errors and timeouts (no status),
+408, 429 (honouring Retry-After), 500, 502, 503, 504, 522, 524, 599. A 2xx whose reply
+is not what the API answers (a captive portal, a proxy) counts as a network error
+(delivery/http.py). Backoff is exponential with full jitter, capped; a server's
+Retry-After (capped at five minutes) is a floor that not even flush() skips. 413 means
+"smaller batches". Any other status is final for what was sent.
+"""
+from __future__ import annotations
+
+import random
+from typing import Optional
+
+RETRYABLE = frozenset({408, 429, 500, 502, 503, 504, 522, 524, 599})
+MAX_RETRY_AFTER = 300.0  # seconds: a server asking for longer is waited on this long
+
+
+def delivered(status: Optional[int]) -> bool:
+    return status is not None and 200 <= status < 300
+
+
+def retryable(status: Optional[int]) -> bool:
+    """A network error (None) or a status that may succeed later."""
+    return status is None or status in RETRYABLE
+
+
+def backoff_delay(attempt: int, base: float, cap: float, rng=random) -> float:
+    """Full jitter: uniform in [0, min(cap, base * 2^(attempt-1))] for attempt 1, 2, ..."""
+    return rng.uniform(0, min(cap, base * 2 ** (max(1, attempt) - 1)))
+
+
+def retry_after_floor(retry_after: Optional[float]) -> Optional[float]:
+    """A server's Retry-After in seconds, capped; None when it gave none."""
+    return None if retry_after is None else min(max(0.0, retry_after), MAX_RETRY_AFTER)

@@ -1,0 +1,36 @@
+"""A destination's delivery counters, readable from any thread."""
+from __future__ import annotations
+
+import threading
+from typing import Any, Dict, Optional
+
+FIELDS = ("queued", "sent", "dropped", "retried", "requests", "last_error")
+
+
+class DeliveryStats:
+    """Counters of one destination; `snapshot()` for a consistent copy."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.queued = 0
+        self.sent = 0
+        self.dropped = 0
+        self.retried = 0
+        self.requests = 0
+        self.last_error: Optional[str] = None
+
+    def add(self, **counts: int) -> None:
+        with self._lock:
+            for name, n in counts.items():
+                setattr(self, name, getattr(self, name) + n)
+
+    def error(self, text: Optional[str]) -> None:
+        with self._lock:
+            self.last_error = text
+
+    def snapshot(self) -> Dict[str, Any]:
+        with self._lock:
+            return {name: getattr(self, name) for name in FIELDS}
+
+    def __repr__(self) -> str:
+        return f"DeliveryStats({self.snapshot()})"
