@@ -1,33 +1,64 @@
 """The journal: what a restart replays, and what it must not."""
 import json
 import os
+import time
 
 from segment_statsig.storage.journal import Journal
+from segment_statsig.storage.records import read_records
 
 
 def lines(n, start=0, width=40):
     return [(f'["track",{i}' + " " * width + "]\n").encode() for i in range(start, start + n)]
 
 
+def replayed(directory):
+    """Every line a new Journal on `directory` gives the worker (without their newlines)."""
+    journal = Journal(directory)
+    out = []
+    while True:
+        taken = journal.take(1000)
+        if not taken:
+            return out
+        out.extend(taken)
+
+
+def bare(many):
+    return [line.rstrip(b"\n") for line in many]
+
+
 def test_unprocessed_lines_replay_after_a_restart(tmp_path):
     journal = Journal(tmp_path)
     for line in lines(5):
         journal.append(line)
-    taken = journal.take(2)
-    journal.mark_done(sum(map(len, taken)))
-    again = Journal(tmp_path)  # as after kill -9: no close, no sync
-    assert list(again.pending) == lines(3, start=2)
+    assert journal.take(2) == bare(lines(2))
+    journal.mark_done()
+    assert replayed(tmp_path) == bare(lines(3, start=2))  # as after kill -9: no close, no sync
+
+
+def test_done_records_are_zeroed_so_the_file_alone_says_what_is_left(tmp_path):
+    journal = Journal(tmp_path)
+    for line in lines(10):
+        journal.append(line)
+    journal.take(4)
+    journal.mark_done()
+    data = (tmp_path / "journal").read_bytes()
+    first = data.index(b"[")
+    assert data[:first] == bytes(first) and first == sum(map(len, lines(4)))
+    (tmp_path / "journal.pos").unlink()  # without the marker, nothing done comes back
+    assert replayed(tmp_path) == bare(lines(6, start=4))
 
 
 def test_all_done_starts_over_and_leaves_no_stale_records(tmp_path):
     journal = Journal(tmp_path)
     for line in lines(50, width=200):
         journal.append(line)
-    journal.mark_done(sum(map(len, journal.take(100))))
+    journal.take(100)
+    journal.mark_done()
     assert journal.size == journal.done == 0
+    assert (tmp_path / "journal").read_bytes().strip(b"\0") == b""
     for line in lines(2, start=100):  # fewer bytes than before: old records must not show through
         journal.append(line)
-    assert list(Journal(tmp_path).pending) == lines(2, start=100)
+    assert replayed(tmp_path) == bare(lines(2, start=100))
 
 
 def test_a_torn_last_record_is_ignored_and_erased(tmp_path, log_records):
@@ -37,22 +68,32 @@ def test_a_torn_last_record_is_ignored_and_erased(tmp_path, log_records):
     torn = b'["track",99,' + b"x" * 100  # a call killed mid-copy: longer than the next line
     journal.map[journal.size:journal.size + len(torn)] = torn
     again = Journal(tmp_path)
-    assert list(again.pending) == lines(3)
-    assert "torn last record" in log_records.text
+    assert "unterminated last record of 112 bytes" in log_records.text
     log_records.clear()
     again.append(lines(1, start=7)[0])
-    assert list(Journal(tmp_path).pending) == lines(3) + lines(1, start=7)
-    assert "torn" not in log_records.text  # no leftover of the torn bytes after the new line
+    assert replayed(tmp_path) == bare(lines(3) + lines(1, start=7))
+    assert "unterminated" not in log_records.text  # no leftover of the torn bytes after the new line
 
 
-def test_grows_past_its_first_allocation(tmp_path):
+def test_grows_past_its_first_allocation_then_gives_the_disk_back(tmp_path):
     journal = Journal(tmp_path)
     many = lines(5000, width=100)
     for line in many:
         journal.append(line)
     assert journal.capacity >= sum(map(len, many))
-    assert list(Journal(tmp_path).pending) == many
+    assert replayed(tmp_path) == bare(many)
     assert os.stat(tmp_path / "journal").st_mode & 0o777 == 0o600
+    while journal.take(500):
+        journal.mark_done()
+    assert os.stat(tmp_path / "journal").st_size == 256 * 1024  # back to its first allocation
+
+
+def test_one_line_longer_than_a_pass_reads_whole(tmp_path):
+    journal = Journal(tmp_path)
+    long_line = b'["track",1' + b" " * 3_000_000 + b"]\n"
+    for line in lines(2) + [long_line] + lines(2, start=5):
+        journal.append(line)
+    assert replayed(tmp_path) == bare(lines(2) + [long_line] + lines(2, start=5))
 
 
 def test_unusable_folder_keeps_lines_in_memory(tmp_path, log_records):
@@ -60,8 +101,19 @@ def test_unusable_folder_keeps_lines_in_memory(tmp_path, log_records):
     missing.write_text("a file")
     journal = Journal(missing)
     journal.append(lines(1)[0])
-    assert list(journal.pending) == lines(1)
+    assert journal.take(10) == lines(1)
     assert "not durable" in log_records.text
+
+
+def test_a_journal_in_memory_is_bounded_and_says_what_it_dropped(tmp_path, log_records, monkeypatch):
+    from segment_statsig.storage import journal as module
+
+    monkeypatch.setattr(module, "MEMORY_MAX_LINES", 100)
+    journal = Journal(None)
+    for line in lines(250):
+        journal.append(line)
+    assert journal.take(1000) == lines(100, start=150)
+    assert "dropped the 150 oldest events" in log_records.text
 
 
 def test_grows_by_writing_zeros_where_fallocate_is_missing(tmp_path, monkeypatch):
@@ -71,20 +123,41 @@ def test_grows_by_writing_zeros_where_fallocate_is_missing(tmp_path, monkeypatch
     for line in many:
         journal.append(line)
     assert os.stat(tmp_path / "journal").st_blocks * 512 >= journal.capacity  # allocated, not sparse
-    assert list(Journal(tmp_path).pending) == many
+    assert replayed(tmp_path) == bare(many)
 
 
-def test_decode_lines_keeps_every_good_record_around_a_bad_one():
-    from segment_statsig.analytics.events import decode_lines
+GOOD = b'["track",1.5,"%032x","a",null,{"event":"E%d"},null,null]'
 
-    good = b'["track",1.5,"%032x","a",null,{"event":"E%d"},null,null]\n'
-    lines = [good % (1, 1), b'["track",1.5,"0",\n', good % (2, 2), b'1,2\n', b'{"not":"a list"}\n',
-             b'["too","short"]\n', b'\xff\xfe\n', good % (3, 3)]
-    records = decode_lines(lines)
-    assert len(records) == len(lines)
-    assert [r and r[5]["event"] for r in records] == ["E1", None, "E2", None, None, None, None, "E3"]
+
+def test_read_records_keeps_every_good_record_around_a_bad_one():
+    lines_ = [GOOD % (1, 1), b'["track",1.5,"0",', GOOD % (2, 2), b'1,2', b'{"not":"a list"}',
+              b'["too","short"]', b'\xff\xfe', GOOD % (3, 3)]
+    records, damage = read_records(lines_)
+    assert [r[5]["event"] for r in records] == ["E1", "E2", "E3"]
+    assert damage.lines == 5 and "not JSON" in str(damage) and "not a record" in str(damage)
     # A pass of good lines is parsed whole and gives the same records as line by line.
-    many = [good % (i, i) for i in range(50)]
-    assert decode_lines(many) == [json.loads(line) for line in many]
+    many = [GOOD % (i, i) for i in range(50)]
+    records, damage = read_records(many)
+    assert records == [json.loads(line) for line in many] and not damage
     # Two torn lines that would join into one valid array element are still two bad lines.
-    assert decode_lines([b'["track",1,\n', b'"x","a",null,{},null,null]\n']) == [None, None]
+    records, damage = read_records([b'["track",1,', b'"x","a",null,{},null,null]'])
+    assert records == [] and damage.lines == 2
+
+
+def test_read_records_finds_whole_records_inside_damage():
+    a, b, c = GOOD % (1, 1), GOOD % (2, 2), GOOD % (3, 3)
+    glued = a + b"\0\0\0" + b  # the newline between them overwritten
+    garbled = b"\x8f\x00junk" + c  # a record whose start the damage spared
+    inner = b'["track",1,"x",' + b'{"list":["track","not","a","record","x","y","z","w"]}'  # a nested list is no record
+    records, damage = read_records([glued, garbled, inner, GOOD % (4, 4)])
+    assert [r[5]["event"] for r in records] == ["E1", "E2", "E3", "E4"]
+    assert damage.lines == 3 and "NUL bytes" in str(damage)
+    assert damage.bytes == 3 + 6 + len(inner)
+
+
+def test_non_ascii_bytes_inside_a_record_are_damage_even_when_they_would_decode():
+    record = GOOD % (1, 1)
+    hit = record.replace(b'"E1"', b'"E\xc3\xa9"')  # valid UTF-8, but the journal is written in ASCII
+    records, damage = read_records([hit, GOOD % (2, 2)])
+    assert [r[5]["event"] for r in records] == ["E2"]
+    assert damage.lines == 1

@@ -8,7 +8,6 @@ it; uuid formatting, ISO timestamps and context enrichment happen on the worker.
 from __future__ import annotations
 
 import datetime
-import json
 
 RESET = "_reset"  # not a Segment event: tells plugins to forget the user, in call order
 
@@ -94,34 +93,3 @@ def to_event(record):
     if fields:
         event.update(fields)
     return event
-
-
-_decode = json.JSONDecoder().decode
-
-
-def decode(line):
-    """A journal line (UTF-8 bytes; ASCII as we write them) -> the record list."""
-    return _decode(line.decode("utf-8"))
-
-
-def decode_lines(lines):
-    """Journal lines -> their records, None for a line that is not one. One parse for
-    the whole pass (half the CPU of one per line); line by line only when that fails."""
-    try:
-        records = _decode("[" + b",".join(lines).decode("utf-8") + "]")
-        if len(records) == len(lines):
-            return [record if _is_record(record) else None for record in records]
-    except ValueError:
-        pass
-    out = []
-    for line in lines:
-        try:
-            record = decode(line)
-        except ValueError:
-            record = None
-        out.append(record if _is_record(record) else None)
-    return out
-
-
-def _is_record(record):
-    return record.__class__ is list and len(record) == 8

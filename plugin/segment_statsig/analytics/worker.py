@@ -7,7 +7,8 @@ import logging
 import threading
 import time
 
-from .events import RESET, decode_lines, to_event
+from ..storage.records import read_records
+from .events import RESET, to_event
 from .plugin import EventPlugin
 
 log = logging.getLogger("segment_statsig")
@@ -105,11 +106,12 @@ class TimelineWorker:
             lines = self.journal.take(BATCH_LINES)
             if not lines:
                 return
+            records, damage = read_records(lines)
+            if damage:
+                log.warning("journal: skipped %s; kept the %d good record%s of that pass",
+                            damage, len(records), "" if len(records) == 1 else "s")
             process = analytics.timeline.process
-            for line, record in zip(lines, decode_lines(lines)):
-                if record is None:
-                    log.warning("journal: skipped an unreadable record of %d bytes", len(line))
-                    continue
+            for record in records:
                 try:
                     if record[0] == RESET:
                         for plugin in analytics._all_plugins():
@@ -125,8 +127,9 @@ class TimelineWorker:
                     destination.commit()
                 except Exception:
                     log.exception("destination %s failed to store events", destination.key)
-            self.journal.mark_done(sum(len(line) for line in lines))
+            self.journal.mark_done()
             # Only now: a sender woken earlier could deliver rows that a crash right
             # before mark_done would make the next start replay.
             for destination in destinations:
                 destination.committed()
+            self.journal.grow_ahead()

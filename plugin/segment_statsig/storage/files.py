@@ -2,6 +2,7 @@
 JSON files among them, written whole (temp file + rename), mode 0600."""
 from __future__ import annotations
 
+import errno
 import json
 import logging
 import os
@@ -10,7 +11,7 @@ log = logging.getLogger("segment_statsig")
 
 # Every file in the storage folder (folder 0700, files 0600).
 JOURNAL = "journal"                    # calls not yet processed, one JSON line each (storage/journal.py)
-JOURNAL_POSITION = "journal.pos"       # how far the journal is processed: 8 bytes, little-endian
+JOURNAL_POSITION = "journal.pos"       # how far the journal is processed: 8 bytes little-endian + an 8-byte check
 USER = "user.json"                     # anonymousId, userId, traits (analytics/identity.py)
 SETTINGS = "settings.json"             # the last settings Segment's CDN gave (analytics/settings.py)
 APP = "app.json"                       # the app version and build seen last (lifecycle events)
@@ -67,3 +68,15 @@ def write_json(directory, name, text):
     except OSError as error:
         log.warning("cannot write %s: %s", name, error.strerror or error)
         return False
+
+
+_FULL = {errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)}
+
+
+def describe_error(error):
+    """A storage error in a few words, saying so plainly when the disk is full."""
+    if isinstance(error, OSError) and error.errno in _FULL or "database or disk is full" in str(error):
+        return f"the disk is full: {getattr(error, 'strerror', None) or error}"
+    if isinstance(error, OSError) and error.errno == errno.EFBIG:
+        return f"the file size limit is reached: {error.strerror}"
+    return str(getattr(error, "strerror", None) or error)

@@ -7,13 +7,21 @@ file mapping belong to the kernel's page cache, so a returned call survives a
 kill -9 of the app. The file is preallocated (so writing into the map can never
 fault on a full disk) and zero past the last record.
 
-The timeline worker reads the same lines from memory; once the destinations have
-stored what it made of them, it moves the `done` marker (journal.pos) past them. A
-restart replays what lies past the marker. Whenever everything is done the used part
-is zeroed and writing starts again at the top, so the file stays small.
+The timeline worker reads the lines straight from the map (nothing is copied per
+call and kept waiting in memory, however far behind it is). Once the destinations
+have stored what it made of them, it zeroes those records and moves the marker
+(journal.pos) past them. So the journal itself says what is left: the first byte
+that is not zero; the marker only saves a scan, and a damaged one costs that scan,
+never a lost or repeated event. When everything is done, writing starts again at the
+top, and a journal a burst made large shrinks back to its first allocation.
+
+A restart replays what is left, line by line: damage (a run of NUL bytes, a garbled
+stretch, a file cut short) costs only the lines it touched (storage/records.py).
 
 Without a usable folder (read-only, full) the journal keeps lines in memory only,
-with a warning: the app keeps working, durability is what is lost.
+with a warning: the app keeps working, durability is what is lost. When the file
+cannot grow (disk full), new lines wait in memory until the worker has caught up,
+then the file, whose space is still allocated, takes them again.
 """
 from __future__ import annotations
 
@@ -24,55 +32,113 @@ import os
 import struct
 import threading
 
-from .files import JOURNAL, JOURNAL_POSITION
+from .files import JOURNAL, JOURNAL_POSITION, describe_error
 
 log = logging.getLogger("segment_statsig")
 
-_POS = struct.Struct("<Q")
-_CHUNK = 256 * 1024  # the file grows by at least this much at a time
+_POS = struct.Struct("<QQ")   # done, done ^ _CHECK: a torn or garbled marker is seen as such
+_CHECK = 0x9E3779B97F4A7C15
+_CHUNK = 256 * 1024           # the first allocation; the file grows by doubling, at least this much
+_TAKE_PER_LINE = 400          # bytes take() reads ahead per line asked for (it reads on for one long line)
+_SCAN = 1024 * 1024           # bytes per step when looking for where the records start and end
+_RESIDENT = 2 * 1024 * 1024   # journal pages kept in the app's RSS around the worker and the callers
+# A journal in memory (no usable folder, or a full disk) is bounded like the queues by
+# default: past it the oldest lines are dropped, counted and logged.
+MEMORY_MAX_LINES = 100_000
+MEMORY_MAX_BYTES = 32 * 1024 * 1024
 
 
 class Journal:
     def __init__(self, directory=None):
         self.lock = threading.Lock()
-        self.pending = collections.deque()  # lines not yet processed, in call order
-        self.fd = None
-        self.pos_fd = None
-        self.map = None
-        self.capacity = 0  # bytes mapped (and allocated on disk)
-        self.size = 0      # bytes of records
-        self.done = 0      # bytes of records processed
+        self.fd = self.pos_fd = self.map = None
+        self.capacity = 0   # bytes mapped (and allocated on disk)
+        self.room = 0       # where append() may write up to: capacity, or 0 while lines go to memory
+        self.size = 0       # end of the records in the file
+        self.read = 0       # where the worker reads next (lines before it are taken, not yet done)
+        self.done = 0       # processed and stored downstream up to here
+        self.memory = collections.deque()  # lines kept in memory only; they come after the file's
+        self.memory_bytes = 0
+        self.dropped = self.reported = 0   # memory lines dropped by the bound, and how many were logged
+        self.released = 0   # the map's pages below this are out of the app's RSS
+        self.spilled = False  # the file could not grow: new lines go to memory until the worker catches up
         if directory is not None:
             try:
                 self._open(directory)
             except (OSError, ValueError) as error:
-                self._to_memory(f"cannot use {directory!r} ({getattr(error, 'strerror', None) or error})")
+                self._to_memory(f"cannot use {directory!r} ({describe_error(error)})")
 
+    # --- opening: where the records start and end ---------------------------------
     def _open(self, directory):
         self.fd = os.open(os.path.join(directory, JOURNAL), os.O_RDWR | os.O_CREAT, 0o600)
         self.pos_fd = os.open(os.path.join(directory, JOURNAL_POSITION), os.O_RDWR | os.O_CREAT, 0o600)
-        raw = os.pread(self.pos_fd, _POS.size, 0)
         file_size = os.fstat(self.fd).st_size
-        done = _POS.unpack(raw)[0] if len(raw) == _POS.size else 0
-        if done > file_size:  # the file was cut short under us: replay all of it
-            log.warning("journal marker past its end; replaying the whole journal")
-            done = 0
-        data = os.pread(self.fd, file_size - done, done) if file_size > done else b""
-        records_end = data.find(b"\0")
-        if records_end >= 0:
-            data = data[:records_end]
-        end = data.rfind(b"\n") + 1
-        torn = len(data) - end
-        if torn:  # a call killed halfway through its copy: it had not returned
-            log.warning("journal: ignored a torn last record of %d bytes (its call never returned)", torn)
-        self.done = done
-        self.size = done + end
-        self.pending.extend(line + b"\n" for line in data[:end].splitlines())
-        if self.pending:
-            log.info("journal: %d events from an earlier run to process", len(self.pending))
-        self._grow(max(file_size, _CHUNK))
-        if torn:
-            self.map[self.size:self.size + torn] = bytes(torn)
+        try:
+            self._grow(max(file_size, _CHUNK))
+        except OSError:
+            if not file_size:
+                raise
+            # A full disk: the file's own space still takes what fits; the rest goes to
+            # memory (append says so). What it holds is still to be read and marked done.
+            self.map = mmap.mmap(self.fd, file_size, mmap.MAP_SHARED, mmap.PROT_READ | mmap.PROT_WRITE)
+            self.capacity = file_size
+        end = self._data_end()
+        start = self._first_data(self._read_marker(file_size, end), end)
+        size = max(start, self.map.rfind(b"\n", start, end) + 1)
+        if end > size:  # a call killed halfway through its copy (it never returned), or the file was cut
+            log.warning("journal: ignored an unterminated last record of %d bytes (a call killed mid-write, "
+                        "or the file was cut short)", end - size)
+        if size > start:
+            self.map[size:end] = bytes(end - size)
+            self.done = self.read = start
+            self.size = size
+            log.info("journal: %d bytes of events from an earlier run to process", size - start)
+        else:  # nothing left: clear what is there (an older version did not zero done records)
+            self._restart()
+            end = min(end, self.capacity)
+            self.map[0:end] = bytes(end)
+        self.room = self.capacity
+        if hasattr(self.map, "madvise"):  # the scans above mapped pages the app need not keep
+            self.map.madvise(mmap.MADV_DONTNEED, 0, self.capacity)
+        self._write_marker()  # also allocates journal.pos now (a full disk shows here, not later)
+
+    def _read_marker(self, file_size, end):
+        """journal.pos, when it can be trusted; else 0 (the scan from the top finds the
+        first record left, since done records are zeroed)."""
+        raw = os.pread(self.pos_fd, _POS.size, 0)
+        if len(raw) == _POS.size:
+            done, check = _POS.unpack(raw)
+            valid = check == done ^ _CHECK
+        elif len(raw) == 8:  # an earlier version's marker: no check, done records not zeroed
+            done, valid = struct.unpack("<Q", raw)[0], True
+        else:
+            done, valid = 0, not end  # a new journal (or nothing in it) needs no marker
+        if valid and done <= file_size and (done == 0 or self.map[done - 1] in (0, 10)):
+            return done
+        if end:
+            log.warning("journal.pos is damaged or missing; looking for the first record left from the top")
+        return 0
+
+    def _data_end(self):
+        """Just past the last byte that is not zero."""
+        end = self.capacity
+        while end > 0:
+            begin = max(0, end - _SCAN)
+            kept = self.map[begin:end].rstrip(b"\0")
+            if kept:
+                return begin + len(kept)
+            end = begin
+        return 0
+
+    def _first_data(self, start, end):
+        """The first byte at or after `start` that is not zero (done records are zeroed)."""
+        while start < end:
+            chunk = self.map[start:min(end, start + _SCAN)]
+            kept = chunk.lstrip(b"\0")
+            if kept:
+                return start + len(chunk) - len(kept)
+            start += len(chunk)
+        return end
 
     def _grow(self, capacity):
         """Allocate `capacity` bytes on disk (ENOSPC here, never a fault later) and map them."""
@@ -91,59 +157,148 @@ class Journal:
 
     def _to_memory(self, why):
         log.warning("journal: %s; keeping events in memory only (not durable)", why)
-        if self.map is not None:
+        for closing in (self.map, self.fd, self.pos_fd):
             try:
-                self.map.close()
+                if closing is not None:
+                    closing.close() if closing is self.map else os.close(closing)
             except (OSError, ValueError, BufferError):
                 pass
-        for fd in (self.fd, self.pos_fd):
-            if fd is not None:
-                try:
-                    os.close(fd)
-                except OSError:
-                    pass
         self.fd = self.pos_fd = self.map = None
+        self.room = self.size = self.read = self.done = 0
 
+    # --- the caller's thread ------------------------------------------------------
     def append(self, line):
-        """Caller's thread: one memory copy and one deque append, under a lock that
-        only callers and the worker's brief bookkeeping take, never the network."""
+        """One memory copy, under a lock that only callers and the worker's brief
+        bookkeeping take, never the network."""
         with self.lock:
-            if self.map is not None:
-                end = self.size + len(line)
-                if end > self.capacity:
-                    try:
-                        self._grow(max(end, 2 * self.capacity))
-                    except (OSError, ValueError) as error:
-                        self._to_memory(f"cannot grow the journal ({getattr(error, 'strerror', None) or error})")
-                if self.map is not None:
-                    self.map[self.size:end] = line
-                    self.size = end
-            self.pending.append(line)
+            end = self.size + len(line)
+            if end <= self.room:
+                self.map[self.size:end] = line
+                self.size = end
+            else:
+                self._append_slowly(line, end)
+
+    def _append_slowly(self, line, end):
+        if self.map is not None and self.room:
+            try:
+                self._grow(max(end, 2 * self.capacity))
+                self.room = self.capacity
+                self.map[self.size:end] = line
+                self.size = end
+                return
+            except (OSError, ValueError) as error:
+                self.room, self.spilled = 0, True  # until the worker has caught up (mark_done)
+                log.warning("journal: cannot grow (%s); new events kept in memory until it is processed "
+                            "(not durable)", describe_error(error))
+        self.memory.append(line)
+        self.memory_bytes += len(line)
+        while len(self.memory) > MEMORY_MAX_LINES or self.memory_bytes > MEMORY_MAX_BYTES:
+            self.memory_bytes -= len(self.memory.popleft())
+            self.dropped += 1  # logged by the worker (take), off the caller's thread
+
+    # --- the timeline worker ------------------------------------------------------
+    @property
+    def pending(self):
+        """True while lines wait for the worker."""
+        return self.read < self.size or bool(self.memory)
 
     def take(self, limit):
-        """Worker: up to `limit` lines, oldest first (they stay counted until mark_done)."""
-        lines = []
-        pending = self.pending
-        while pending and len(lines) < limit:
-            lines.append(pending.popleft())
-        return lines
-
-    def mark_done(self, nbytes):
-        """Worker: the next `nbytes` of records are processed and stored downstream."""
-        if self.map is None:
-            return
+        """Up to `limit` lines, oldest first (from the file, then from memory); they
+        stay in the journal until mark_done()."""
         with self.lock:
-            self.done += nbytes
-            try:
-                if self.done >= self.size and not self.pending:
-                    # All done: zero what was used and start again at the top. A crash
-                    # halfway leaves zeros or done records past the marker: nothing replays.
-                    self.map[0:self.size] = bytes(self.size)
-                    self.size = self.done = 0
-                os.pwrite(self.pos_fd, _POS.pack(self.done), 0)
-            except (OSError, ValueError) as error:
-                self._to_memory(f"cannot update the marker ({getattr(error, 'strerror', None) or error})")
+            if self.dropped > self.reported:
+                log.warning("journal (in memory): dropped the %d oldest events to stay within %d events / %d bytes",
+                            self.dropped - self.reported, MEMORY_MAX_LINES, MEMORY_MAX_BYTES)
+                self.reported = self.dropped
+            if self.read < self.size:
+                start = self.read
+                cut = self.map.rfind(b"\n", start, min(self.size, start + limit * _TAKE_PER_LINE)) + 1
+                if cut <= start:  # one line longer than that
+                    cut = self.map.find(b"\n", start, self.size) + 1 or self.size
+                lines = self.map[start:cut].split(b"\n")
+                if not lines[-1]:
+                    lines.pop()  # what follows the last newline: nothing
+                if len(lines) > limit:
+                    del lines[limit:]
+                    cut = start + sum(map(len, lines)) + limit
+                self.read = cut
+                return lines
+            lines = []
+            memory = self.memory
+            while memory and len(lines) < limit:
+                line = memory.popleft()
+                self.memory_bytes -= len(line)
+                lines.append(line)
+            return lines
 
+    def mark_done(self):
+        """Every line taken so far is processed and stored downstream: zero those
+        records (the journal then says by itself what is left) and move the marker."""
+        with self.lock:
+            if self.map is None:
+                return
+            try:
+                if self.read > self.done:
+                    self.map[self.done:self.read] = bytes(self.read - self.done)
+                    self.done = self.read
+                if self.done == self.size and not self.memory:
+                    self._restart()
+                else:
+                    self._release()
+                self._write_marker()
+            except (OSError, ValueError) as error:
+                self._to_memory(f"cannot update the marker ({describe_error(error)})")
+
+    def _restart(self):
+        """Everything is done (and zero): write from the top again, in the first allocation."""
+        if self.capacity > _CHUNK:
+            try:  # ftruncate, then mremap: the disk (and the pages) a burst took are given back
+                self.map.resize(_CHUNK)
+                self.capacity = _CHUNK
+            except (OSError, ValueError, SystemError, BufferError) as error:
+                log.debug("journal: could not shrink (%s)", error)
+        if self.spilled:
+            self.spilled = False
+            log.warning("journal: caught up; new events are written to the file again")
+        self.size = self.read = self.done = self.released = 0
+        self.room = self.capacity
+
+    def _release(self):
+        """Keep the app's RSS small however long the backlog: drop from it the pages
+        the worker is done with and those between it and the callers (shared file
+        pages: the kernel keeps their data, and a later read maps them again)."""
+        if not hasattr(self.map, "madvise"):
+            return
+        page = mmap.PAGESIZE
+        behind = self.done // page * page
+        if behind - self.released >= _RESIDENT:
+            self.map.madvise(mmap.MADV_DONTNEED, self.released, behind - self.released)
+            self.released = behind
+        ahead = (self.read + _RESIDENT) // page * page
+        upto = (self.size - _RESIDENT) // page * page
+        if upto - ahead >= _RESIDENT:
+            self.map.madvise(mmap.MADV_DONTNEED, ahead, upto - ahead)
+
+    def _write_marker(self):
+        os.pwrite(self.pos_fd, _POS.pack(self.done, self.done ^ _CHECK), 0)
+
+    def grow_ahead(self):
+        """Worker: grow a journal more than half full now, so that a burst's calls
+        rarely pay for the allocation themselves."""
+        if self.map is None or not self.room or self.size < self.capacity // 2:
+            return
+        capacity = 2 * self.capacity
+        try:
+            if hasattr(os, "posix_fallocate"):
+                os.posix_fallocate(self.fd, 0, capacity)  # outside the lock: callers write meanwhile
+            with self.lock:
+                if self.map is not None and self.room and self.capacity < capacity:
+                    self._grow(capacity)
+                    self.room = self.capacity
+        except (OSError, ValueError, TypeError):  # TypeError: closed meanwhile (shutdown)
+            pass  # append() will try, and say why
+
+    # --- both ---------------------------------------------------------------------
     def sync(self):
         """Guard against power loss too (the app goes to the background, shutdown)."""
         with self.lock:
@@ -158,8 +313,13 @@ class Journal:
     def close(self):
         self.sync()
         with self.lock:
+            if self.memory:
+                log.warning("journal: %d events kept in memory only are dropped at close", len(self.memory))
+                self.memory.clear()
+                self.memory_bytes = 0
             if self.map is not None:
                 self.map.close()
                 os.close(self.fd)
                 os.close(self.pos_fd)
                 self.fd = self.pos_fd = self.map = None
+            self.room = self.size = self.read = self.done = 0

@@ -1,0 +1,126 @@
+"""Journal lines back to records, damage and all.
+
+A record is one ASCII line, `["<type>", unix time, "<32 hex>", anonymousId, userId,
+fields, context, integrations]` (analytics/client.py writes it, analytics/events.py
+reads it). A pass of good lines is parsed whole (one parse: half the CPU of one per
+line); when that fails, line by line. A line that is not one record (damage: NUL
+bytes, a garbled stretch, a lost newline that glued two records together) still gives
+up every whole record inside it, each found where a record starts; what is left is
+counted as damage, with the reason, for one log line per pass.
+"""
+from __future__ import annotations
+
+import collections
+import json
+import re
+
+from ..analytics.events import RESET
+
+KINDS = frozenset(("track", "screen", "page", "identify", "group", "alias", RESET))
+_START = re.compile('\\["(?:%s)",' % "|".join(sorted(KINDS)))
+
+_decoder = json.JSONDecoder()  # strict: a control character (NUL included) in a string is an error
+_decode = _decoder.decode
+_raw_decode = _decoder.raw_decode
+
+
+class Damage:
+    """What a pass could not read: lines, bytes, and why."""
+
+    def __init__(self):
+        self.lines = 0
+        self.bytes = 0
+        self.why = collections.Counter()
+        self.typical = 0  # bytes of a good record in the same pass: how many records the damage held
+
+    def __bool__(self):
+        return self.lines > 0
+
+    def add(self, nbytes, why):
+        self.lines += 1
+        self.bytes += nbytes
+        self.why[why] += 1
+
+    def __str__(self):
+        reasons = ", ".join(why for why, _ in self.why.most_common())
+        held = ""
+        if self.typical:
+            about = max(self.lines, round(self.bytes / self.typical))
+            held = f", about {about:,} record{'s' if about != 1 else ''}"
+        return f"{self.lines} damaged line{'s' if self.lines != 1 else ''} ({self.bytes:,} bytes{held}: {reasons})"
+
+
+def read_records(lines):
+    """(records, damage): the records `lines` hold, in order, and what they lost."""
+    damage = Damage()
+    joined = b",".join(lines)
+    if joined.isascii():
+        try:
+            records = _decode("[" + joined.decode("ascii") + "]")
+            if len(records) == len(lines) and all(map(_is_record, records)):
+                return records, damage
+        except ValueError:
+            pass
+    records = []
+    good = 0
+    for line in lines:
+        text = line.decode("latin-1")  # one character per byte, whatever the damage
+        record = None
+        if text.isascii():
+            try:
+                record = _decode(text)
+            except ValueError:
+                record = None
+            if _is_record(record):
+                records.append(record)
+                good += len(line)
+                continue
+        if not text.strip():
+            continue  # an empty line: nothing was there
+        found, kept = _salvage(text)
+        records.extend(found)
+        lost = len(text.strip()) - kept
+        if lost > 0:
+            damage.add(lost, _why(text, record))
+    if damage and records:
+        damage.typical = good / max(1, len(records)) or 0
+    return records, damage
+
+
+def _salvage(text):
+    """Every whole record inside a damaged line: (records, characters they cover)."""
+    found, kept, after = [], 0, 0
+    for match in _START.finditer(text):
+        at = match.start()
+        if at < after:
+            continue
+        try:
+            record, end = _raw_decode(text, at)
+        except ValueError:
+            continue
+        if _is_whole_record(record) and text[at:end].isascii():
+            found.append(record)
+            kept += end - at
+            after = end
+    return found, kept
+
+
+def _why(text, parsed):
+    if "\0" in text:
+        return "NUL bytes"
+    if not text.isascii():
+        return "non-ASCII bytes"
+    if parsed is not None:
+        return "not a record"
+    return "not JSON"
+
+
+def _is_record(record):
+    return record.__class__ is list and len(record) == 8
+
+
+def _is_whole_record(record):
+    """Stricter, for what is found inside damage: a list inside a record's values is
+    not taken for a record."""
+    return (_is_record(record) and record[0].__class__ is str and record[0] in KINDS and record[2].__class__ is str
+            and len(record[2]) == 32 and record[5].__class__ is dict)
