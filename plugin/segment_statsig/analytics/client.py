@@ -15,7 +15,8 @@ from . import jsonsafe
 from .context import ContextPlugin
 from .events import RESET, parse_timestamp
 from .identity import Identity
-from ..storage.journal import Journal
+from ..storage.journal import ClosedJournal, Journal
+from ..storage.lock import FolderLock
 from .plugin import PluginType, UpdateType
 from .settings import SettingsLoader
 from ..storage.files import APP, make_dir, read_json, write_json
@@ -80,7 +81,19 @@ class Analytics:
         if storage_dir is None:
             storage_dir = os.path.join(os.path.expanduser("~"), ".segment-statsig", write_key or "device-mode")
         self.storage_dir = make_dir(os.fspath(storage_dir))
+        # One Analytics per folder (storage/lock.py): refused here, before any call is accepted.
+        self._lock = FolderLock(self.storage_dir) if self.storage_dir is not None else None
+        self.journal = None
+        try:
+            self._set_up(write_key, settings, context, cdn_url, api_url, settings_timeout, track_lifecycle_events)
+        except BaseException:  # a bad argument found late: the folder is free for the next try
+            if self.journal is not None:
+                self.journal.close()
+            if self._lock is not None:
+                self._lock.release()
+            raise
 
+    def _set_up(self, write_key, settings, context, cdn_url, api_url, settings_timeout, track_lifecycle_events):
         self._call_lock = threading.Lock()   # orders records and identity changes; never held by I/O threads
         self.identity = Identity(self.storage_dir)
         self.journal = Journal(self.storage_dir)
@@ -313,6 +326,11 @@ class Analytics:
                 plugin.shutdown(max(0.0, deadline - time.monotonic()))
             except Exception:
                 log.exception("plugin %s failed to shut down", type(plugin).__name__)
-        self.journal.sync()
+        # Later calls wait for the next start in the journal, each under the folder's
+        # lock for its moment: from now on the folder may be another Analytics's.
+        self.journal.close()
+        self.journal = ClosedJournal(self.storage_dir)
+        if self._lock is not None:
+            self._lock.release()
         self._shutdown_result = bool(delivered)
         return self._shutdown_result

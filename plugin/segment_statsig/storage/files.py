@@ -6,10 +6,12 @@ import errno
 import json
 import logging
 import os
+import threading
 
 log = logging.getLogger("segment_statsig")
 
 # Every file in the storage folder (folder 0700, files 0600).
+LOCK = "lock"                          # held (flock) by the one Analytics using the folder; its pid (storage/lock.py)
 JOURNAL = "journal"                    # calls not yet processed, one JSON line each (storage/journal.py)
 JOURNAL_POSITION = "journal.pos"       # how far the journal is processed: 8 bytes little-endian + an 8-byte check
 USER = "user.json"                     # anonymousId, userId, traits (analytics/identity.py)
@@ -18,15 +20,17 @@ APP = "app.json"                       # the app version and build seen last (li
 STATSIG_QUEUE = "statsig-queue.sqlite3"  # Statsig events to deliver (+ -wal, -shm; storage/queue.py)
 SEGMENT_QUEUE = "segment-queue.sqlite3"  # the cloud leg's events to deliver (+ -wal, -shm)
 STATSIG_VALUES = "statsig-values-"     # + <hash of the user>.json: gate values per user (statsig/evaluation.py)
-# Transient: "<name>.tmp" while a JSON file is replaced, ".probe" while the folder is
-# checked, "<queue>.corrupt-<time>" a queue file SQLite could not read, moved aside.
+# Transient: "<name>.tmp" while a JSON file is replaced, ".probe-<pid>-<thread>" while the
+# folder is checked, "<queue>.corrupt-<time>" a queue file SQLite could not read, moved aside.
 
 
 def make_dir(path):
     """Create the storage folder (0700); None when it cannot be used."""
     try:
         os.makedirs(path, mode=0o700, exist_ok=True)
-        probe = os.path.join(path, ".probe")
+        # A name of this process and thread: two starting at once must not remove each
+        # other's probe (the loser would see a missing file and go to memory, unlocked).
+        probe = os.path.join(path, f".probe-{os.getpid()}-{threading.get_ident()}")
         fd = os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         os.close(fd)
         os.unlink(probe)
