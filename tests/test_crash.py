@@ -149,3 +149,28 @@ def test_sigkill_at_random_points_loses_no_returned_call(tmp_path, long_run):
     assert repeats <= len(kinds), repeats
     assert extra <= 50 * repeats
     assert len(printed) > 0
+
+
+def test_a_restart_that_makes_no_call_delivers_what_the_journal_holds(tmp_path):
+    """An app killed before its timeline ran, restarted, and left alone: no call, no
+    flush, no shutdown. What the journal holds is delivered once the app has had its
+    chance to add destinations (a grace period after the last add())."""
+    store = tmp_path / "store"
+    with FakeStatsig() as fake:
+        maker = Child(store, fake.url, "make", 500, 0)  # the timeline stops at the first event
+        assert maker.ready.wait(30) and maker.lines == ["made"], open(maker.stderr.name).read()
+        maker.kill()
+        assert not fake.events
+        idle = Child(store, fake.url, "idle")
+        try:
+            assert idle.ready.wait(30) and idle.lines == ["idle"], open(idle.stderr.name).read()
+            started = time.monotonic()
+            arrived = fake.wait_for_events(500, timeout=30)
+            took = time.monotonic() - started
+        finally:
+            idle.kill()
+        got = collections.Counter(int(e["metadata"]["i"]) for e in fake.events)
+    print(f"\nrestart without a call: {len(got)} of 500 delivered after {took:.1f} s, "
+          f"{sum(got.values()) - len(got)} extra copies")
+    assert arrived, f"{len(got)} of 500 delivered"
+    assert sorted(got) == list(range(500)) and max(got.values()) == 1

@@ -161,3 +161,52 @@ def test_non_ascii_bytes_inside_a_record_are_damage_even_when_they_would_decode(
     records, damage = read_records([hit, GOOD % (2, 2)])
     assert [r[5]["event"] for r in records] == ["E2"]
     assert damage.lines == 1
+
+
+def left_over(directory, *names):
+    """Journal lines an earlier run left unprocessed (it was killed before its first pass)."""
+    journal = Journal(directory)
+    for name in names:
+        journal.append(b'["track",%r,"%032x","anon-1",null,{"event":"%s","properties":{}},null,null]\n'
+                       % (time.time(), os.getpid(), name.encode()))
+
+
+def test_leftovers_wait_for_destinations_added_during_the_grace_then_go_without_a_call(tmp_path, monkeypatch):
+    from segment_statsig import Analytics
+    from segment_statsig.analytics import worker
+
+    from .test_analytics_core import Capture
+
+    left_over(tmp_path, "Application Installed", "Application Opened")
+    monkeypatch.setattr(worker, "GRACE", 0.6)
+    again = Analytics(storage_dir=tmp_path)
+    try:
+        time.sleep(0.4)
+        early = again.add(Capture("Early"))
+        time.sleep(0.4)  # past the first grace: the add() above pushed it back
+        late = again.add(Capture("Late"))
+        assert not early.got.is_set() and not late.got.is_set()
+        assert late.got.wait(5) and early.got.wait(5)  # no call, no flush
+        time.sleep(0.1)
+        for capture in (early, late):
+            assert [e["event"] for e in capture.events] == ["Application Installed", "Application Opened"]
+    finally:
+        again.shutdown(2)
+
+
+def test_no_grace_processing_without_a_destination(tmp_path, monkeypatch):
+    from segment_statsig import Analytics
+    from segment_statsig.analytics import worker
+
+    from .test_analytics_core import Capture
+
+    left_over(tmp_path, "Left Over")
+    monkeypatch.setattr(worker, "GRACE", 0.1)
+    again = Analytics(storage_dir=tmp_path)
+    try:
+        time.sleep(0.5)  # nothing to give the events to: they stay in the journal
+        assert again.journal.pending
+        capture = again.add(Capture())
+        assert capture.got.wait(5)
+    finally:
+        again.shutdown(2)

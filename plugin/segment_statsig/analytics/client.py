@@ -129,6 +129,8 @@ class Analytics:
             self._holding = True
             self.on_start()
             self._holding = False
+        if self.journal.pending:  # an earlier run's lines: delivered even if the app makes no call
+            self.worker.start_later()
 
     def __repr__(self):
         return f"<Analytics storage_dir={self.storage_dir!r} write_key={'set' if self.write_key else None}>"
@@ -153,14 +155,14 @@ class Analytics:
             self.timeline.add(plugin)
             if self.settings is not None:
                 self._update(plugin, self.settings)
-        if self.worker.thread is not None:
-            self.worker.wake.set()
+        self.worker.plugins_changed()
         return plugin
 
     def remove(self, plugin):
         with self._plugins_lock:
             self.timeline.remove(plugin)
             self._initialized.discard(id(plugin))
+        self.worker.plugins_changed()
 
     def find(self, plugin_class):
         for plugin in self._all_plugins():
@@ -256,7 +258,7 @@ class Analytics:
             line = '["%s",%r,"%032x",%s,%s]\n' % (kind, unix_time, random.getrandbits(128), identity.ids_json, body[1:-1])
             self.journal.append(line.encode("ascii"))
         worker = self.worker
-        if worker.thread is None and not self._holding:
+        if worker.holding and not self._holding:
             worker.start()
         worker.nudge()
 

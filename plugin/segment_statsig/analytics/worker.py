@@ -1,6 +1,11 @@
 """The timeline worker: one thread that takes journal lines in call order, runs the
 timeline on each (analytics/timeline.py), lets the destinations store what they made
-of them, then marks the lines done in the journal and wakes the senders."""
+of them, then marks the lines done in the journal and wakes the senders.
+
+It starts with the app's first call (or flush, lifecycle hook, shutdown), so that
+destinations added right after the constructor see every event. Lines an earlier run
+left are processed even when no call comes: GRACE seconds after the app last added
+(or removed) a plugin, once it has a destination."""
 from __future__ import annotations
 
 import logging
@@ -15,6 +20,7 @@ log = logging.getLogger("segment_statsig")
 
 BATCH_LINES = 500  # journal lines per pass (one destination commit each)
 COALESCE = 0.01    # after a wake, let a burst of calls gather: one commit for many events
+GRACE = 5.0        # seconds without a call, after the last add(), before an earlier run's lines are processed
 
 
 class TimelineWorker:
@@ -30,12 +36,35 @@ class TimelineWorker:
         self.sync_requested = False
         self.stopping = False
         self.asleep = False  # set by the worker before it waits; the first caller after clears it
+        self.holding = True  # until start(): the app may still be adding destinations
+        self.release_at = None  # with start_later(): when to stop holding anyway
 
     def start(self):
+        """Process from now on (the app's first call, flush, a lifecycle hook)."""
         with self.lock:
-            if self.thread is None and not self.stopping:
-                self.thread = threading.Thread(target=self._run, name="segment-statsig-timeline", daemon=True)
-                self.thread.start()
+            self.holding = False
+            self._spawn()
+        self.wake.set()
+
+    def start_later(self):
+        """The journal holds an earlier run's lines: process them after the grace
+        period even if no call comes (a restart that only delivers)."""
+        with self.lock:
+            if self.holding:
+                self.release_at = time.monotonic() + GRACE
+                self._spawn()
+
+    def plugins_changed(self):
+        """add() / remove(): the app is still setting up; hold a little longer."""
+        if self.holding and self.release_at is not None:
+            self.release_at = time.monotonic() + GRACE
+        if self.thread is not None:
+            self.wake.set()
+
+    def _spawn(self):
+        if self.thread is None and not self.stopping:
+            self.thread = threading.Thread(target=self._run, name="segment-statsig-timeline", daemon=True)
+            self.thread.start()
 
     def nudge(self):
         """Caller's thread: one wake per burst, not per call (a woken worker competes for the GIL)."""
@@ -68,8 +97,20 @@ class TimelineWorker:
         if self.thread is not None:
             self.thread.join(timeout)
 
+    def _hold(self):
+        """Until start(), or the grace period is over and there is a destination."""
+        while self.holding and not self.stopping:
+            left = self.release_at - time.monotonic()
+            if left <= 0 and self.analytics.destinations():
+                log.info("timeline: processing an earlier run's events (no call came)")
+                self.holding = False
+                return
+            self.wake.wait(left if left > 0 else self.analytics.flush_interval)
+            self.wake.clear()
+
     def _run(self):
         analytics = self.analytics
+        self._hold()
         # Hold events until the destinations know their settings (bounded wait).
         analytics._settings_ready.wait(analytics.settings_timeout)
         analytics._settings_ready.set()
