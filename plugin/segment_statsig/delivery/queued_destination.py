@@ -7,6 +7,8 @@ import logging
 import threading
 
 from ..analytics.plugin import DestinationPlugin
+from ..storage.fallback import FallbackQueue
+from ..storage.files import describe_error
 from ..storage.queue import MemoryQueue, open_queue
 from .stats import DeliveryStats
 from .worker import Delivery
@@ -87,25 +89,36 @@ class QueuedDestination(DestinationPlugin):
         try:
             dropped = queue.put_many(texts)
         except Exception as error:  # disk full, I/O error: keep going in memory
-            log.warning("%s: queue write failed (%s); keeping events in memory (not durable)", self.key, error)
-            memory = MemoryQueue(self.max_queue_events, self.max_queue_bytes)
-            try:
-                held = queue.peek(self.max_queue_events)
-            except Exception as unreadable:  # a malformed file: what it holds stays there for the next start
-                log.warning("%s: cannot read the queue file either (%s); its events stay in it", self.key, unreadable)
-                held = []
-            memory.put_many([(None, body) for _, body in held])
-            dropped = memory.put_many(texts)
+            queue = self._fall_back(queue, error)
+            dropped = queue.put_many(texts)
+        if getattr(queue, "healed", False):  # the file takes writes again
             with self._queue_lock:
-                self._queue = memory
-            queue.close()
-            queue = memory
+                self._queue = queue.disk
         self.stats.add(queued=len(texts))
         if dropped:
             self.stats.add(dropped=dropped)
             log.warning("%s: queue full (%d events / %d bytes max); dropped the %d oldest",
                         self.key, self.max_queue_events, self.max_queue_bytes, dropped)
         return queue
+
+    def _fall_back(self, queue, error):
+        """The queue file refused a write: new events go to memory; what the file holds
+        is delivered from it (not copied: a copy would be sent again by the next start)."""
+        log.warning("%s: cannot store events in its queue file (%s); keeping new ones in memory (not durable)",
+                    self.key, describe_error(error))
+        disk = queue if getattr(queue, "durable", False) else None
+        try:
+            first_id = disk.last_id() + 1 if disk is not None else 1
+        except Exception as unreadable:  # a malformed file: what it holds stays there for the next start
+            log.warning("%s: cannot read the queue file either (%s); its events stay in it",
+                        self.key, describe_error(unreadable))
+            disk.close()
+            disk, first_id = None, 1
+        memory = MemoryQueue(self.max_queue_events, self.max_queue_bytes, first_id=first_id)
+        fallback = FallbackQueue(disk, memory)
+        with self._queue_lock:
+            self._queue = fallback
+        return fallback
 
     def committed(self):
         if self.delivery is not None:

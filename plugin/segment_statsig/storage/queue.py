@@ -2,26 +2,34 @@
 
 Bounded by count and bytes (the oldest go first, counted and logged). A file that
 SQLite cannot read is moved aside (quarantined) and a new queue started; a folder
-that cannot hold it means a queue in memory, with a warning.
+that cannot hold it means a queue in memory, with a warning. On a full disk, rows
+delivered wait for their DELETE (which needs room in the WAL) behind a small marker
+file allocated beforehand, so they are never sent again.
 """
 from __future__ import annotations
 
 import collections
 import logging
 import os
+import struct
 import threading
 import time
 
+from .files import QUEUE_DELIVERED, describe_error
+
 log = logging.getLogger("segment_statsig")
+
+_MARK = struct.Struct("<QQ")   # delivered up to this id, and a check (a torn marker reads as none)
+_CHECK = 0x6A09E667F3BCC909
 
 
 class MemoryQueue:
     durable = False
 
-    def __init__(self, max_events, max_bytes):
+    def __init__(self, max_events, max_bytes, first_id=1):
         self.max_events, self.max_bytes = max_events, max_bytes
         self.items = collections.deque()  # (id, text)
-        self.next_id = 1
+        self.next_id = self.first_id = first_id
         self.count = self.bytes = 0
         self.lock = threading.Lock()
 
@@ -94,16 +102,80 @@ class SqliteQueue:
             # Rowids only grow while rows exist, which is all the delivery order needs;
             # no AUTOINCREMENT, no index: an insert is a plain append.
             self.db.execute("CREATE TABLE IF NOT EXISTS events (id INTEGER PRIMARY KEY, mid TEXT, body TEXT NOT NULL)")
-            self.count, self.bytes = self.db.execute(
-                "SELECT COUNT(*), COALESCE(SUM(LENGTH(body)), 0) FROM events").fetchone()
+            self.mark_fd = self._open_mark()
+            self.gone_upto = self._read_mark()  # rows up to here were delivered; their DELETE waits for room
+            if self.gone_upto:
+                self._delete_gone()
+            self._recount()
             # A crash between storing a pass of events and marking them done in the
             # journal makes the next start replay that pass (at most one pass, the rows
             # stored last): remember their message ids so the replay is not stored twice.
             self.recent_mids = {mid for (mid,) in self.db.execute(
-                "SELECT mid FROM events ORDER BY id DESC LIMIT ?", (REPLAY_WINDOW,)) if mid}
+                "SELECT mid FROM events WHERE id > ? ORDER BY id DESC LIMIT ?", (self.gone_upto, REPLAY_WINDOW)) if mid}
         except Exception:
             self.db.close()
             raise
+
+    def _recount(self):
+        self.count, self.bytes = self.db.execute(
+            "SELECT COUNT(*), COALESCE(SUM(LENGTH(body)), 0) FROM events WHERE id > ?", (self.gone_upto,)).fetchone()
+
+    # --- rows delivered on a full disk --------------------------------------------
+    def _open_mark(self):
+        """The marker file, allocated now (while there is room): 16 bytes, rewritten in place."""
+        try:
+            fd = os.open(self.path + QUEUE_DELIVERED, os.O_RDWR | os.O_CREAT, 0o600)
+        except OSError:
+            return None
+        try:
+            if os.fstat(fd).st_size < _MARK.size:
+                os.pwrite(fd, _MARK.pack(0, _CHECK), 0)
+        except OSError:
+            pass
+        return fd
+
+    def _read_mark(self):
+        if self.mark_fd is None:
+            return 0
+        try:
+            upto, check = _MARK.unpack(os.pread(self.mark_fd, _MARK.size, 0))
+        except (OSError, struct.error):
+            return 0
+        return upto if check == upto ^ _CHECK else 0
+
+    def _write_mark(self, upto):
+        if self.mark_fd is not None:
+            try:
+                os.pwrite(self.mark_fd, _MARK.pack(upto, upto ^ _CHECK), 0)
+            except OSError as error:
+                log.debug("queue %s: cannot write its delivered marker (%s)", os.path.basename(self.path), error)
+
+    def _defer(self, last, error):
+        """DELETE failed (a full disk): count the rows gone here and mark them, for
+        this run (peek skips them) and the next (it deletes them first)."""
+        count, size = self.db.execute(
+            "SELECT COUNT(*), COALESCE(SUM(LENGTH(body)), 0) FROM events WHERE id > ? AND id <= ?",
+            (self.gone_upto, last)).fetchone()
+        if not self.gone_upto:
+            log.warning("queue %s: cannot delete delivered rows (%s); they are marked delivered in %s "
+                        "and deleted once the disk has room", os.path.basename(self.path), describe_error(error),
+                        os.path.basename(self.path + QUEUE_DELIVERED))
+        self.gone_upto = last
+        self._write_mark(last)
+        self.count -= count
+        self.bytes -= size
+        return count
+
+    def _delete_gone(self):
+        """Try again to delete the rows marked delivered; True when they are gone."""
+        try:
+            self.db.execute("DELETE FROM events WHERE id <= ?", (self.gone_upto,))
+        except self.sqlite3.Error:
+            return False
+        self.gone_upto = 0
+        self._write_mark(0)
+        log.info("queue %s: the rows delivered while the disk was full are deleted", os.path.basename(self.path))
+        return True
 
     def put_many(self, items):
         """Store (message id, text) items (a replayed one already stored is skipped);
@@ -119,9 +191,14 @@ class SqliteQueue:
                 dropped = self._trim()
                 self.db.execute("COMMIT")
             except BaseException:
-                self.db.execute("ROLLBACK")
-                self.count, self.bytes = self.db.execute(
-                    "SELECT COUNT(*), COALESCE(SUM(LENGTH(body)), 0) FROM events").fetchone()
+                # SQLite rolls back by itself on some errors (a full disk among them): a
+                # second ROLLBACK would only hide, with its own error, the one that matters.
+                if self.db.in_transaction:
+                    try:
+                        self.db.execute("ROLLBACK")
+                    except self.sqlite3.Error:
+                        pass
+                self._recount()
                 raise
             return dropped
 
@@ -132,8 +209,8 @@ class SqliteQueue:
         while self.count > self.max_events or (self.bytes > self.max_bytes and self.count > 1):
             over_count = self.count - self.max_events
             over_bytes = self.bytes - self.max_bytes
-            rows = self.db.execute(
-                "SELECT id, LENGTH(body) FROM events ORDER BY id LIMIT ?", (max(over_count, 256),)).fetchall()
+            rows = self.db.execute("SELECT id, LENGTH(body) FROM events WHERE id > ? ORDER BY id LIMIT ?",
+                                   (self.gone_upto, max(over_count, 256))).fetchall()
             cut = freed = 0
             for _, size in rows:
                 if cut >= over_count and (freed >= over_bytes or cut == self.count - 1):
@@ -150,7 +227,8 @@ class SqliteQueue:
 
     def peek(self, limit):
         with self.lock:
-            rows = self.db.execute("SELECT id, body FROM events ORDER BY id LIMIT ?", (limit,)).fetchall()
+            rows = self.db.execute("SELECT id, body FROM events WHERE id > ? ORDER BY id LIMIT ?",
+                                   (self.gone_upto, limit)).fetchall()
             # Their sizes, so that remove() need not read them again to keep self.bytes.
             self.peeked = (rows[-1][0], [len(body) for _, body in rows]) if rows else None
             return rows
@@ -162,21 +240,32 @@ class SqliteQueue:
             return 0
         last = max(ids)
         with self.lock:
-            # A range, not a list of ids: rows only ever arrive above the ones peeked.
-            removed = self.db.execute("DELETE FROM events WHERE id <= ?", (last,)).rowcount
-            if self.peeked is not None and self.peeked[0] == last and removed <= len(self.peeked[1]):
-                # The bound trims the oldest rows first (and counts them itself), so the
-                # peeked rows still here were the newest of them.
-                sizes = self.peeked[1]
-                self.count -= removed
-                self.bytes -= sum(sizes[len(sizes) - removed:])
-            else:  # not the rows of the last peek(): count again
-                self.count, self.bytes = self.db.execute(
-                    "SELECT COUNT(*), COALESCE(SUM(LENGTH(body)), 0) FROM events").fetchone()
+            if last <= self.gone_upto:
+                return 0
+            if self.gone_upto and self._delete_gone():  # room again: what waited is gone, count anew
+                self._recount()
+            try:
+                # A range, not a list of ids: rows only ever arrive above the ones peeked.
+                removed = self.db.execute("DELETE FROM events WHERE id <= ?", (last,)).rowcount
+            except self.sqlite3.Error as error:
+                removed = self._defer(last, error)
+            else:
+                if self.peeked is not None and self.peeked[0] == last and removed <= len(self.peeked[1]):
+                    # The bound trims the oldest rows first (and counts them itself), so the
+                    # peeked rows still here were the newest of them.
+                    sizes = self.peeked[1]
+                    self.count -= removed
+                    self.bytes -= sum(sizes[len(sizes) - removed:])
+                else:  # not the rows of the last peek(): count again
+                    self._recount()
             self.peeked = None
             if self.forget_upto is not None:
                 self._scrub()
             return removed
+
+    def last_id(self):
+        with self.lock:
+            return self.db.execute("SELECT COALESCE(MAX(id), 0) FROM events").fetchone()[0]
 
     def forget(self):
         """The user was reset: once the rows stored so far are gone (delivered or
@@ -186,7 +275,7 @@ class SqliteQueue:
             self._scrub()
 
     def _scrub(self):
-        oldest = self.db.execute("SELECT MIN(id) FROM events").fetchone()[0]
+        oldest = self.db.execute("SELECT MIN(id) FROM events WHERE id > ?", (self.gone_upto,)).fetchone()[0]
         if oldest is None or oldest > self.forget_upto:
             try:
                 self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
@@ -197,10 +286,15 @@ class SqliteQueue:
 
     def close(self):
         with self.lock:
+            if self.gone_upto:
+                self._delete_gone()
             try:
                 self.db.close()
             except Exception:
                 pass
+            if self.mark_fd is not None:
+                os.close(self.mark_fd)
+                self.mark_fd = None
 
 
 def open_queue(directory, name, max_events, max_bytes):
@@ -220,7 +314,7 @@ def open_queue(directory, name, max_events, max_bytes):
             return MemoryQueue(max_events, max_bytes)
         quarantine = f"{path}.corrupt-{int(time.time())}"
         log.warning("queue %s is unreadable (%s); moved to %s, starting a new one", name, error, os.path.basename(quarantine))
-        for suffix in ("", "-wal", "-shm"):
+        for suffix in ("", "-wal", "-shm", QUEUE_DELIVERED):
             try:
                 os.replace(path + suffix, quarantine + suffix)
             except OSError:
