@@ -4,7 +4,8 @@ Bounded by count and bytes (the oldest go first, counted and logged). A file tha
 SQLite cannot read is moved aside (quarantined) and a new queue started; a folder
 that cannot hold it means a queue in memory, with a warning. On a full disk, rows
 delivered wait for their DELETE (which needs room in the WAL) behind a small marker
-file allocated beforehand, so they are never sent again.
+file allocated beforehand, so they are never sent again; once the queue is empty, the
+space a long outage took is given back.
 """
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ log = logging.getLogger("segment_statsig")
 
 _MARK = struct.Struct("<QQ")   # delivered up to this id, and a check (a torn marker reads as none)
 _CHECK = 0x6A09E667F3BCC909
+_GIVE_BACK = 1 << 20           # an empty queue whose files hold more than this gives the space back
 
 
 class MemoryQueue:
@@ -107,6 +109,7 @@ class SqliteQueue:
             if self.gone_upto:
                 self._delete_gone()
             self._recount()
+            self.high = self.bytes  # the most the queue held since it last gave disk space back
             # A crash between storing a pass of events and marking them done in the
             # journal makes the next start replay that pass (at most one pass, the rows
             # stored last): remember their message ids so the replay is not stored twice.
@@ -190,6 +193,7 @@ class SqliteQueue:
                 self.bytes += sum(len(t) for _, t in items)
                 dropped = self._trim()
                 self.db.execute("COMMIT")
+                self.high = max(self.high, self.bytes)
             except BaseException:
                 # SQLite rolls back by itself on some errors (a full disk among them): a
                 # second ROLLBACK would only hide, with its own error, the one that matters.
@@ -258,10 +262,28 @@ class SqliteQueue:
                     self.bytes -= sum(sizes[len(sizes) - removed:])
                 else:  # not the rows of the last peek(): count again
                     self._recount()
+                if not self.count and not self.gone_upto and self.high >= _GIVE_BACK:
+                    self._give_back()
             self.peeked = None
             if self.forget_upto is not None:
                 self._scrub()
             return removed
+
+    def _give_back(self):
+        """The queue is empty after holding a lot: give back the disk a long outage took
+        (VACUUM rebuilds the file, now tiny; the checkpoint truncates the WAL). The
+        delivery thread runs this after its last removal, never the app's thread."""
+        self.high = 0
+        try:
+            pages, page_size = (self.db.execute(f"PRAGMA {p}").fetchone()[0] for p in ("page_count", "page_size"))
+            wal = os.path.getsize(self.path + "-wal") if os.path.exists(self.path + "-wal") else 0
+            if pages * page_size + wal < _GIVE_BACK:
+                return
+            if pages * page_size >= _GIVE_BACK:
+                self.db.execute("VACUUM")
+            self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        except (self.sqlite3.Error, OSError) as error:
+            log.debug("queue %s: could not give disk space back (%s)", os.path.basename(self.path), error)
 
     def last_id(self):
         with self.lock:
