@@ -116,3 +116,12 @@ def test_a_second_analytics_in_one_process_is_refused_until_the_first_shuts_down
         assert [e["event"] for e in capture.events] == ["After Shutdown"]
     finally:
         second.shutdown(2)
+
+
+def test_an_analytics_dropped_without_shutdown_leaves_the_folder_free(tmp_path):
+    import gc
+
+    Analytics(storage_dir=tmp_path / "store")  # no call, no destination: nothing keeps it alive
+    gc.collect()
+    again = Analytics(storage_dir=tmp_path / "store")
+    again.shutdown(1)

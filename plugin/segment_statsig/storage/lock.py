@@ -66,6 +66,10 @@ class FolderLock:
             except OSError:
                 pass
 
+    # An Analytics dropped without shutdown() (nothing keeps it alive: no worker ever
+    # started) must not leave its folder locked for the rest of the process.
+    __del__ = release
+
 
 def _holder(fd):
     try:
