@@ -135,6 +135,8 @@ class Backend:
         if self.fake is None:
             return False
         self.fake.set_offline(offline)
+        if not offline:  # as a connectivity callback would: retry now, not at the end of the backoff
+            self.destination.retry_now()
         return True
 
     @property

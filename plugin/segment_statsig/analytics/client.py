@@ -18,7 +18,9 @@ from .identity import Identity
 from ..storage.journal import Journal
 from .plugin import PluginType, UpdateType
 from .settings import SettingsLoader
-from ..storage.files import APP, make_dir, read_json, write_json
+from ..delivery.urls import check_url
+from ..storage import quarantine
+from ..storage.files import APP, default_storage_dir, make_dir, read_json, write_json
 from .timeline import Timeline
 from .worker import TimelineWorker
 
@@ -42,7 +44,12 @@ def _mapping(value, what):
     if type(value) is dict:
         return value
     if isinstance(value, collections.abc.Mapping):
-        return dict(value)
+        try:
+            return dict(value.items())
+        except Exception as error:  # a mapping that cannot be read: its data is lost, not the event
+            log.warning("%s: a %s that cannot be read (%s: %s); sent as {}", what, type(value).__name__,
+                        type(error).__name__, error)
+            return {}
     raise TypeError(f"{what} must be a dict, not {type(value).__name__}")
 
 
@@ -72,19 +79,21 @@ class Analytics:
         self.write_key = write_key
         self.flush_at = flush_at
         self.flush_interval = float(flush_interval)
-        self.cdn_url = cdn_url
-        self.api_url = api_url
+        # Settings carry the Statsig key and the cloud leg carries events: same rule as Statsig's URLs.
+        self.cdn_url = check_url(cdn_url, "cdn_url")
+        self.api_url = check_url(api_url, "api_url (Segment)")
         self.track_lifecycle_events = track_lifecycle_events
         self.app_info = dict(app_info or {})
         self.settings_timeout = settings_timeout
         if storage_dir is None:
-            storage_dir = os.path.join(os.path.expanduser("~"), ".segment-statsig", write_key or "device-mode")
+            storage_dir = default_storage_dir(write_key)
         self.storage_dir = make_dir(os.fspath(storage_dir))
 
         self._call_lock = threading.Lock()   # orders records and identity changes; never held by I/O threads
         self.identity = Identity(self.storage_dir)
         self.journal = Journal(self.storage_dir)
         self.timeline = Timeline()
+        self.timeline.failed = self._destination_failed
         self._plugins_lock = threading.RLock()
         self._initialized = set()            # ids of plugins that had their INITIAL update
         self.settings = None
@@ -173,6 +182,16 @@ class Analytics:
             self.settings = settings
             for plugin in self._all_plugins():
                 self._update(plugin, settings)
+
+    def _destination_failed(self, destination, event, error):
+        """A destination raised on its copy of an event: set the event aside, count it, say so."""
+        kept = quarantine.set_aside(self.storage_dir, getattr(destination, "key", type(destination).__name__), error, event)
+        stats = getattr(destination, "stats", None)
+        if stats is not None:
+            stats.add(quarantined=1)
+        log.error("destination %s failed on %s (%s: %s); %s", getattr(destination, "key", "?"),
+                  quarantine.describe(event), type(error).__name__, error,
+                  "set aside in the quarantine file" if kept else "skipped", exc_info=error)
 
     def _update(self, plugin, settings):
         kind = UpdateType.REFRESH if id(plugin) in self._initialized else UpdateType.INITIAL

@@ -7,6 +7,7 @@ import logging
 import threading
 import time
 
+from ..storage import quarantine
 from .events import RESET, decode_lines, to_event
 from .plugin import EventPlugin
 
@@ -14,6 +15,7 @@ log = logging.getLogger("segment_statsig")
 
 BATCH_LINES = 500  # journal lines per pass (one destination commit each)
 COALESCE = 0.01    # after a wake, let a burst of calls gather: one commit for many events
+SLOW_EVENT = 1.0   # seconds: an event that takes longer is named in a warning
 
 
 class TimelineWorker:
@@ -29,6 +31,7 @@ class TimelineWorker:
         self.sync_requested = False
         self.stopping = False
         self.asleep = False  # set by the worker before it waits; the first caller after clears it
+        self.quarantined = 0  # records the timeline could not process, set aside
 
     def start(self):
         with self.lock:
@@ -110,15 +113,25 @@ class TimelineWorker:
                 if record is None:
                     log.warning("journal: skipped an unreadable record of %d bytes", len(line))
                     continue
+                event = None
+                started = time.monotonic()
                 try:
                     if record[0] == RESET:
                         for plugin in analytics._all_plugins():
                             if isinstance(plugin, EventPlugin):
                                 plugin.reset()
                     else:
-                        process(to_event(record))
-                except Exception:
-                    log.exception("timeline: a %s event failed; skipped", record[0])
+                        event = to_event(record)
+                        process(event)
+                except Exception as error:
+                    # Set aside, not retried: a record that fails once fails again.
+                    kept = quarantine.set_aside(analytics.storage_dir, "timeline", error, line.decode("utf-8", "replace"))
+                    log.error("timeline: %s failed (%s: %s); %s", quarantine.describe(event or {"type": record[0]}),
+                              type(error).__name__, error, "set aside in the quarantine file" if kept else "skipped")
+                    self.quarantined += 1
+                took = time.monotonic() - started
+                if took > SLOW_EVENT:
+                    log.warning("timeline: %s took %.1f s to process", quarantine.describe(event), took)
             destinations = analytics.destinations()
             for destination in destinations:
                 try:

@@ -9,10 +9,8 @@ per batch). requests and urllib3 are imported on a worker thread, never at impor
 from __future__ import annotations
 
 import gzip
-import ipaddress
 import logging
 import time
-import urllib.parse
 
 
 log = logging.getLogger("segment_statsig")
@@ -28,25 +26,6 @@ class SendResult:
         self.status = status
         self.retry_after = retry_after
         self.reply = reply
-
-
-def check_api_url(url):
-    """https anywhere; plain http only to this machine (loopback). Returns it without a trailing /."""
-    parts = urllib.parse.urlsplit(url) if isinstance(url, str) else None
-    if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ValueError(f"api_url must be an http(s) URL, not {url!r}")
-    if parts.scheme == "http" and not _loopback(parts.hostname):
-        raise ValueError(f"api_url {url!r}: plain http is allowed only to loopback; use https")
-    return url.rstrip("/")
-
-
-def _loopback(host):
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def retry_after_seconds(value):
@@ -79,8 +58,9 @@ class HttpSender:
     """POSTs bodies to one URL over one kept-alive connection. Retries are the
     delivery loop's business, so the pool makes none."""
 
-    def __init__(self, url, timeout, use_gzip=True, json_reply=False):
+    def __init__(self, url, timeout, use_gzip=True, json_reply=False, reply_limit=300):
         self.url = url
+        self.reply_limit = reply_limit  # characters of the reply kept (None: all of it)
         self.timeout = timeout
         self.use_gzip = use_gzip
         # The API answers JSON: a 2xx with any other body came from something in the
@@ -113,7 +93,8 @@ class HttpSender:
                                     retries=False, timeout=timeout)
             status = response.status
             text = response.data.decode("utf-8", "replace")
-            result = SendResult(status, retry_after_seconds(response.headers.get("Retry-After")), text[:300])
+            kept = text if self.reply_limit is None else text[:self.reply_limit]
+            result = SendResult(status, retry_after_seconds(response.headers.get("Retry-After")), kept)
             if self.json_reply and 200 <= status < 300 and text.strip() and not _is_json(text):
                 result = SendResult(None, None, f"HTTP {status} with a reply that is not JSON "
                                                 f"(a captive portal or proxy?): {text[:200]}")

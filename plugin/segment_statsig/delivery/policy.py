@@ -5,7 +5,8 @@ Retryable, as Statsig's and Segment's SDKs do: network errors and timeouts (no s
 408, 429 (honouring Retry-After), 500, 502, 503, 504, 522, 524, 599. A 2xx whose reply
 is not what the API answers (a captive portal, a proxy) counts as a network error
 (delivery/http.py). Backoff is exponential with full jitter, capped; a server's
-Retry-After (capped at five minutes) is a floor that not even flush() skips. 413 means
+Retry-After (capped at five minutes) is a floor. While a retry is scheduled nothing is
+sent, whoever asks (flush() included): at most one attempt per backoff step. 413 means
 "smaller batches". Any other status is final for what was sent.
 """
 from __future__ import annotations

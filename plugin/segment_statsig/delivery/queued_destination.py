@@ -7,6 +7,7 @@ import logging
 import threading
 
 from ..analytics.plugin import DestinationPlugin
+from ..storage.quarantine import describe
 from ..storage.queue import MemoryQueue, open_queue
 from .stats import DeliveryStats
 from .worker import Delivery
@@ -18,6 +19,11 @@ encode = json.JSONEncoder(separators=(",", ":")).encode
 
 class QueuedDestination(DestinationPlugin):
     queue_file = "queue.sqlite3"   # in the Analytics storage folder
+
+    # The receiver's limits (a subclass sets its API's): a batch's events add up to at
+    # most max_batch_bytes of JSON; an event over max_event_bytes can never be delivered.
+    max_batch_bytes = 1_000_000
+    max_event_bytes = None
 
     def __init__(self, *, flush_at=None, flush_interval=None, max_batch_size=100, max_queue_events=100_000,
                  max_queue_bytes=32 * 1024 * 1024, retry_base=1.0, retry_max=60.0):
@@ -58,7 +64,8 @@ class QueuedDestination(DestinationPlugin):
             self.key.lower(), self._get_queue, self.send, self.ready, self.stats, self._notify,
             flush_at=self.flush_at or analytics.flush_at,
             flush_interval=self.flush_interval or analytics.flush_interval,
-            max_batch_size=self.max_batch_size, retry_base=self.retry_base, retry_max=self.retry_max,
+            max_batch_size=self.max_batch_size, max_batch_bytes=self.max_batch_bytes,
+            retry_base=self.retry_base, retry_max=self.retry_max,
             prepare=self.prepare)
         self.delivery.start()
 
@@ -66,7 +73,16 @@ class QueuedDestination(DestinationPlugin):
         """Keep `payload` (a JSON-ready dict; `text`, its JSON when already made) for the
         next commit. `message_id` makes storing it idempotent: the journal replays what a
         crash left unmarked, and the queue keeps only one copy."""
-        self._pending.append((message_id, encode(payload) if text is None else text))
+        text = encode(payload) if text is None else text
+        if self.max_event_bytes is not None and len(text) > self.max_event_bytes:
+            # Sent with others it would take them down with it (the receiver refuses the
+            # whole batch), and alone it is refused too: set aside, counted, named.
+            self.stats.add(dropped=1)
+            log.error("%s: %s is %d bytes, over the %d bytes one event may have here; not sent",
+                      self.key, describe(payload), len(text), self.max_event_bytes)
+            self._notify("dropped", [payload], None)
+            return
+        self._pending.append((message_id, text))
         if self._listeners:
             self._notify("queued", [payload], None)
 
@@ -126,6 +142,12 @@ class QueuedDestination(DestinationPlugin):
     def flush(self):
         if self.delivery is not None:
             self.delivery.request_flush()
+
+    def retry_now(self):
+        """The network is back: try now instead of at the end of the current backoff
+        step (a server's Retry-After still holds). flush() waits for the backoff."""
+        if self.delivery is not None:
+            self.delivery.retry_now()
 
     def wait_idle(self, timeout):
         return self.delivery is None or self.delivery.wait_idle(timeout)

@@ -4,7 +4,7 @@ from __future__ import annotations
 import threading
 from typing import Any, Dict, Optional
 
-FIELDS = ("queued", "sent", "dropped", "retried", "requests", "last_error")
+FIELDS = ("queued", "sent", "dropped", "retried", "requests", "quarantined", "last_error")
 
 
 class DeliveryStats:
@@ -17,6 +17,7 @@ class DeliveryStats:
         self.dropped = 0
         self.retried = 0
         self.requests = 0
+        self.quarantined = 0  # events this destination failed on, set aside (storage/quarantine.py)
         self.last_error: Optional[str] = None
 
     def add(self, **counts: int) -> None:

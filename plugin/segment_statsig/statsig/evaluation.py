@@ -29,7 +29,8 @@ import os
 import threading
 import time
 
-from ..delivery.policy import RETRYABLE
+from ..delivery.policy import delivered
+from ..delivery.policy import retryable as is_retryable
 from ..storage.files import STATSIG_VALUES, write_json
 from .values import Evaluation, MalformedReply, lookup, parse_reply
 
@@ -54,16 +55,15 @@ class FeatureStore:
     log. Everything the caller's thread does here is a dict lookup under a lock that no
     I/O ever holds."""
 
-    def __init__(self, *, api_url, key_fn, identity_fn, user_fn, metadata_fn, write_exposures,
-                 storage_dir=None, timeout=10.0, retries=3, retry_base=1.0, dedupe_seconds=600.0):
-        self.api_url = api_url
+    def __init__(self, *, transport, key_fn, identity_fn, user_fn, metadata_fn, write_exposures,
+                 storage_dir=None, retries=3, retry_base=1.0, dedupe_seconds=600.0):
+        self.transport = transport            # statsig/transport.py: initialize() posts the request
         self.key_fn = key_fn                  # () -> client key or None (not known yet)
         self.identity_fn = identity_fn        # () -> (user_id, anonymous_id): cheap, any thread
         self.user_fn = user_fn                # () -> the Statsig user dict (store's thread)
         self.metadata_fn = metadata_fn        # () -> statsigMetadata dict
         self.write_exposures = write_exposures  # (list of event dicts) -> None (store's thread)
         self.storage_dir = storage_dir
-        self.timeout = timeout
         self.retries = retries
         self.retry_base = retry_base
         self.dedupe_seconds = dedupe_seconds
@@ -82,9 +82,7 @@ class FeatureStore:
         self._seen = {}
         self._stopping = False
         self._thread = None
-        self._session = None
         self.last_error = None
-        self.fetches = 0
 
     # --- caller's side ------------------------------------------------------------
     def start(self):
@@ -94,10 +92,6 @@ class FeatureStore:
                 self._thread = threading.Thread(target=self._run, name="segment-statsig-values", daemon=True)
                 self._thread.start()
                 self._follow(force=True)
-
-    @property
-    def started(self):
-        return self._thread is not None
 
     def refresh(self):
         """The user may have changed (identify, reset): fetch again for the current one."""
@@ -185,8 +179,6 @@ class FeatureStore:
             self._cond.notify_all()
         if self._thread is not None:
             self._thread.join(timeout)
-        if self._session is not None:
-            self._session.close()
 
     # --- exposures ----------------------------------------------------------------
     def _first_time(self, dedupe):
@@ -300,16 +292,15 @@ class FeatureStore:
         if api_key is None:
             self._settle(gen)
             return
-        body = json.dumps({"user": user, "hash": "djb2", "statsigMetadata": self.metadata_fn()},
-                          separators=(",", ":")).encode("utf-8")
+        metadata = self.metadata_fn()
         for attempt in range(self.retries + 1):
-            status, text, error = self._post(api_key, body)
-            self.fetches += 1
-            if error is None and 200 <= status < 300:
+            result = self.transport.initialize(api_key, user, metadata)
+            status, text = result.status, result.reply
+            if delivered(status):
                 self._accept(key, gen, status, text)
                 return
-            why = error or f"HTTP {status}: {text[:200]}"
-            retryable = error is not None or status in RETRYABLE
+            why = f"HTTP {status}: {text[:200]}" if status is not None else text
+            retryable = is_retryable(status)
             last = not retryable or attempt == self.retries
             if attempt == 0 or last:
                 log.warning("Statsig values: initialize failed (%s); %s", why,
@@ -338,22 +329,6 @@ class FeatureStore:
                 if self._stopping or self._gen != gen:
                     return None
                 self._cond.wait(0.25)
-
-    def _post(self, api_key, body):
-        headers = {"Content-Type": "application/json", "STATSIG-API-KEY": api_key,
-                   "STATSIG-CLIENT-TIME": str(int(time.time() * 1000)),
-                   "STATSIG-SDK-TYPE": _sdk_type(), "STATSIG-SDK-VERSION": _sdk_version()}
-        try:
-            if self._session is None:
-                import requests
-
-                self._session = requests.Session()
-            response = self._session.post(self.api_url + "/initialize", data=body, headers=headers,
-                                          timeout=self.timeout)
-            text = response.text.replace(api_key, "<API_KEY>")
-            return response.status_code, text, None
-        except Exception as error:
-            return None, "", f"{type(error).__name__}: {str(error).replace(api_key, '<API_KEY>')}"
 
     def _accept(self, key, gen, status, text):
         if status == 204 or not text.strip():
@@ -411,15 +386,3 @@ class FeatureStore:
                 os.unlink(path)
         except OSError:
             pass
-
-
-def _sdk_type():
-    from .transport import SDK_TYPE
-
-    return SDK_TYPE
-
-
-def _sdk_version():
-    from ..version import __version__
-
-    return __version__

@@ -145,7 +145,7 @@ class FakeSegmentCDN(FakeServer):
             known = [k for k, v in self._settings.items() if not isinstance(v, int)]
         return key in known if known else True
 
-    def _handle_batch(self, request: Request) -> Response:
+    def _handle_batch(self, request: Request) -> Response:  # noqa: C901 - one handler, read top to bottom
         record = self._record(request)
         try:
             record.raw, record.compressed = decode_body(request)
@@ -168,6 +168,8 @@ class FakeSegmentCDN(FakeServer):
         if body_error is None and not (isinstance(record.body, dict)
                                        and isinstance(record.body.get("batch"), list)):
             body_error = "body must be an object with a 'batch' list"
+        if body_error is None:
+            body_error = _over_limits(record.raw, record.body["batch"])
         if body_error:
             record.status, record.error = 400, body_error
             self._finish(record)
@@ -177,3 +179,19 @@ class FakeSegmentCDN(FakeServer):
             self._batches.append(record.body)
         self._finish(record, accepted=record.body["batch"])
         return json_response(record.status, {"success": True})
+
+
+#: Segment's batch API limits (its HTTP API docs): 500 KB per request, 32 KB per event.
+MAX_BATCH_BYTES = 500 * 1024
+MAX_EVENT_BYTES = 32 * 1024
+
+
+def _over_limits(raw: bytes, batch: list) -> Optional[str]:
+    """What Segment answers 400 for, as its API does: the whole batch is refused."""
+    if len(raw) > MAX_BATCH_BYTES:
+        return f"batch of {len(raw)} bytes is over Segment's {MAX_BATCH_BYTES}-byte request limit"
+    for i, event in enumerate(batch):
+        size = len(json.dumps(event, separators=(",", ":")).encode("utf-8"))
+        if size > MAX_EVENT_BYTES:
+            return f"batch[{i}] is {size} bytes, over Segment's {MAX_EVENT_BYTES}-byte event limit"
+    return None
