@@ -78,6 +78,8 @@ class StatsigDestination(QueuedDestination):
             self.stats.error(str(error))
             log.error("Statsig: key from settings refused: %s Events stay queued.", error)
             return
+        if self._feature_store is not None:
+            self._feature_store.key_changed()
         self.flush()
 
     def ready(self):
@@ -158,7 +160,7 @@ class StatsigDestination(QueuedDestination):
     _feature_store = None
 
     def _values_setup(self, analytics):
-        from .evaluation import FeatureStore
+        from .feature_store import FeatureStore
 
         self._feature_store = FeatureStore(
             transport=self.transport, key_fn=lambda: self._api_key,
@@ -173,12 +175,8 @@ class StatsigDestination(QueuedDestination):
     def _values_user(self):
         """The Statsig user values are fetched for (and exposures carry): the current
         identity and traits, with the context fields events carry."""
-        from ..analytics.context import merge, platform_context
-
         analytics = self.analytics
-        plugin = analytics.context
-        context = plugin.static or merge(platform_context(plugin.app_info), plugin.overrides)
-        return build_user(analytics.user_id, analytics.anonymous_id, analytics.traits, context)
+        return build_user(analytics.user_id, analytics.anonymous_id, analytics.traits, analytics.context.current())
 
     def _values_metadata(self):
         return statsig_metadata(self.analytics.anonymous_id, self.session_id)

@@ -17,7 +17,7 @@ SETTINGS = "settings.json"             # the last settings Segment's CDN gave (a
 APP = "app.json"                       # the app version and build seen last (lifecycle events)
 STATSIG_QUEUE = "statsig-queue.sqlite3"  # Statsig events to deliver (+ -wal, -shm; storage/queue.py)
 SEGMENT_QUEUE = "segment-queue.sqlite3"  # the cloud leg's events to deliver (+ -wal, -shm)
-STATSIG_VALUES = "statsig-values-"     # + <hash of the user>.json: gate values per user (statsig/evaluation.py)
+STATSIG_VALUES = "statsig-values-"     # + <hash of the user>.json: gate values per user (statsig/values_cache.py)
 QUARANTINE = "quarantine.jsonl"        # events that could not be processed, with the error (storage/quarantine.py)
 # Transient: "<name>.tmp" while a JSON file is replaced, ".probe" while the folder is
 # checked, "<queue>.corrupt-<time>" a queue file SQLite could not read, moved aside.
