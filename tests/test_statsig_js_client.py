@@ -1,0 +1,160 @@
+"""Statsig's real JS client (@statsig/js-client 3.33.5, installed by ./dev into
+tests/node/node_modules) against FakeStatsig, in the three forms it sends: plain JSON,
+forced gzip (``gz=1``) and browser encoding (``se=1``). Each must initialize from the
+network, read what the fake serves, and have every event it flushed accepted, with no
+request refused and none leaving loopback."""
+import json
+import shutil
+import subprocess
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from segment_statsig.testing import FakeStatsig
+from segment_statsig.testing.fake_statsig import djb2
+
+ROOT = Path(__file__).resolve().parent.parent
+NODE_DIR = ROOT / "tests" / "node"
+DRIVER = NODE_DIR / "statsig_client_driver.js"
+PINNED = "3.33.5"
+KEY = "client-jsclienttestkey"
+MODES = ("plain", "compressed", "browser")
+SECONDARY = [{"gate": "employees", "gateValue": "false", "ruleID": "default"}]
+
+
+def node_or_fail():
+    """node and the pinned package, or a failure saying how to get them (never a skip)."""
+    node = shutil.which("node")
+    package = NODE_DIR / "node_modules" / "@statsig" / "js-client" / "package.json"
+    if node is None or not package.exists():
+        pytest.fail("node or @statsig/js-client is missing: run ./dev test (it installs both)")
+    version = json.loads(package.read_text())["version"]
+    assert version == PINNED, f"@statsig/js-client {version} installed, {PINNED} pinned: run ./dev test"
+    return node
+
+
+def serve_values(fake):
+    fake.set_gate("new_checkout", lambda user: user.get("userID") == "alice", secondary_exposures=SECONDARY)
+    fake.set_experiment("button_colour", lambda user: ("Test", {"colour": "green"}))
+    fake.set_config("limits", {"max": 3})
+    fake.set_layer("checkout_layer", {"title": "Pay now", "steps": 2}, group_name="Test",
+                   allocated_experiment="checkout_copy", explicit_parameters=["title"],
+                   secondary_exposures=SECONDARY)
+
+
+def run_driver(node, config, timeout=60):
+    proc = subprocess.run([node, str(DRIVER), json.dumps(config)], capture_output=True, text=True,
+                          timeout=timeout, cwd=NODE_DIR)
+    lines = [line for line in proc.stdout.splitlines() if line.startswith("{")]
+    assert proc.returncode == 0 and lines, f"driver exited {proc.returncode}: {proc.stdout[-2000:]} {proc.stderr[-3000:]}"
+    return json.loads(lines[-1])
+
+
+@pytest.fixture(scope="module")
+def runs():
+    """Each mode once: what the driver saw and what its fake received."""
+    node = node_or_fail()
+    out = {}
+    for mode in MODES:
+        with FakeStatsig(api_keys={KEY}) as fake:
+            serve_values(fake)
+            seen = run_driver(node, {
+                "url": fake.url, "key": KEY, "mode": mode,
+                "user": {"userID": "alice", "email": "alice@example.com", "custom": {"plan": "pro"}},
+                "other_user": {"userID": "bob"},
+                "gates": ["new_checkout", "not_configured"], "experiment": ["button_colour", "colour"],
+                "config": ["limits", "max"], "layer": ["checkout_layer", "title"],
+                "events": [["purchase", 9.5, {"sku": "sku-1"}], ["signup", None, None]]})
+            fake.check_assertions()
+            out[mode] = {"seen": seen, "requests": fake.requests, "events": fake.events,
+                         "refused": fake.refused_requests, "exceptions": fake.sdk_exceptions,
+                         "dropped": fake.dropped_events}
+    return out
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_initializes_from_the_network_and_reads_what_the_fake_serves(runs, mode):
+    seen = runs[mode]["seen"]
+    assert seen["initialize"] == {"success": True, "source": "Network", "error": None}
+    assert seen["gates"] == {"new_checkout": True, "not_configured": False}
+    assert seen["experiment"] == {"group": "Test", "value": "green"}
+    assert seen["config"] == 3 and seen["layer"] == "Pay now"
+    assert sorted(seen["reasons"]) == ["Network:Recognized", "Network:Unrecognized"]
+    # bob, then alice again: the client asks with its cache (sinceTime, deltas) and takes the full reply
+    assert seen["other_user"] == {"success": True, "source": "Network"}
+    assert seen["back"] == {"success": True, "source": "Network", "gate": True}
+    since = [r for r in runs[mode]["requests"] if r.endpoint == "initialize" and "sinceTime" in r.body]
+    assert since and since[-1].body["deltasResponseRequested"] is True and since[-1].status == 200
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_every_event_and_exposure_arrives_and_nothing_is_refused(runs, mode):
+    run = runs[mode]
+    assert run["seen"]["refused"] == [] and run["seen"]["errors"] == []
+    assert run["refused"] == [] and run["exceptions"] == [] and run["dropped"] == []
+    assert all(r.status in (200, 202) for r in run["requests"])
+    names = [e["eventName"] for e in run["events"]]
+    assert Counter(names) == Counter(run["seen"]["flushed"])  # all it flushed, nothing else
+    by_name = {}
+    for e in run["events"]:
+        by_name.setdefault(e["eventName"], []).append(e)
+    purchase, = by_name["purchase"]
+    assert purchase["value"] == 9.5 and purchase["metadata"] == {"sku": "sku-1"}
+    assert purchase["user"]["userID"] == "alice" and purchase["user"]["custom"] == {"plan": "pro"}
+    assert len(by_name["signup"]) == 1
+    gates = {e["metadata"]["gate"]: e for e in by_name["statsig::gate_exposure"] if e["user"]["userID"] == "alice"}
+    assert gates["new_checkout"]["metadata"]["gateValue"] == "true"
+    assert gates["new_checkout"]["metadata"]["ruleID"] == "new_checkout:on"
+    assert gates["new_checkout"]["metadata"]["lcut"] == "1714564800000"
+    assert gates["new_checkout"]["secondaryExposures"] == SECONDARY
+    assert gates["not_configured"]["metadata"]["reason"] == "Network:Unrecognized"
+    configs = {e["metadata"]["config"]: e["metadata"]["ruleID"] for e in by_name["statsig::config_exposure"]}
+    assert configs == {"button_colour": "button_colour:Test", "limits": "default"}
+    layer, = by_name["statsig::layer_exposure"]
+    assert {k: layer["metadata"][k] for k in ("config", "parameterName", "allocatedExperiment",
+                                              "isExplicitParameter", "ruleID")} == {
+        "config": "checkout_layer", "parameterName": "title", "allocatedExperiment": djb2("checkout_copy"),
+        "isExplicitParameter": "true", "ruleID": "checkout_layer:Test"}
+    assert layer["secondaryExposures"] == SECONDARY
+
+
+def test_each_mode_arrived_in_its_own_form(runs):
+    def forms(mode, endpoint):
+        return {(r.key_source, r.compressed_by, r.encoded) for r in runs[mode]["requests"] if r.endpoint == endpoint}
+
+    assert forms("plain", "rgstr") == {("query", None, False)}
+    assert forms("plain", "initialize") == {("query", None, False)}
+    assert forms("compressed", "rgstr") == {("query", "query", False)}  # gz=1, no Content-Encoding
+    assert forms("browser", "initialize") == {("query", None, True)}  # se=1
+    for mode in MODES:
+        for r in runs[mode]["requests"]:
+            assert r.headers.get("Content-Type") in (None, "text/plain;charset=UTF-8")
+            assert r.sdk_type == "javascript-client" and r.sdk_version == PINNED
+
+
+def test_no_request_leaves_loopback(runs):
+    """The driver's fetch guard refuses every URL off loopback; with Statsig's default
+    endpoints the client's first request is refused there and never reaches any host."""
+    for mode in MODES:
+        assert all(url.startswith("http://127.0.0.1:") for url in runs[mode]["seen"]["sent"])
+    with FakeStatsig() as fake:
+        probe = run_driver(node_or_fail(), {"key": KEY, "user": {"userID": "alice"}, "probe_the_guard": True})
+        assert fake.requests == []
+    assert probe["sent"] == []
+    assert "https://featureassets.org/v1/initialize" in probe["refused"]
+
+
+def test_three_mode_table(runs, capsys):
+    rows = ["mode | initialize | gates/experiment/config/layer | events received | requests refused",
+            "--- | --- | --- | --- | ---"]
+    for mode in MODES:
+        run, seen = runs[mode], runs[mode]["seen"]
+        values = (f"{seen['gates']['new_checkout']}/{seen['experiment']['value']}/{seen['config']}/"
+                  f"{seen['layer']}")
+        refused = len(run["refused"]) + len(seen["refused"])
+        rows.append(f"{mode} | {seen['initialize']['source']} | {values} | "
+                    f"{len(run['events'])} of {len(seen['flushed'])} flushed | {refused}")
+    with capsys.disabled():
+        print("\n\n" + "\n".join(rows) + "\n")
+    assert all(row.endswith("| 0") for row in rows[2:])
