@@ -136,13 +136,13 @@ def dumps_case(case: dict, secrets: Iterable[str] = ()) -> str:
 #: the request headers a recording keeps (lower case), and how volatile ones are written
 HEADERS = {
     "content-type": None,
-    "statsig-api-key": "<API_KEY>",
+    "statsig-api-key": None,  # the run's keys become their placeholders: a wrong key shows
     "statsig-client-time": "<TIME>",
     "statsig-sdk-type": "<SDK_TYPE>",
     "statsig-sdk-version": "<SDK_VERSION>",
     "statsig-event-count": None,
 }
-QUERY = {"k": "<API_KEY>", "t": "<TIME>", "sid": "<SESSION_ID>", "st": "<SDK_TYPE>", "sv": "<SDK_VERSION>"}
+QUERY = {"t": "<TIME>", "sid": "<SESSION_ID>", "st": "<SDK_TYPE>", "sv": "<SDK_VERSION>"}
 METADATA = {"stableID": "<STABLE_ID>", "sessionID": "<SESSION_ID>", "sdkType": "<SDK_TYPE>",
             "sdkVersion": "<SDK_VERSION>"}
 _UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
