@@ -189,11 +189,17 @@ class Normaliser:
         return self._text_tree(body)
 
     def event(self, event: Any) -> Any:
-        if isinstance(event, dict) and isinstance(event.get("time"), (int, float)) \
-                and not isinstance(event.get("time"), bool):
-            lo, hi = self.window_ms
-            if lo <= event["time"] <= hi:
-                event = {**event, "time": "<TIME>"}
+        if not isinstance(event, dict):
+            return event
+        lo, hi = self.window_ms
+        when = event.get("time")
+        if isinstance(when, (int, float)) and not isinstance(when, bool) and lo <= when <= hi:
+            event = {**event, "time": "<TIME>"}
+        metadata = event.get("metadata")
+        received = metadata.get("receivedAt") if isinstance(metadata, dict) else None
+        if isinstance(received, str) and received.isdigit() and lo <= int(received) <= hi:
+            # exposures of Statsig's JS client say when the values arrived, as ms text
+            event = {**event, "metadata": {**metadata, "receivedAt": "<TIME>"}}
         return event
 
     def _text_tree(self, value: Any, key: Optional[str] = None) -> Any:
