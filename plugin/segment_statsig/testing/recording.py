@@ -26,11 +26,14 @@ import decimal
 import json
 import re
 import uuid
-from typing import Any, Dict, Iterable, List, Optional, Tuple
+from typing import TYPE_CHECKING, Any, Callable, Dict, Iterable, List, Optional, Tuple
+
+if TYPE_CHECKING:
+    from ._server import RecordedRequest
 
 # -- values JSON lacks ------------------------------------------------------------------
 
-TAGS = {
+TAGS: Dict[str, Callable[[Any], Any]] = {
     "$datetime": lambda v: datetime.datetime.fromisoformat(v),
     "$date": lambda v: datetime.date.fromisoformat(v),
     "$decimal": lambda v: decimal.Decimal(v),
@@ -55,9 +58,9 @@ def decode_values(value: Any) -> Any:
     return value
 
 
-def expand_calls(calls: List[dict]) -> List[dict]:
+def expand_calls(calls: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
     """``{"repeat": n, ...}`` becomes n calls, ``{i}`` in its strings replaced by 0..n-1."""
-    out = []
+    out: List[Dict[str, Any]] = []
     for call in calls:
         n = call.get("repeat")
         if n is None:
@@ -125,7 +128,7 @@ def pretty(value: Any, indent: int = 0, width: int = 100) -> str:
     return "[\n" + ",\n".join(items) + "\n" + pad + "]"
 
 
-def dumps_case(case: dict, secrets: Iterable[str] = ()) -> str:
+def dumps_case(case: Dict[str, Any], secrets: Iterable[str] = ()) -> str:
     text = pretty(case) + "\n"
     check_no_secrets(text, secrets)
     return text
@@ -155,16 +158,17 @@ class Normaliser:
     input) become numbered placeholders, so 'same ID' and 'new ID after reset' still
     show: ``<ANONYMOUS_ID_1>``, ``<ANONYMOUS_ID_2>``."""
 
-    def __init__(self, secrets: Dict[str, str], window_ms: Tuple[int, int], input_strings: Iterable[str] = ()):
+    def __init__(self, secrets: Dict[str, str], window_ms: Tuple[int, int],
+                 input_strings: Iterable[str] = ()) -> None:
         self.secrets = {real: ph for real, ph in secrets.items() if real}
         self.window_ms = window_ms
         self.input_strings = set(input_strings)
         self.ids: Dict[str, str] = {}
         self.counts: Dict[str, int] = {}
 
-    def request(self, record) -> dict:
+    def request(self, record: RecordedRequest) -> Dict[str, Any]:
         headers = {k.lower(): v for k, v in record.headers.items()}
-        out = {"method": record.method, "path": record.path}
+        out: Dict[str, Any] = {"method": record.method, "path": record.path}
         query = {k: QUERY.get(k, v) for k, v in sorted(record.query.items())}
         if query:
             out["query"] = self._text_tree(query)
@@ -274,9 +278,10 @@ def _show(value: Any, limit: int = 160) -> str:
     return text if len(text) <= limit else text[:limit] + "…"
 
 
-def events_of(requests: List[dict]) -> List[Any]:
-    """The events of the 2xx requests, flattened (for --events-only comparison)."""
-    out = []
+def events_of(requests: List[Dict[str, Any]]) -> List[Any]:
+    """The events of the 2xx requests, flattened, as recorded (``meaning.events_meaning``
+    is what ``--events-only`` compares)."""
+    out: List[Any] = []
     for r in requests:
         status = r.get("status")
         body = r.get("body")
