@@ -218,6 +218,12 @@ def test_export_har(tmp_path):
         for key in ("startedDateTime", "time", "cache", "timings"):
             assert key in entry
     assert to_har({"name": "x"})["log"]["entries"] == []
+    gates = to_har(load_case(RECORDINGS / "gate_check_and_exposure.json"))["log"]["entries"]
+    assert {e["request"]["url"] for e in gates} == {"https://featureassets.org/v1/initialize",
+                                                    "https://events.statsigapi.net/v1/log_event"}
+    js = to_har({"expected": {"requests": [{"method": "POST", "path": "/v1/rgstr", "query": {"k": "<API_KEY>"},
+                                            "status": 202, "body": {"events": []}}]}})["log"]["entries"]
+    assert js[0]["request"]["url"] == "https://prodregistryv2.org/v1/rgstr?k=%3CAPI_KEY%3E"
 
 
 # -- adapters for other implementations --------------------------------------------------------------
