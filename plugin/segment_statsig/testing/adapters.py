@@ -20,7 +20,7 @@ import shlex
 import subprocess
 import sys
 from dataclasses import dataclass, field
-from typing import Any, Callable, Dict, List, Optional
+from typing import Any, Callable, Dict, List, Optional, cast
 
 from .recording import decode_values
 
@@ -32,8 +32,8 @@ class Session:
     """Everything an adapter needs for one run of one case (placeholders resolved)."""
 
     name: str
-    calls: List[dict]              # {"method": ..., "args": {...}}; tagged values still tagged
-    settings: Optional[dict]       # settings the app passes in code (None: from the CDN)
+    calls: List[Dict[str, Any]]    # {"method": ..., "args": {...}}; tagged values still tagged
+    settings: Optional[Dict[str, Any]]  # settings the app passes in code (None: from the CDN)
     statsig_url: str               # FakeStatsig.url: the Statsig api_url
     cdn_url: str                   # FakeSegmentCDN.url: Segment's cdn_url
     segment_api_url: str           # FakeSegmentCDN.api_url: Segment's api_url
@@ -44,15 +44,15 @@ class Session:
     timeout: float = 20.0          # seconds the adapter may take to deliver
 
     @property
-    def context(self) -> dict:
+    def context(self) -> Dict[str, Any]:
         """The device context the case pins (so recordings do not depend on the machine)."""
         return {**DEFAULT_CONTEXT, **(self.options.get("context") or {})}
 
-    def decoded_calls(self) -> List[dict]:
+    def decoded_calls(self) -> List[Dict[str, Any]]:
         """The calls with tagged values turned into Python values (datetime, set, ...)."""
         return [{"method": c["method"], "args": decode_values(c.get("args") or {})} for c in self.calls]
 
-    def setup_dict(self) -> dict:
+    def setup_dict(self) -> Dict[str, Any]:
         return {"name": self.name, "settings": self.settings, "statsig_url": self.statsig_url,
                 "cdn_url": self.cdn_url, "segment_api_url": self.segment_api_url,
                 "api_key": self.api_key, "write_key": self.write_key, "storage_dir": self.storage_dir,
@@ -92,7 +92,7 @@ def ours(session: Session) -> None:
         analytics.shutdown(timeout=session.timeout)
 
 
-def _call(analytics, method: str, args: dict, timeout: float) -> None:
+def _call(analytics: Any, method: str, args: Dict[str, Any], timeout: float) -> None:
     common = {k: args[k] for k in _COMMON if k in args}
     if method == "track":
         analytics.track(args["event"], args.get("properties"), **common)
@@ -129,13 +129,13 @@ def _call(analytics, method: str, args: dict, timeout: float) -> None:
 _VALUE_CALLS = ("check_gate", "get_config", "get_experiment", "get_layer", "wait_for_values")
 
 
-def _statsig(analytics):
+def _statsig(analytics: Any) -> Any:
     from segment_statsig import StatsigDestination
 
     return analytics.find(StatsigDestination)
 
 
-def _value_call(analytics, method: str, args: dict, timeout: float) -> None:
+def _value_call(analytics: Any, method: str, args: Dict[str, Any], timeout: float) -> None:
     dest = _statsig(analytics)
     if dest is None:
         raise AdapterError(f"{method}: no StatsigDestination")
@@ -173,7 +173,7 @@ def load(spec: Optional[str]) -> Callable[[Session], None]:
     fn = getattr(importlib.import_module(module), name, None)
     if not callable(fn):
         raise AdapterError(f"adapter {spec!r}: {name} is not a callable in {module}")
-    return fn
+    return cast(Callable[[Session], None], fn)
 
 
 def subprocess_adapter(command: str) -> Callable[[Session], None]:
