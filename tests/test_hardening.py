@@ -26,7 +26,7 @@ HOSTILE_URLS = [
     "http://example.invalid\\@127.0.0.1/v1", "http://example.invalid%5C@127.0.0.1/v1",
     "http://user:pw@127.0.0.1/v1", "http://127.0.0.1@example.invalid/v1", "http://127.0.0.1#@example.invalid/v1",
     "http://127.0.0.1/v1#frag", "http://127.0.0.1/v1?x=1", "http://127.0.0.1 /v1", "http://127.0.0.1\t/v1",
-    "http://127.0.0.1\n/v1", "http://127.1/v1", "http://0x7f.0.0.1/v1", "http://2130706433/v1",
+    "http://127.0.0.1\n/v1", "https://a\n", "https://example.com/v1\n", "http://127.1/v1", "http://0x7f.0.0.1/v1", "http://2130706433/v1",
     "http://0177.0.0.1/v1", "http://127.0.0.1.example.invalid/v1", "http://localhost.example.invalid/v1",
     "http://[::ffff:8.8.8.8]/v1", "http://[::1/v1", "http://127.0.0.1:99999/v1", "http://127.0.0.1:/v1",
     "http://127.0.0.1:8a/v1", "https://exa mple.com/v1", "https://example.com\\@evil.invalid/v1",

@@ -15,10 +15,11 @@ import ipaddress
 import re
 
 _SCHEME = re.compile(r"^(https?)://", re.IGNORECASE)
-_DNS_NAME = re.compile(r"^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
-                       r"(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$")
-_DOTTED_QUAD = re.compile(r"^\d{1,3}(\.\d{1,3}){3}$")
-_PATH = re.compile(r"^[A-Za-z0-9._~!$&'()*+,;=:/-]*$")  # RFC 3986 path characters, no escapes
+_DNS_NAME = re.compile(r"(?=.{1,253}\Z)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+                       r"(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*")
+_DOTTED_QUAD = re.compile(r"\d{1,3}(\.\d{1,3}){3}", re.ASCII)
+_PATH = re.compile(r"[A-Za-z0-9._~!$&'()*+,;=:/-]*")  # RFC 3986 path characters, no escapes
+# Matched with fullmatch(): a "$" anchor would let a final newline through.
 
 
 def check_url(url: object, what: str = "api_url") -> str:
@@ -32,7 +33,7 @@ def check_url(url: object, what: str = "api_url") -> str:
     rest = url[match.end():]
     authority, slash, path = rest.partition("/")
     path = slash + path
-    if not _PATH.match(path):
+    if not _PATH.fullmatch(path):
         raise ValueError(f"{what} {url!r}: the path may hold only plain URL characters "
                          "(no query, fragment, backslash, space or %-escapes)")
     host, port = _split_port(authority, what, url)
@@ -71,12 +72,12 @@ def _host_is_loopback(host: str, what: str, url: str) -> bool:
         except ValueError:
             raise ValueError(f"{what} {url!r}: {host} is not an IPv6 address") from None
         return address.is_loopback
-    if _DOTTED_QUAD.match(host):
+    if _DOTTED_QUAD.fullmatch(host):
         try:
             return ipaddress.IPv4Address(host).is_loopback
         except ValueError:
             raise ValueError(f"{what} {url!r}: {host} is not an IPv4 address") from None
-    if not _DNS_NAME.match(host) or host.replace(".", "").isdigit():
+    if not _DNS_NAME.fullmatch(host) or host.replace(".", "").isdigit():
         raise ValueError(f"{what} {url!r}: {host!r} is not a host name or address")
     if host[-1:].isdigit() and host.rsplit(".", 1)[-1].isdigit():
         # all-digit last label: an IPv4 shorthand some resolvers accept (127.1); refused
