@@ -62,6 +62,12 @@ _encode = json.JSONEncoder(
     default=_convert, allow_nan=False, separators=(",", ":"), check_circular=True
 ).encode
 
+# The plain encoders, for data this library made and knows to be JSON: `compact` for the
+# wire (ASCII); `compact_text` keeps other characters as they are, for JSON that becomes
+# text a person reads (a metadata value) or whose characters are counted (Statsig's limits).
+compact = json.JSONEncoder(separators=(",", ":")).encode
+compact_text = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+
 try:
     # The caller's-thread fast path: the C encoder made once, not per call as
     # JSONEncoder.encode does (half the cost of a track()'s encoding). Without a

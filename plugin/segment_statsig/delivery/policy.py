@@ -11,6 +11,7 @@ sent, whoever asks (flush() included): at most one attempt per backoff step. 413
 """
 from __future__ import annotations
 
+import json
 import random
 from typing import Optional
 
@@ -20,6 +21,18 @@ MAX_RETRY_AFTER = 300.0  # seconds: a server asking for longer is waited on this
 
 def delivered(status: Optional[int]) -> bool:
     return status is not None and 200 <= status < 300
+
+
+def reply_accepted(status: int, reply: str, expects_json: bool) -> bool:
+    """False for a 2xx whose reply is not what the API answers (JSON): it came from
+    something in the way (a captive portal, a proxy), so the events did not arrive."""
+    if not expects_json or not delivered(status) or not reply.strip():
+        return True
+    try:
+        json.loads(reply)
+    except ValueError:
+        return False
+    return True
 
 
 def retryable(status: Optional[int]) -> bool:

@@ -6,6 +6,7 @@ import json
 import logging
 import threading
 
+from ..analytics.jsonsafe import compact
 from ..analytics.plugin import DestinationPlugin
 from ..storage.quarantine import describe
 from ..storage.queue import MemoryQueue, open_queue
@@ -14,7 +15,7 @@ from .worker import Delivery
 
 log = logging.getLogger("segment_statsig")
 
-encode = json.JSONEncoder(separators=(",", ":")).encode
+encode = compact
 
 
 class QueuedDestination(DestinationPlugin):

@@ -82,14 +82,8 @@ class Delivery:
 
     def wait_idle(self, timeout):
         """Block until the queue is empty and nothing is in flight, or timeout."""
-        deadline = time.monotonic() + timeout
-        with self.idle:
-            while self.busy or self.get_queue().count:
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    return False
-                self.idle.wait(min(left, 0.05))
-        return True
+        with self.idle:  # notified after every send and before every wait
+            return self.idle.wait_for(lambda: not self.busy and not self.get_queue().count, timeout)
 
     def _run(self):
         if self.prepare is not None:

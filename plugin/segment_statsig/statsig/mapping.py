@@ -25,12 +25,12 @@ A malformed reserved property is ignored with a warning; the event is kept.
 """
 from __future__ import annotations
 
-import json
 import logging
 import math
 import re
 
 from ..analytics.events import unix_ms
+from ..analytics.jsonsafe import compact_text
 from .user import build_user, cut_id
 
 log = logging.getLogger("segment_statsig")
@@ -42,7 +42,7 @@ _FORBIDDEN = re.compile(r"[\\\[\]{}<>#=;&$%|\x00\r\n]")
 _RESERVED = frozenset({"statsigCustomIDs", "statsigCustom", "statsigEnvironment"})
 _TRUNCATED = "statsig_metadata_truncated"
 _ORIGINAL_NAME = "segment_event_name"
-_compact = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+_compact = compact_text
 
 
 def _clean_text(text):
@@ -190,7 +190,7 @@ def to_statsig_event(event, traits, user=None):
     if reserved and "statsigEnvironment" in properties:
         environment = properties["statsigEnvironment"]
         if isinstance(environment, dict):
-            user["statsigEnvironment"] = {k: v if isinstance(v, str) else json.dumps(v) for k, v in environment.items()}
+            user["statsigEnvironment"] = {k: v if isinstance(v, str) else compact_text(v) for k, v in environment.items()}
         else:
             log.warning("Statsig: statsigEnvironment of event %r is not an object; ignored", label)
 

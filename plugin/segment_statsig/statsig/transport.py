@@ -4,10 +4,10 @@ headers) and the two POSTs, a batch of events and an initialize. Nothing else in
 Statsig destination builds a request."""
 from __future__ import annotations
 
-import json
 import time
 from typing import Dict, List, Optional, Tuple
 
+from ..analytics.jsonsafe import compact as _encode
 from ..analytics.jsonsafe import dumps as encode_metadata  # the C encoder made once: metadata is a flat dict of str
 from ..delivery.http import HttpSender, SendResult
 from ..delivery.urls import check_url
@@ -22,8 +22,6 @@ DEFAULT_INITIALIZE_URL = "https://featureassets.org/v1/initialize"
 # STATSIG-API-KEY), the form this destination sends; Statsig's Swift and Android SDKs log
 # to the same host.
 DEFAULT_LOG_EVENT_URL = "https://events.statsigapi.net/v1/log_event"
-
-_encode = json.JSONEncoder(separators=(",", ":")).encode
 
 
 def endpoints(api_url: Optional[str] = None, initialize_url: Optional[str] = None,

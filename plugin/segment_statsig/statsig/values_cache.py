@@ -11,6 +11,7 @@ import os
 import time
 from typing import Optional
 
+from ..analytics.jsonsafe import compact
 from ..storage.files import STATSIG_VALUES, write_json
 from .initialize_reply import parse_reply
 
@@ -44,7 +45,7 @@ class ValuesCache:
 
     def write(self, key: str, reply: dict) -> None:
         name = cache_name(key)
-        text = json.dumps({"saved_at": int(time.time() * 1000), "values": reply}, separators=(",", ":"))
+        text = compact({"saved_at": int(time.time() * 1000), "values": reply})
         if write_json(self.directory, name, text):
             self._prune(name)
 
