@@ -1,0 +1,146 @@
+"""The proof that segment_statsig.filters is tsub: >= 10,000 generated cases, run by
+@segment/tsub 2.0.1 itself (one node process, tests/node/tsub_oracle.js) and by our engine,
+with 0 differences allowed, errors included (an error in tsub must be one here).
+
+Needs node and the pinned tsub in tests/node/node_modules: `./dev test` installs both.
+"""
+from __future__ import annotations
+
+import json
+import pathlib
+import shutil
+import subprocess
+import time
+from collections import Counter
+from typing import Any, Dict, List
+
+import pytest
+
+from segment_statsig.filters import FilterError, apply_rules, matches, transform
+from segment_statsig.filters.jsjson import stringify
+
+from .filters_cases import coverage, generate
+
+NODE_DIR = pathlib.Path(__file__).parent / "node"
+ORACLE = NODE_DIR / "tsub_oracle.js"
+TSUB = NODE_DIR / "node_modules" / "@segment" / "tsub" / "package.json"
+SEED = 20240915
+COUNTS = {"match": 6000, "transform": 5000, "rules": 1500}
+FQL_OPERATORS = ["=", "!=", "<", "<=", ">", ">=", "and", "or", "!", "in", "contains", "match",
+                 "lowercase", "typeof", "length", "semver"]
+TRANSFORMERS = ["drop", "drop_properties", "allow_properties", "sample_event", "map_properties",
+                "hash_properties"]
+
+
+def run_tsub(lines: List[str]) -> List[Dict[str, Any]]:
+    """tsub's answer to each case, from one node process."""
+    node = shutil.which("node")
+    if node is None or not TSUB.exists():
+        pytest.fail("node or @segment/tsub is missing (tests/node/node_modules): run ./dev test, "
+                    "which installs them", pytrace=False)
+    version = json.loads(TSUB.read_text())["version"]
+    assert version == "2.0.1", f"tests/node/node_modules has @segment/tsub {version}, not 2.0.1: run ./dev test"
+    done = subprocess.run([node, str(ORACLE)], input="\n".join(lines) + "\n", capture_output=True,
+                          text=True, encoding="utf-8", cwd=NODE_DIR, timeout=300)
+    assert done.returncode == 0, f"the tsub oracle failed ({done.returncode}): {done.stderr[-2000:]}"
+    answers = [json.loads(line) for line in done.stdout.split("\n") if line]  # not splitlines: U+2028
+    assert len(answers) == len(lines), f"tsub answered {len(answers)} of {len(lines)} cases"
+    return answers
+
+
+def run_ours(case: Dict[str, Any]) -> Dict[str, Any]:
+    """Our answer, in the oracle's shape; draws counted as tsub's Math.random calls are."""
+    draws: List[float] = case.get("random") or []
+    used = 0
+
+    def draw() -> float:
+        nonlocal used
+        if used >= len(draws):
+            raise FilterError("the case ran out of random draws")
+        used += 1
+        return draws[used - 1]
+
+    kind = case["kind"]
+    try:
+        if kind == "match":
+            return {"ok": matches(case["event"], case["matcher"])}
+        if kind == "transform":
+            result = transform(case["event"], case["transformers"], random=draw)
+        else:
+            result = apply_rules(case["event"], case["rules"], case["destination"], random=draw)
+        return {"ok": None if result is None else stringify(result), "draws": used}
+    except FilterError as error:
+        reply: Dict[str, Any] = {"error": str(error)}
+        if kind != "match":
+            reply["draws"] = used
+        return reply
+    except Exception as error:  # not how tsub fails: always a difference
+        return {"crash": f"{type(error).__name__}: {error}"}
+
+
+def same(theirs: Dict[str, Any], ours: Dict[str, Any]) -> bool:
+    """Equal answers: the same result (JSON text for events), or both an error; same draws."""
+    if "crash" in ours or ("error" in theirs) != ("error" in ours):
+        return False
+    if theirs.get("draws") != ours.get("draws"):
+        return False
+    return "error" in theirs or theirs["ok"] == ours["ok"]
+
+
+def outcome(answer: Dict[str, Any]) -> str:
+    if "error" in answer:
+        return "error"
+    if isinstance(answer["ok"], bool):
+        return str(answer["ok"]).lower()
+    return "dropped" if answer["ok"] is None else "kept"
+
+
+def short(value: Any, limit: int = 600) -> str:
+    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+    return text if len(text) <= limit else text[:limit] + f"… ({len(text)} chars)"
+
+
+def test_python_engine_answers_every_generated_case_as_tsub_does(capsys: pytest.CaptureFixture[str]) -> None:
+    started = time.perf_counter()
+    lines = generate(SEED, COUNTS)
+    theirs = run_tsub(lines)
+    node_done = time.perf_counter()
+    cases = [json.loads(line) for line in lines]
+    differences = []
+    outcomes: Counter[str] = Counter()
+    for i, (case, answer) in enumerate(zip(cases, theirs)):
+        ours = run_ours(case)
+        outcomes[f"{case['kind']} {outcome(answer)}"] += 1
+        if not same(answer, ours):
+            differences.append((i, case, answer, ours))
+        elif case["kind"] != "match" and case["event"] != json.loads(lines[i])["event"]:
+            differences.append((i, case, answer, {"crash": "the caller's event was changed"}))
+    elapsed = time.perf_counter() - started
+    seen = coverage(cases)
+
+    with capsys.disabled():
+        print(f"\n[filters differential] {len(cases)} cases ({', '.join(f'{n} {k}' for k, n in COUNTS.items())}), "
+              f"seed {SEED}: {len(differences)} differences from @segment/tsub 2.0.1; "
+              f"{elapsed:.1f} s (tsub {node_done - started:.1f} s)")
+        print("  outcomes: " + ", ".join(f"{k} {n}" for k, n in sorted(outcomes.items())))
+        print("  FQL: " + ", ".join(f"{op} {seen['fql ' + op]}" for op in FQL_OPERATORS))
+        print("  transformers: " + ", ".join(f"{t} {seen['transformer ' + t]}" for t in TRANSFORMERS)
+              + "; map " + ", ".join(f"{v} {seen['map ' + v]}" for v in ("copy", "move", "set", "to_string"))
+              + f"; sample with a path {seen['sample path']}, random {seen['sample random']}")
+
+    report = [f"{len(differences)} of {len(cases)} cases differ from tsub; the first ones:"]
+    for i, case, answer, ours in differences[:5]:
+        report.append(f"case {i} ({case['kind']}): {short(lines[i])}\n    tsub: {short(answer)}\n    ours: {short(ours)}")
+    assert not differences, "\n".join(report)
+
+    # The cases must reach every operator and transformer, and every kind of answer.
+    for op in FQL_OPERATORS:
+        assert seen["fql " + op] >= 100, f"only {seen['fql ' + op]} cases use FQL {op}"
+    for name in TRANSFORMERS:
+        assert seen["transformer " + name] >= 100, f"only {seen['transformer ' + name]} cases use {name}"
+    for verb in ("copy", "move", "set", "to_string"):
+        assert seen["map " + verb] >= 300
+    assert seen["sample path"] >= 300 and seen["sample random"] >= 300
+    for kind in ("match true", "match false", "match error", "transform kept", "transform dropped",
+                 "transform error", "rules kept", "rules dropped", "rules error"):
+        assert outcomes[kind] >= 50, f"only {outcomes[kind]} cases end '{kind}'"
