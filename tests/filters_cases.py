@@ -32,7 +32,11 @@ STRINGS = ["", "a", "abc", "ABC", "Hello World", "hello world", "42", "3.14", "-
            "0x1A", "0b11", "Infinity", "true", "false", "null", "undefined", "1.2.3", "1.10.0",
            "v1.2", " 2.0 ", "2.0.0-beta", "Ünïcödé", "ÀÉÎ", "日本語", "😀", "a😀b", "ΣΑΣ ΟΔΟΣ",
            "İstanbul", "ß", "\ud800", "x\udfffy", "a*b", "a?c", "[abc]", "ab/c", "\\", "%41",
-           "line\nbreak", "tab\t", "\u0000", "\u2028", "\ufeff1", "\u00a0 5 ", "ǅ", "ﬀ", "ab"]
+           "line\nbreak", "tab\t", "\u0000", "\u2028", "\ufeff1", "\u00a0 5 ", "ǅ", "ﬀ", "ab",
+           "event", "properties.s", "userId"]  # the last ones are paths too (a bare string in an `in` list)
+IR_SHAPED = [["lowercase", "event"], ["length", "properties.s"], ["typeof", "userId"],
+             ["contains", "event", {"value": "O"}], ["match", "type", {"value": "t*"}],
+             ["semver", {"value": "1.2"}, {"value": "<"}, {"value": "1.10"}]]  # tsub evaluates these
 NUMBERS = [0, 1, -1, 2, 42, 100, 3.14, -2.5, -0.0, 0.5, 1e21, 1e-7, 123456789012345680000,
            2 ** 53 + 1, 2 ** 53, 10 ** 20, 123456789.123, 5e-324, 1.7976931348623157e308,
            INFINITY, -INFINITY, 0.1 + 0.2, 100.0, 1.5e-6, 7, 99.99]
@@ -71,6 +75,8 @@ class Generator:
         if depth <= 0 or kind < 0.6:
             return self.scalar()
         if kind < 0.8:
+            if self.r.random() < 0.08:
+                return list(self.r.choice(IR_SHAPED))
             return [self.value(depth - 1) for _ in range(self.r.randint(0, 4))]
         return self.obj(depth - 1, self.r.randint(0, 4))
 
@@ -182,18 +188,35 @@ class Generator:
                          (value[:1] and f"[{value[0]}-{value[0]}]") + "*",
                          (value[:1] and f"[^{value[0]}]") + "*", value + "*x", "*"])
 
-    def function(self, event: Dict[str, Any]) -> List[Any]:
-        """A function call used as an operand (evaluated there, by tsub's isIR)."""
+    def function(self, event: Dict[str, Any]) -> Tuple[List[Any], Any]:
+        """A function call used as an operand (evaluated there, by tsub's isIR), and a guess
+        at its result (for the other side of a comparison)."""
         r = self.r
         path, value = self.pick(event)
         name = r.choice(["lowercase", "length", "typeof", "contains", "match", "semver"])
-        if name in ("lowercase", "length", "typeof"):
-            return [name, path]
+        if name == "lowercase":
+            return [name, path], value.lower() if isinstance(value, str) else None
+        if name == "length":
+            if r.random() < 0.3:
+                path, value = "properties.nul", _read(event, "properties.nul")  # null has length 0
+            guess = len(value) if isinstance(value, (str, list)) else 0 if value is None else r.choice(NUMBERS)
+            return [name, path], guess
+        if name == "typeof":
+            return [name, path], _typeof(value)
         if name == "contains":
-            return [name, path, self.literal(self.variant(value))]
+            return [name, path, self.literal(self.needle(value))], True
         if name == "match":
-            return [name, path, self.literal(self.glob(value))]
-        return [name, path, self.literal(r.choice(SEMVER_OPS)), self.literal(r.choice(VERSIONS))]
+            return [name, path, self.literal(self.glob(value))], True
+        return [name, path, self.literal(r.choice(SEMVER_OPS)), self.literal(r.choice(VERSIONS))], True
+
+    def needle(self, value: Any) -> Any:
+        """Part of a string, sometimes in another case, or something close to it."""
+        r = self.r
+        if not isinstance(value, str) or r.random() < 0.2:
+            return r.choice([self.variant(value), "", self.scalar()])
+        k = r.randint(0, len(value))
+        part = value[k:k + r.randint(0, 3)]
+        return r.choice([part, part, part.upper(), part.lower(), part.swapcase()])
 
     def operand(self, event: Dict[str, Any]) -> Tuple[Any, Any]:
         path, value = self.pick(event)
@@ -201,7 +224,7 @@ class Generator:
         if kind < 0.75:
             return path, value
         if kind < 0.9:
-            return self.function(event), MISSING
+            return self.function(event)
         return self.literal(value if value is not MISSING else self.scalar()), value
 
     def ir(self, event: Dict[str, Any], depth: int) -> Any:
@@ -215,9 +238,9 @@ class Generator:
             return ["!", self.ir(event, depth - 1)]
         if op in ("=", "!="):
             left, value = self.operand(event)
-            if isinstance(left, list) and r.random() < 0.5:
+            if isinstance(left, list) and r.random() < 0.2:
                 right: Any = self.literal(r.choice(["string", "number", "object", "undefined", "boolean",
-                                                    True, False, 0, 3, "abc"]))
+                                                    True, False, 0, 3, "abc", None]))
             elif r.random() < 0.15:
                 right = self.pick(event)[0]
             else:
@@ -226,9 +249,10 @@ class Generator:
         if op in ("<", "<=", ">", ">="):
             left, value = self.operand(event)
             if r.random() < 0.3:
-                left = ["length", self.pick(event)[0]]
+                left, value = self.function(event)
             number = value if isinstance(value, (int, float)) and not isinstance(value, bool) else r.choice(NUMBERS)
-            right = self.literal(r.choice([number, number + 1, number - 1, str(number), r.choice(NUMBERS)]))
+            right = self.literal(r.choice([number, number, number, number + 1, number - 1, str(number),
+                                           r.choice(NUMBERS)]))
             return [op, left, right] if r.random() < 0.8 else [op, right, left]
         if op == "in":
             path, value = self.pick(event)
@@ -243,10 +267,7 @@ class Generator:
             return ["in", path, items]
         if op == "contains":
             left, value = self.operand(event)
-            text = value if isinstance(value, str) else self.scalar()
-            k = r.randint(0, len(text)) if isinstance(text, str) else 0
-            needle = text[k:k + r.randint(0, 3)] if isinstance(text, str) else text
-            return ["contains", left, self.literal(r.choice([needle, self.variant(value), ""]))]
+            return ["contains", left, self.literal(self.needle(value))]
         if op == "match":
             left, value = self.operand(event)
             return ["match", left, self.literal(self.glob(value))]
@@ -292,8 +313,8 @@ class Generator:
             own = [k for item in holder if isinstance(item, dict) for k in item] + [str(i) for i in range(len(holder))]
         chosen = r.sample(own, min(len(own), r.randint(0, 3))) + r.sample(KEYS, r.randint(0, 2))
         kind = r.random()
-        if kind < 0.04:
-            return r.choice(["abc", "name", 5, None, {"a": 1}, True, ""])
+        if kind < 0.1:  # a string: allow keeps its substrings, drop throws
+            return r.choice(["".join(own[:3]), "abc", "name", 5, None, {"a": 1}, True, ""])
         if kind < 0.08:
             chosen.append(r.choice([0, 1, 1.5, None, True, ["a"], 1e21, -0.0]))
         return chosen
@@ -440,6 +461,16 @@ class Generator:
             return {"kind": kind, "event": event, "transformers": self.transformers(event), "random": self.draws()}
         return {"kind": kind, "event": event, "rules": self.rules(event), "destination": "Statsig",
                 "random": self.draws()}
+
+
+def _typeof(value: Any) -> str:
+    if value is MISSING:
+        return "undefined"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, (int, float)):
+        return "number"
+    return "string" if isinstance(value, str) else "object"
 
 
 def _as_number(text: str) -> Any:
