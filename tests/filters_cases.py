@@ -34,7 +34,7 @@ STRINGS = ["", "a", "abc", "ABC", "Hello World", "hello world", "42", "3.14", "-
            "İstanbul", "ß", "\ud800", "x\udfffy", "a*b", "a?c", "[abc]", "ab/c", "\\", "%41",
            "line\nbreak", "tab\t", "\u0000", "\u2028", "\ufeff1", "\u00a0 5 ", "ǅ", "ﬀ", "ab",
            "event", "properties.s", "userId"]  # the last ones are paths too (a bare string in an `in` list)
-IR_SHAPED = [["lowercase", "event"], ["length", "properties.s"], ["typeof", "userId"],
+IR_SHAPED: List[List[Any]] = [["lowercase", "event"], ["length", "properties.s"], ["typeof", "userId"],
              ["contains", "event", {"value": "O"}], ["match", "type", {"value": "t*"}],
              ["semver", {"value": "1.2"}, {"value": "<"}, {"value": "1.10"}]]  # tsub evaluates these
 NUMBERS = [0, 1, -1, 2, 42, 100, 3.14, -2.5, -0.0, 0.5, 1e21, 1e-7, 123456789012345680000,
