@@ -469,3 +469,11 @@ def test_every_example_here_is_what_tsub_answers() -> None:
 
 def _json(value: Optional[Dict[str, Any]]) -> Optional[str]:
     return None if value is None else stringify(value)
+
+
+def test_without_node_or_tsub_the_tests_fail_saying_what_to_run(monkeypatch: pytest.MonkeyPatch) -> None:
+    from . import filters_oracle
+
+    monkeypatch.setattr(filters_oracle, "TSUB", filters_oracle.NODE_DIR / "node_modules" / "nowhere" / "package.json")
+    with pytest.raises(pytest.fail.Exception, match=r"run \./dev test"):
+        filters_oracle.run_tsub(["{}"])

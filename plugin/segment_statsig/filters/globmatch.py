@@ -6,7 +6,9 @@ nothing. Characters are UTF-16 code units, as in JavaScript.
 """
 from __future__ import annotations
 
-from typing import Optional, Tuple
+TYPE_CHECKING = False  # mypy reads the block below; at run time typing (milliseconds) stays unloaded
+if TYPE_CHECKING:
+    from typing import Optional, Tuple
 
 from .jsvalues import units
 

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import json
 import math
-from typing import Any, Callable, List, Optional, Set, Type
+TYPE_CHECKING = False  # mypy reads the block below; at run time typing (milliseconds) stays unloaded
+if TYPE_CHECKING:
+    from typing import Any, Callable, List, Optional, Set, Type
 
 from .jsvalues import UNDEFINED, FilterError, JsArray, is_number, number_to_string, own_keys
 

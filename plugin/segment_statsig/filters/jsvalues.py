@@ -17,7 +17,9 @@ strings, which every engine has, are modelled.
 from __future__ import annotations
 
 import math
-from typing import Any, Dict, List, Optional, Tuple
+TYPE_CHECKING = False  # mypy reads the block below; at run time typing (milliseconds) stays unloaded
+if TYPE_CHECKING:
+    from typing import Any, Dict, List, Optional, Tuple
 
 # JavaScript's WhiteSpace and LineTerminator code points: what trim() and Number() strip.
 JS_SPACE = ("\t\n\v\f\r \u00a0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006"
@@ -43,7 +45,7 @@ class _Undefined:
 UNDEFINED: Any = _Undefined()
 
 
-class JsArray(List[Any]):
+class JsArray(list):  # type: ignore[type-arg]
     """A JavaScript array: a list whose items may be holes (UNDEFINED), with named properties."""
 
     __slots__ = ("props",)

@@ -13,7 +13,9 @@
 from __future__ import annotations
 
 import math
-from typing import Any, List
+TYPE_CHECKING = False  # mypy reads the block below; at run time typing (milliseconds) stays unloaded
+if TYPE_CHECKING:
+    from typing import Any, List
 
 from .jsvalues import (UNDEFINED, FilterError, JsArray, get, is_object, set_, to_number, to_string,
                        truthy)

@@ -9,12 +9,15 @@ i holds, step i (`transformers[i]`) runs on the event as it is by then. A drop e
 """
 from __future__ import annotations
 
-from typing import Any, Dict, List, Optional
+TYPE_CHECKING = False  # mypy reads the block below; at run time typing (milliseconds) stays unloaded
+if TYPE_CHECKING:
+    from typing import Any, Dict, List, Optional
+
+    from .sampling import Random
 
 from .fql import matches
 from .jsjson import to_js, to_py
 from .jsvalues import UNDEFINED, get, js_items, to_number, truthy
-from .sampling import Random
 from .transformers import _standard_random, run
 
 

@@ -16,13 +16,16 @@
 """
 from __future__ import annotations
 
-from typing import Any, Callable
+TYPE_CHECKING = False  # mypy reads the block below; at run time typing (milliseconds) stays unloaded
+if TYPE_CHECKING:
+    from typing import Any, Callable
 
 from . import paths
 from .jsjson import stringify
 from .jsvalues import get, to_number, truthy
 
-Random = Callable[[], float]
+if TYPE_CHECKING:
+    Random = Callable[[], float]
 
 
 def keeps(payload: Any, config: Any, random: Random) -> bool:

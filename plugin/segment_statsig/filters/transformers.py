@@ -17,14 +17,18 @@ leaves the caller's event as it was.
 """
 from __future__ import annotations
 
-from typing import Any, Callable, Dict, List, Optional
+TYPE_CHECKING = False  # mypy reads the block below; at run time typing (milliseconds) stays unloaded
+if TYPE_CHECKING:
+    from typing import Any, Callable, Dict, List, Optional
+
+    from .sampling import Random
 
 from . import paths
 from .jsjson import copy as json_roundtrip
 from .jsjson import stringify, to_js, to_py
 from .jsvalues import (UNDEFINED, FilterError, delete, entries, for_in, get, has_own, is_object, js_items,
                        keys, to_string, truthy, units)
-from .sampling import Random, keeps
+from .sampling import keeps
 
 
 def _standard_random() -> float:
@@ -67,7 +71,8 @@ def _iterate(transformers: Any) -> List[Any]:
     return js_items(transformers)
 
 
-FilterCallback = Callable[[Any, Any], None]
+if TYPE_CHECKING:
+    FilterCallback = Callable[[Any, Any], None]
 
 
 def _filter_properties(payload: Any, rule_set: Any, callback: FilterCallback) -> None:
