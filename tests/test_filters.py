@@ -10,7 +10,7 @@ from typing import Any, Dict, List, Optional, Tuple
 
 import pytest
 
-from segment_statsig.filters import FilterError, apply_rules, matches, rules_for, transform
+from segment_statsig.filters import FilterError, apply_rules, matches, routing_rules, rules_for, transform
 from segment_statsig.filters.jsjson import stringify
 
 from .filters_oracle import run_tsub
@@ -410,6 +410,19 @@ def test_rules_for_a_destination_are_its_own_and_those_naming_none() -> None:
     assert rules_for(RULES, "Statsig") == RULES[:2]
     assert rules_for(RULES, "Mixpanel") == [RULES[1]]
     assert rules_for([], "Statsig") == []
+
+
+def test_the_rules_come_from_the_cdn_settings_middleware() -> None:
+    settings = {"integrations": {"Statsig": {"apiKey": "client-x"}}, "middlewareSettings": {"routingRules": RULES}}
+    assert routing_rules(settings) == RULES
+    assert routing_rules({"integrations": {}}) == []
+    assert routing_rules({"middlewareSettings": {"routingRules": "nonsense"}}) == []
+
+
+def test_where_tsub_throws_a_value_error_is_raised() -> None:
+    with pytest.raises(ValueError, match="unsupported"):
+        transform(ORDER, [{"type": "rename"}])
+    assert issubclass(FilterError, ValueError)
 
 
 def test_the_callers_event_is_never_changed() -> None:

@@ -3,10 +3,12 @@
 with 0 differences allowed, errors included (an error in tsub must be one here).
 
 Needs node and the pinned tsub in tests/node/node_modules: `./dev test` installs both.
+Another seed: SEGMENT_STATSIG_FILTERS_SEED=7 ./dev test tests/test_filters_differential.py
 """
 from __future__ import annotations
 
 import json
+import os
 import time
 from collections import Counter
 from typing import Any, Dict
@@ -16,7 +18,7 @@ import pytest
 from .filters_cases import coverage, generate
 from .filters_oracle import run_ours, run_tsub, same
 
-SEED = 20240915
+SEED = int(os.environ.get("SEGMENT_STATSIG_FILTERS_SEED", "20240915"))
 COUNTS = {"match": 6000, "transform": 5000, "rules": 1500}
 FQL_OPERATORS = ["=", "!=", "<", "<=", ">", ">=", "and", "or", "!", "in", "contains", "match",
                  "lowercase", "typeof", "length", "semver"]

@@ -12,7 +12,9 @@ are equal when their JSON texts are. A result that is not a boolean (e.g. a bare
 """
 from __future__ import annotations
 
+import functools
 import math
+
 TYPE_CHECKING = False  # mypy reads the block below; at run time typing (milliseconds) stays unloaded
 if TYPE_CHECKING:
     from typing import Any, Dict, List, Optional
@@ -20,11 +22,16 @@ if TYPE_CHECKING:
 from . import paths
 from .globmatch import glob_matches
 from .jsjson import parse, stringify
-from .jsvalues import (JS_SPACE, UNDEFINED, FilterError, as_float, get, is_number, is_object,
-                       strict_equal, to_string, truthy, typeof, units, utf16_length)
+from .jsobjects import get
+from .jsvalues import (JS_SPACE, UNDEFINED, FilterError, as_float, is_number, is_object, strict_equal,
+                       to_string, truthy, typeof, units, utf16_length)
 
 _NUMERIC = ("<", "<=", ">", ">=")
 _FUNCTION_ARITY = {"lowercase": 2, "length": 2, "typeof": 2, "contains": 3, "match": 3, "semver": 4}
+
+
+# Rules repeat for every event; their IR is read, never changed, so one parse serves all.
+_parse_ir = functools.lru_cache(maxsize=256)(parse)
 
 
 def matches(event: Dict[str, Any], matcher: Dict[str, Any]) -> bool:
@@ -43,7 +50,7 @@ def _fql(ir: Any, event: Any) -> bool:
     if not truthy(ir):
         return False
     try:
-        tree = parse(ir if isinstance(ir, str) else to_string(ir))
+        tree = _parse_ir(ir if isinstance(ir, str) else to_string(ir))
     except (ValueError, RecursionError) as error:
         raise FilterError(f"Failed to JSON.parse FQL intermediate representation {ir!r}: {error}") from None
     result = evaluate(tree, event)

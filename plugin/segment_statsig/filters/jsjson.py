@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import json
 import math
+
 TYPE_CHECKING = False  # mypy reads the block below; at run time typing (milliseconds) stays unloaded
 if TYPE_CHECKING:
     from typing import Any, Callable, List, Optional, Set, Type
 
-from .jsvalues import UNDEFINED, FilterError, JsArray, is_number, number_to_string, own_keys
+from .jsobjects import own_keys
+from .jsvalues import UNDEFINED, FilterError, JsArray, is_number, number_to_string
 
 
 def _escape_char(char: str) -> str:

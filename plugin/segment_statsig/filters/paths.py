@@ -13,13 +13,14 @@
 from __future__ import annotations
 
 import math
+
 TYPE_CHECKING = False  # mypy reads the block below; at run time typing (milliseconds) stays unloaded
 if TYPE_CHECKING:
     from typing import Any, List
 
-from .jsvalues import (UNDEFINED, FilterError, JsArray, get, is_object, set_, to_number, to_string,
-                       truthy)
-from .jsvalues import delete as delete_key
+from .jsobjects import delete as delete_key
+from .jsobjects import get, set_
+from .jsvalues import UNDEFINED, FilterError, JsArray, is_object, to_number, to_string, truthy
 
 _STOP = ("__proto__", "constructor", "prototype")
 

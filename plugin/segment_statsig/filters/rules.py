@@ -17,8 +17,10 @@ if TYPE_CHECKING:
 
 from .fql import matches
 from .jsjson import to_js, to_py
-from .jsvalues import UNDEFINED, get, js_items, to_number, truthy
-from .transformers import _standard_random, run
+from .jsobjects import get, js_items
+from .jsvalues import UNDEFINED, to_number, truthy
+from .sampling import standard_random
+from .transformers import run
 
 
 def rules_for(rules: List[Dict[str, Any]], destination_name: str) -> List[Dict[str, Any]]:
@@ -31,13 +33,20 @@ def rules_for(rules: List[Dict[str, Any]], destination_name: str) -> List[Dict[s
     return chosen
 
 
-def apply_rules(event: Dict[str, Any], rules: List[Dict[str, Any]], destination_name: str,
+def routing_rules(settings: Dict[str, Any]) -> List[Dict[str, Any]]:
+    """The rules in Segment's CDN settings (`middlewareSettings.routingRules`); [] if none."""
+    middleware = settings.get("middlewareSettings") if isinstance(settings, dict) else None
+    rules = middleware.get("routingRules") if isinstance(middleware, dict) else None
+    return rules if isinstance(rules, list) else []
+
+
+def apply_rules(event: Dict[str, Any], rules: List[Dict[str, Any]], destination_name: str, *,
                 random: Optional[Random] = None) -> Optional[Dict[str, Any]]:
     """The destination's rules on the event: the event (a new one if any step ran), or None.
 
     The caller's event is never changed. Raises FilterError where tsub throws.
     """
-    draw = random or _standard_random
+    draw = random or standard_random
     payload: Any = event
     copied = False
     for rule in rules_for(rules, destination_name):

@@ -1,7 +1,7 @@
 """`sample_event`: whether an event is kept, as tsub 2.0.1 decides it.
 
-`{"sample": {"percent": p, "path": path}}` (p read as JavaScript's ToNumber reads it):
-- p <= 0 drops every event; p >= 1 (or p not a number) keeps, resp. drops, as tsub.
+`{"sample": {"percent": p, "path": path}}`, p read as JavaScript's Number() reads it:
+- p <= 0 drops every event, p >= 1 keeps every one, p that is no number (NaN) drops it.
 - no path (or an empty one): kept when a random draw in [0, 1) is <= p. The draw comes
   from the `random` callable given to transform() (random.random by default), so a test
   can fix it.
@@ -22,10 +22,18 @@ if TYPE_CHECKING:
 
 from . import paths
 from .jsjson import stringify
-from .jsvalues import get, to_number, truthy
+from .jsobjects import get
+from .jsvalues import to_number, truthy
 
 if TYPE_CHECKING:
     Random = Callable[[], float]
+
+
+def standard_random() -> float:
+    """The default draw: the standard library's random.random, in [0, 1) as Math.random."""
+    import random  # only here: it loads hashlib
+
+    return random.random()
 
 
 def keeps(payload: Any, config: Any, random: Random) -> bool:

@@ -26,21 +26,17 @@ if TYPE_CHECKING:
 from . import paths
 from .jsjson import copy as json_roundtrip
 from .jsjson import stringify, to_js, to_py
-from .jsvalues import (UNDEFINED, FilterError, delete, entries, for_in, get, has_own, is_object, js_items,
-                       keys, to_string, truthy, units)
-from .sampling import keeps
+from .jsobjects import delete, entries, for_in, get, has_own, js_items, keys
+from .jsvalues import UNDEFINED, FilterError, is_object, to_string, truthy, units
+from .sampling import keeps, standard_random
 
 
-def _standard_random() -> float:
-    import random  # only here: it loads hashlib
-
-    return random.random()
-
-
-def transform(event: Dict[str, Any], transformers: List[Any],
+def transform(event: Dict[str, Any], transformers: List[Any], *,
               random: Optional[Random] = None) -> Optional[Dict[str, Any]]:
-    """tsub's transform(event, transformers) on a copy: the changed event, or None if dropped."""
-    result = run(to_js(event), transformers, random or _standard_random)
+    """tsub's transform(event, transformers) on a copy: the changed event, or None if dropped.
+
+    `random` gives sample_event's draws in [0, 1) (random.random when None)."""
+    result = run(to_js(event), transformers, random or standard_random)
     return None if result is None else to_py(result)
 
 
@@ -48,7 +44,8 @@ def run(payload: Any, transformers: Any, random: Random) -> Any:
     """The transformers on a JavaScript view of an event (see jsjson.to_js), in place."""
     for transformer in _iterate(transformers):
         kind = get(transformer, "type")
-        kind = kind if isinstance(kind, str) else UNDEFINED
+        if not isinstance(kind, str):  # tsub's switch compares with ===
+            raise FilterError(f'Transformer of type "{to_string(kind)}" is unsupported.')
         if kind == "drop":
             return None
         if kind == "drop_properties":
@@ -60,8 +57,8 @@ def run(payload: Any, transformers: Any, random: Random) -> Any:
                 return None
         elif kind == "map_properties":
             _map_properties(payload, get(transformer, "config"))
-        elif kind != "hash_properties":
-            raise FilterError(f'Transformer of type "{to_string(get(transformer, "type"))}" is unsupported.')
+        elif kind != "hash_properties":  # hash_properties: not supported by tsub, and ignored
+            raise FilterError(f'Transformer of type "{kind}" is unsupported.')
     return payload
 
 
