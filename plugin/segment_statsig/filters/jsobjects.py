@@ -170,8 +170,8 @@ def delete(obj: Any, key: str) -> None:
                 obj[index] = UNDEFINED
         elif key == "length":
             raise FilterError("Cannot delete property 'length' of [object Array]")
-        elif getattr(obj, "props", None):
-            obj.props.pop(key, None)  # type: ignore[attr-defined]
+        elif isinstance(obj, JsArray) and obj.props:
+            obj.props.pop(key, None)
     elif isinstance(obj, str):
         index = array_index(key)
         if key == "length" or (index is not None and index < utf16_length(obj)):
