@@ -123,7 +123,9 @@ class CheckoutScreen(Screen):
             Clock.schedule_once(self._scroll_to_end, 0)
 
     def _scroll_to_end(self, _dt):
-        self.ids.scroller.scroll_y = 0
+        scroller = self.ids.scroller
+        if scroller.children and scroller.children[0].height > scroller.height:  # only when it does not fit
+            scroller.scroll_y = 0
 
     @staticmethod
     def tax(item):

@@ -146,6 +146,8 @@ class Tour(Driver):
 
         yield from self.go("settings", "settings")
         settings = self.screen("settings")
+        settings.ids.scroller.scroll_y = 0  # to the end: the lifecycle buttons and this device's anonymousId
+        yield 2
         # on_pause: Application Backgrounded and a flush; on_resume: Application Foregrounded.
         yield from self.press_call(settings.ids.background_button, "on_pause")
         self.note("background_message", self.message())
@@ -204,6 +206,14 @@ class Tour(Driver):
             {**{k: r[k] for k in ("call_text", "statsig_text", "state_text")},
              "title_fits": self.fits(r["call_text"], title)}
             for r in view.data if r["call_text"].startswith("exposure")])
+        # scrolled down to the newest exposures: their rows, titles whole
+        first = next(i for i, r in enumerate(view.data) if r["call_text"].startswith("exposure"))
+        rows_height = view.children[0].height
+        view.scroll_y = max(0.0, 1 - first * rows_height / len(view.data) / max(1, rows_height - view.height))
+        yield 3
+        shown = [r.call_text for r in self.log_rows() if r.call_text.startswith("exposure")]
+        self.note("exposure_rows_on_screen", shown)
+        self.shot("13_event_log_exposures")
 
     def open_product(self, product_id):
         rows = self.screen("catalog").ids.products
@@ -227,17 +237,17 @@ class Tour(Driver):
         yield 3
         yield from self.press_call(self.screen("home").ids.login_button, "login")
         yield 2
-        self.shot("13_desktop_home")
+        self.shot("14_desktop_home")
         yield from self.go("shop", "catalog")
         yield 3
-        self.shot("14_desktop_catalog")
+        self.shot("15_desktop_catalog")
         yield from self.go("events", "events")
         yield from self.flush("delivery")
         yield self.log_shows("sent")
         yield 3
         view = self.screen("events").ids.log_view
         self.note("log_rows_clear_of_the_scroll_bar", self.clear_of_the_scroll_bar(self.log_rows(), view))
-        self.shot("15_desktop_event_log")
+        self.shot("16_desktop_event_log")
         if self.out_dir:
             with open(os.path.join(self.out_dir, "tour_desktop.json"), "w", encoding="utf-8") as f:
                 json.dump(self.states, f, indent=2)

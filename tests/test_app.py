@@ -23,8 +23,8 @@ from segment_statsig.testing.runner import compare, load_case, run_case
 ROOT = Path(__file__).resolve().parents[1]
 PHONE_SHOTS = ["01_home", "02_catalog", "03_product", "04_checkout", "05_profile", "06_profile_audience",
                "07_checkout_signed_in", "08_settings", "09_event_log", "10_event_detail", "11_event_log_offline",
-               "12_event_log_online"]
-DESKTOP_SHOTS = ["13_desktop_home", "14_desktop_catalog", "15_desktop_event_log"]
+               "12_event_log_online", "13_event_log_exposures"]
+DESKTOP_SHOTS = ["14_desktop_home", "15_desktop_catalog", "16_desktop_event_log"]
 WATCHDOG = 150  # seconds for a whole subprocess run
 
 
@@ -201,6 +201,7 @@ def test_tour_statsig_received_gate_and_config_exposures(tour):
         ("exposure  express_checkout = false", "statsig::gate_exposure   rule default", "sent 202")]
     # the whole title shows, in the row's own font and width (nothing cut with "...")
     assert all(r["title_fits"] for r in rows)
+    assert "exposure  checkout_button" in states(out)["exposure_rows_on_screen"]  # the picture shows them
 
 
 def test_tour_recording_replays_in_the_conformance_harness(tour):
@@ -405,6 +406,8 @@ RESTART = textwrap.dedent("""
                 yield from self.tap(switch, lambda: switch.active, "the Personas switch on")
             yield Wait("the Statsig user", lambda: '"userID": "user-42"' in app.user_text, 5)
             state["user_text"] = app.user_text
+            profile.ids.scroller.scroll_y = 0  # the switch and the Statsig user in one picture
+            yield 3
             self.shot("profile_" + sys.argv[3])
             with open(os.path.join(self.out_dir, sys.argv[3] + ".json"), "w") as f:
                 json.dump(state, f)
