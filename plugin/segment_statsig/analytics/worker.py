@@ -32,6 +32,7 @@ class TimelineWorker:
         self.stopping = False
         self.asleep = False  # set by the worker before it waits; the first caller after clears it
         self.quarantined = 0  # records the timeline could not process, set aside
+        self.purges_asked = self.purges_done = 0
 
     def start(self):
         with self.lock:
@@ -63,6 +64,27 @@ class TimelineWorker:
                 self.idle.wait(min(left, 0.05))
         return True
 
+    def purge(self, timeout):
+        """Have the worker erase what is undelivered, between two passes; True when done."""
+        with self.idle:
+            self.purges_asked += 1
+            asked = self.purges_asked
+        self.wake.set()
+        with self.idle:
+            return self.idle.wait_for(lambda: self.purges_done >= asked, timeout)
+
+    def _purge(self):
+        analytics = self.analytics
+        erased = self.journal.purge()
+        for plugin in analytics._all_plugins():
+            if isinstance(plugin, EventPlugin):
+                try:
+                    erased += plugin.purge()
+                except Exception:
+                    log.exception("plugin %s failed to purge", type(plugin).__name__)
+        quarantine.erase(analytics.storage_dir)
+        log.info("purge: erased %d undelivered events from the device", erased)
+
     def stop(self, timeout):
         with self.lock:
             self.stopping = True
@@ -79,6 +101,11 @@ class TimelineWorker:
             self.wake.clear()
             self.processing = True
             try:
+                asked = self.purges_asked
+                if asked > self.purges_done:
+                    self._purge()
+                    with self.idle:
+                        self.purges_done = asked
                 self._drain()
                 if self.flush_requested:
                     self.flush_requested = False
@@ -97,14 +124,15 @@ class TimelineWorker:
             if self.stopping and not self.journal.pending:
                 return
             self.asleep = True
-            if not self.journal.pending:  # a call that came before `asleep` was set is handled now
+            # A call that came before `asleep` was set is handled now; held lines wait for release().
+            if not self.journal.pending or (analytics._holds and self.purges_asked == self.purges_done):
                 self.wake.wait(analytics.flush_interval)
                 time.sleep(COALESCE)
             self.asleep = False
 
     def _drain(self):
         analytics = self.analytics
-        while True:
+        while not analytics._holds and self.purges_asked == self.purges_done:
             lines = self.journal.take(BATCH_LINES)
             if not lines:
                 return

@@ -124,6 +124,12 @@ class QueuedDestination(DestinationPlugin):
                         self.key, self.max_queue_events, self.max_queue_bytes, dropped)
         return queue
 
+    def skipped(self, event, why):
+        """Counted (stats.filtered / stats.blocked) and told to listeners ("filtered" /
+        "blocked", with the Segment event: no Statsig event was made of it)."""
+        self.stats.add(**{"filtered" if why == "filtered" else "blocked": 1})
+        self._notify(why, [event], None)
+
     def committed(self):
         if self.delivery is not None:
             self.delivery.queue_grew(self._get_queue().count)
@@ -143,6 +149,22 @@ class QueuedDestination(DestinationPlugin):
     def flush(self):
         if self.delivery is not None:
             self.delivery.request_flush()
+
+    def purge(self):
+        """Erase what waits to be sent (the timeline worker, between passes): what this
+        pass made and the queue. A batch already in flight is the server's by now."""
+        erased = len(self._pending)
+        self._pending = []
+        with self._store_lock:
+            queue = self._get_queue()
+            try:
+                erased += queue.purge()
+            except Exception as error:
+                log.warning("%s: could not erase the queue (%s)", self.key, error)
+        if self.delivery is not None:
+            self.delivery.purged()
+        self._notify("purged", [], None)
+        return erased
 
     def retry_now(self):
         """The network is back: try now instead of at the end of the current backoff
@@ -177,8 +199,10 @@ class QueuedDestination(DestinationPlugin):
     # --- listeners ------------------------------------------------------------
     def add_listener(self, callback):
         """callback(state, events, status): state "queued" | "sent" | "retrying" |
-        "dropped"; the payload dicts; the HTTP status (None when queued or on a
-        network error). Runs on a worker thread: keep it short."""
+        "dropped" (the payload dicts), or "filtered" | "blocked" | "purged" (the Segment
+        events a filter or consent kept from this destination, or purge() erased); the
+        HTTP status (None but for sent / retrying / dropped after a reply). Runs on a
+        worker thread: keep it short."""
         self._listeners.append(callback)
 
     def remove_listener(self, callback):

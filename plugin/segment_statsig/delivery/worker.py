@@ -46,6 +46,7 @@ class Delivery:
         self.attempt = 0
         self.not_before = 0.0   # while backing off: no attempt before this clock time
         self.server_hold = 0.0  # a server's Retry-After: not even retry_now() sends before it
+        self.epoch = 0          # bumped by purged(): rows peeked before it are gone
         self.thread = None
 
     def start(self):
@@ -68,6 +69,10 @@ class Delivery:
         self.not_before = self.server_hold if self.server_hold > self.clock() else 0.0
         self.flush_requested = True
         self.wake.set()
+
+    def purged(self):
+        """The queue was erased: a batch in flight must not count its rows as removed."""
+        self.epoch += 1
 
     def queue_grew(self, count):
         if count >= self.flush_at:
@@ -139,9 +144,14 @@ class Delivery:
                 rows = _within(rows, self.max_batch_bytes)
             ids = [row[0] for row in rows]
             texts = [row[1] for row in rows]
+            epoch = self.epoch
             result = self.send(texts)
             self.stats.add(requests=1)
             status = result.status
+            if epoch != self.epoch:  # purged while in flight: nothing of it is left to remove
+                if policy.delivered(status):
+                    self.stats.add(sent=len(ids))
+                return
             if policy.delivered(status):
                 removed = queue.remove(ids)
                 # Rows the bound trimmed while they were in flight were delivered after all.

@@ -18,6 +18,7 @@ from ..storage.files import SEGMENT_QUEUE
 class SegmentDestination(QueuedDestination):
     key = "Segment.io"
     queue_file = SEGMENT_QUEUE
+    device_mode = False  # Segment's servers apply the workspace's filters to what it sends
     # Segment's batch API refuses (400) a request over 500 KB or an event over 32 KB;
     # as segment-analytics-python, batches stay under 475,000 bytes for the envelope's sake.
     max_batch_bytes = 475_000

@@ -145,6 +145,10 @@ class StatsigDestination(QueuedDestination):
             return False
         return super().wait_idle(max(0.0, deadline - time.monotonic()))
 
+    def purge(self):
+        erased = self._feature_store.drop_exposures() if self._feature_store is not None else 0
+        return erased + super().purge()
+
     def shutdown(self, timeout):
         if self._feature_store is not None:
             self._feature_store.flush_exposures(min(timeout, 1.0))

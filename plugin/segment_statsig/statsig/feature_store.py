@@ -142,6 +142,15 @@ class FeatureStore:
             return self._cond.wait_for(lambda: self._exposures_written >= target or self._thread is None
                                        or self._stopping, timeout) and self._exposures_written >= target
 
+    def drop_exposures(self):
+        """Forget the exposures not yet in the queue (Analytics.purge); returns how many."""
+        with self._cond:
+            dropped = len(self._exposures)
+            self._exposures.clear()
+            self._exposures_written += dropped
+            self._cond.notify_all()
+            return dropped
+
     def stop(self, timeout=1.0):
         with self._cond:
             self._stopping = True

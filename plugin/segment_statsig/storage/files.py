@@ -15,6 +15,7 @@ JOURNAL_POSITION = "journal.pos"       # how far the journal is processed: 8 byt
 USER = "user.json"                     # anonymousId, userId, traits (analytics/identity.py)
 SETTINGS = "settings.json"             # the last settings Segment's CDN gave (analytics/settings.py)
 APP = "app.json"                       # the app version and build seen last (lifecycle events)
+PRIVACY = "privacy.json"               # {"enabled": false} once the user opted out (Analytics.enabled)
 STATSIG_QUEUE = "statsig-queue.sqlite3"  # Statsig events to deliver (+ -wal, -shm; storage/queue.py)
 SEGMENT_QUEUE = "segment-queue.sqlite3"  # the cloud leg's events to deliver (+ -wal, -shm)
 STATSIG_VALUES = "statsig-values-"     # + <hash of the user>.json: gate values per user (statsig/values_cache.py)

@@ -128,6 +128,21 @@ class Journal:
             lines.append(pending.popleft())
         return lines
 
+    def purge(self):
+        """Erase every line not yet processed (Analytics.purge, on the worker between
+        passes); returns how many."""
+        with self.lock:
+            erased = len(self.pending)
+            self.pending.clear()
+            if self.map is not None:
+                try:
+                    self.map[0:self.size] = bytes(self.size)
+                    self.size = self.done = 0
+                    os.pwrite(self.pos_fd, _POS.pack(0), 0)
+                except (OSError, ValueError) as error:
+                    self._to_memory(f"cannot erase the journal ({getattr(error, 'strerror', None) or error})")
+            return erased
+
     def mark_done(self, nbytes):
         """Worker: the next `nbytes` of records are processed and stored downstream."""
         if self.map is None:

@@ -40,6 +40,18 @@ def set_aside(directory, where, error, record):
         return False
 
 
+def erase(directory):
+    """Remove the quarantine file (Analytics.purge)."""
+    if directory is None:
+        return
+    try:
+        os.unlink(os.path.join(directory, QUARANTINE))
+    except FileNotFoundError:
+        pass
+    except OSError as failure:
+        log.warning("cannot erase the quarantine file (%s)", failure.strerror or failure)
+
+
 def describe(event):
     """'track "Login Button Clicked" (messageId …)': how a log line names an event."""
     if not isinstance(event, dict):

@@ -63,6 +63,14 @@ class MemoryQueue:
     def forget(self):
         pass
 
+    def purge(self):
+        """Erase every event; returns how many."""
+        with self.lock:
+            erased = len(self.items)
+            self.items.clear()
+            self.count = self.bytes = 0
+            return erased
+
     def close(self):
         pass
 
@@ -177,6 +185,20 @@ class SqliteQueue:
             if self.forget_upto is not None:
                 self._scrub()
             return removed
+
+    def purge(self):
+        """Erase every event, and its traces in the WAL (secure_delete zeroes the pages);
+        returns how many."""
+        with self.lock:
+            erased = self.db.execute("DELETE FROM events").rowcount
+            self.count = self.bytes = 0
+            self.recent_mids = set()
+            self.peeked = None
+            try:
+                self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            except self.sqlite3.Error as error:
+                log.warning("queue %s: could not erase the events from its log (%s)", os.path.basename(self.path), error)
+            return erased
 
     def forget(self):
         """The user was reset: once the rows stored so far are gone (delivered or

@@ -85,6 +85,12 @@ def ours(session: Session) -> None:
                           settings_timeout=5.0, **analytics_kw)
     try:
         analytics.set_context(**session.context)
+        consent = opts.get("consent")
+        if consent is not None:  # a consent platform the calls can change (consent_changed)
+            from segment_statsig import ConsentManager
+
+            choices = dict(consent.get("categories") or {})
+            analytics.add(ConsentManager(lambda: dict(choices))).choices = choices
         analytics.add(StatsigDestination(api_url=session.statsig_url, **dest_kw))
         for call in session.decoded_calls():
             _call(analytics, call["method"], call["args"], session.timeout)
@@ -120,6 +126,8 @@ def _call(analytics: Any, method: str, args: Dict[str, Any], timeout: float) -> 
         analytics.on_foreground()
     elif method == "on_background":
         analytics.on_background()
+    elif method in _PRIVACY_CALLS:
+        _privacy_call(analytics, method, args, timeout)
     else:
         raise AdapterError(f"unknown call {method!r}")
 
@@ -153,6 +161,32 @@ def _value_call(analytics: Any, method: str, args: Dict[str, Any], timeout: floa
     # exposures are stored on the values thread: wait, so they keep their place among the events
     if method != "wait_for_values" and not dest.flush_exposures(timeout):
         raise AdapterError(f"{method}: exposure not stored within {timeout}s")
+
+
+#: privacy calls (issue 15): consent_start {}, consent_changed {"categories": {name: bool}}
+#: (with options.consent {"categories": {...}}), set_enabled {"enabled": bool}, purge {}
+_PRIVACY_CALLS = ("consent_start", "consent_changed", "set_enabled", "purge")
+
+
+def _privacy_call(analytics: Any, method: str, args: Dict[str, Any], timeout: float) -> None:
+    if method == "set_enabled":
+        analytics.enabled = bool(args["enabled"])
+        return
+    if method == "purge":
+        if not analytics.purge(timeout):
+            raise AdapterError(f"purge did not finish within {timeout}s")
+        return
+    from segment_statsig import ConsentManager
+
+    consent = analytics.find(ConsentManager)
+    if consent is None:
+        raise AdapterError(f"{method}: the case needs options.consent")
+    if method == "consent_start":
+        consent.start()
+    else:
+        consent.choices.clear()
+        consent.choices.update(args.get("categories") or {})
+        consent.notify_consent_changed()
 
 
 # -- the other kinds ----------------------------------------------------------------------
