@@ -1,7 +1,8 @@
-"""python -m demo_app [--tour OUT_DIR] [--size WxH] [--data-dir DIR]"""
+"""python -m demo_app [--tour OUT_DIR] [--size WxH] [--data-dir DIR] [--debug]"""
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import subprocess
 import sys
@@ -20,8 +21,24 @@ def parse_args(argv=None):
     parser.add_argument("--data-dir", default=None,
                         help="where the app keeps its queue and settings (default: the app's user_data_dir; "
                              "the tour uses a fresh temporary folder)")
+    parser.add_argument("--debug", action="store_true",
+                        help="log at DEBUG (Kivy, the analytics client, urllib3); the default is INFO")
     parser.add_argument("--tour-part", choices=("phone", "desktop", "all"), default="all", help=argparse.SUPPRESS)
     return parser.parse_args(argv)
+
+
+def log_level(debug):
+    """INFO unless --debug; set before Kivy loads (it logs while it reads its config)."""
+    level = logging.DEBUG if debug else logging.INFO
+    logging.getLogger("kivy").setLevel(level)
+    return level
+
+
+def configure_logging(config, level):
+    """After Kivy loaded: its logger set the root logger to NOTSET (everything), so every
+    library's DEBUG lines would reach the terminal (urllib3's, one per request)."""
+    config.set("kivy", "log_level", logging.getLevelName(level).lower())
+    logging.root.setLevel(level)
 
 
 def main(argv=None):
@@ -40,17 +57,19 @@ def main(argv=None):
             # the phone walk and the desktop walk are two runs.
             for part, size in (("phone", PHONE), ("desktop", DESKTOP)):
                 command = [sys.executable, "-m", "demo_app", "--tour", args.tour, "--tour-part", part,
-                           "--size", size]
+                           "--size", size] + (["--debug"] if args.debug else [])
                 status = subprocess.run(command, timeout=180).returncode
                 if status:
                     return status
             print(f"tour: screenshots and the recording are in {os.path.abspath(args.tour)}")
             return 0
 
+    level = log_level(args.debug)
     size = args.size or ("400x740" if not args.tour else PHONE)
     width, height = (int(v) for v in size.lower().split("x"))
     from kivy.config import Config
 
+    configure_logging(Config, level)
     Config.set("graphics", "width", str(width))
     Config.set("graphics", "height", str(height))
     Config.set("input", "mouse", "mouse,disable_multitouch")

@@ -21,6 +21,7 @@ log = logging.getLogger("demo_app")
 KEY_ENV = "SEGMENT_STATSIG_DEMO_KEY"
 API_URL_ENV = "SEGMENT_STATSIG_DEMO_API_URL"
 KEY_FILE = "statsig_key.txt"
+STORES = {"local": "analytics-local", "statsig": "analytics"}  # the analytics folder of each mode
 LOCAL_KEY = "client-local-demo-key"
 APP_INFO = {"name": "Segment Statsig Demo", "version": "1.0.0", "build": "1",
             "namespace": "org.segmentstatsig.demo"}
@@ -99,7 +100,9 @@ class Backend:
         retry = dict(retry_base=3600.0, retry_max=3600.0) if deterministic else dict(retry_base=1.0, retry_max=30.0)
         self.settings = {"integrations": {"Statsig": {"apiKey": key}}}
         # One store per mode: events made against the stand-in never reach a real project.
-        store = os.path.join(data_dir, "analytics-local" if self.mode == "local" else "analytics")
+        stores = {mode: os.path.join(data_dir, folder) for mode, folder in STORES.items()}
+        self.returning = any(os.path.isdir(path) for path in stores.values())  # the app ran here before
+        store = stores[self.mode]
         core = Analytics(storage_dir=store, settings=self.settings,
                          track_lifecycle_events=True, app_info=APP_INFO, **timing)
         core.add(EventObserver(self.event_log))
@@ -126,6 +129,13 @@ class Backend:
         self.analytics.keep("get_experiment", name=name, key=key, default=default)
         return value, experiment.group_name
 
+    def wait_for_values(self, timeout=10.0):
+        """A harness-style wait_for_values, kept as a call of the session: deliver what was
+        sent so far, then wait for the current user's gates and experiments. Blocks (up to
+        twice `timeout`): call it on a helper thread, never the UI thread."""
+        self.analytics.keep("wait_for_values")
+        return self.analytics.deliver(timeout) and self.destination.wait_for_values(timeout)
+
     # --- what the buttons do ---------------------------------------------------------
     def flush_now(self):
         self.analytics.flush()
@@ -135,6 +145,8 @@ class Backend:
         if self.fake is None:
             return False
         self.fake.set_offline(offline)
+        if not offline:  # as a connectivity callback would: retry now, not at the end of the backoff
+            self.destination.retry_now()
         return True
 
     @property

@@ -9,6 +9,10 @@ and that event's delivery state. Fed from two worker threads, read by the UI thr
 - Exposures (statsig::gate_exposure, statsig::config_exposure, ...) come from no Segment
   call: a gate or experiment check logs them, and the destination's values thread
   queues them. Each gets a row of its own, kind "exposure".
+
+A row shows a line of each; tapping it opens ``detail(number)``: the whole Segment event,
+the whole Statsig event and its user, and the delivery history. ``unseen()`` counts the
+rows that arrived since ``mark_seen()`` (the Events tab's badge).
 """
 from __future__ import annotations
 
@@ -16,6 +20,7 @@ import collections
 import itertools
 import json
 import threading
+import time
 
 from segment_statsig import Plugin, PluginType
 
@@ -51,15 +56,16 @@ EXPOSURE_PREFIX = "statsig::"
 
 
 def describe_exposure(statsig_event):
-    """('exposure', 'express_checkout = true') for a Statsig exposure event."""
+    """('exposure', 'express_checkout = true', 'rule default') for a Statsig exposure event."""
     meta = statsig_event.get("metadata") or {}
+    rule = meta.get("ruleID")
+    detail = f"rule {rule}" if rule else ""
     if "gate" in meta:
-        return "exposure", f"{meta['gate']} = {meta.get('gateValue', '?')}"
+        return "exposure", f"{meta['gate']} = {meta.get('gateValue', '?')}", detail
     name = meta.get("config", "")
     if meta.get("parameterName"):
         name += "." + meta["parameterName"]
-    rule = meta.get("ruleID")
-    return "exposure", name + (f"  ({rule})" if rule else "")
+    return "exposure", name, detail
 
 
 def describe_user(user):
@@ -76,18 +82,35 @@ def describe_user(user):
     return ", ".join(parts) or "(no user)"
 
 
-class Entry:
-    __slots__ = ("number", "kind", "name", "detail", "statsig", "state", "status", "tries")
+def _json(value):
+    return json.dumps(value, indent=2, ensure_ascii=False, default=str)
 
-    def __init__(self, number, kind, name, detail):
+
+def _copy(event):
+    """A copy the log keeps: later plugins may change the event they were given."""
+    return json.loads(json.dumps(event, default=str))
+
+
+def _clock_text(t):
+    return time.strftime("%H:%M:%S", time.localtime(t)) + f".{int(round(t % 1 * 1000)) % 1000:03d}"
+
+
+class Entry:
+    __slots__ = ("number", "kind", "name", "detail", "segment", "statsig", "state", "status", "tries",
+                 "earlier", "history")
+
+    def __init__(self, number, kind, name, detail, segment=None):
         self.number = number
         self.kind = kind
         self.name = name
         self.detail = detail
-        self.statsig = None   # the Statsig event dict, once the destination made one
+        self.segment = segment  # the Segment event (None for exposures and earlier sessions)
+        self.statsig = None     # the Statsig event dict, once the destination made one
         self.state = "no event" if kind in ("identify", "group", "alias") else "pending"
         self.status = None
         self.tries = 0
+        self.earlier = False    # queued in an earlier session of the app
+        self.history = []       # (time, state, status)
 
     def row(self):
         """The fields of one row of the event log's RecycleView."""
@@ -104,56 +127,90 @@ class Entry:
             statsig = self.statsig.get("eventName", "?")
             if "value" in self.statsig:
                 statsig += f"   value {self.statsig['value']}"
+            if self.kind == "exposure" and self.detail:
+                statsig += "   " + self.detail
             meta = self.statsig.get("metadata") or {}
             metadata = "metadata: " + (_short(meta, 200) if meta else "(none)")
             user = "user: " + describe_user(self.statsig.get("user") or {})
+        if self.earlier:
+            statsig += "   (queued in an earlier session)"
         state = self.state + (f" {self.status}" if self.status is not None else "")
         if self.state == "retrying" and self.tries > 1:
             state += f" ×{self.tries}"
-        return {"call_text": f"{self.kind}  {self.name}", "statsig_text": statsig, "metadata_text": metadata,
-                "user_text": user, "state": self.state, "state_text": state}
+        return {"number": self.number, "call_text": f"{self.kind}  {self.name}", "statsig_text": statsig,
+                "metadata_text": metadata, "user_text": user, "delivery": self.state, "state_text": state}
+
+    def full(self):
+        """What the row opens to: every field, as JSON texts."""
+        if self.segment is not None:
+            segment = _json(self.segment)
+        elif self.kind == "exposure":
+            segment = "No Segment call: a gate or experiment check logged this exposure."
+        else:
+            segment = "Not known: the call was made in an earlier session of the app."
+        if self.statsig is None:
+            statsig = self.row()["statsig_text"] + "."
+            user = "(none)"
+        else:
+            statsig = _json({k: v for k, v in self.statsig.items() if k != "user"})
+            user = _json(self.statsig.get("user") or {})
+        history = "\n".join(f"{_clock_text(t)}  {state}" + (f" {status}" if status is not None else "")
+                             for t, state, status in self.history)
+        return {"title": f"{self.kind}  {self.name}", "segment": segment, "statsig": statsig, "user": user,
+                "history": history or "(nothing yet)", "delivery": self.state, "state_text": self.row()["state_text"]}
 
 
 class EventLog:
-    def __init__(self, on_change=None, limit=500):
+    def __init__(self, on_change=None, limit=500, clock=time.time):
         self.on_change = on_change   # called on a worker thread after each change
         self.limit = limit
+        self.clock = clock
         self._lock = threading.Lock()
         self._numbers = itertools.count(1)
+        self._last = 0               # the newest entry's number
+        self._seen = 0               # the newest number when the log was last seen
         self._entries = collections.deque(maxlen=limit)
         self._current = None         # the entry the timeline worker is processing
         self._waiting = {}           # statsig event key -> deque of entries
         self.counts = collections.Counter()
 
+    def _new(self, kind, name, detail, segment=None, state=None):
+        """A new entry (the lock held)."""
+        self._last = next(self._numbers)
+        entry = Entry(self._last, kind, name, detail, segment)
+        entry.history.append((self.clock(), state or "called", None))
+        if state:
+            entry.state = state
+        self._entries.append(entry)
+        return entry
+
     # --- feeds ------------------------------------------------------------------
     def observe(self, event):
         kind, name, detail = describe_call(event)
+        segment = _copy(event)
         with self._lock:
-            entry = Entry(next(self._numbers), kind, name, detail)
-            self._entries.append(entry)
-            self._current = entry
+            self._current = self._new(kind, name, detail, segment)
         self._changed()
 
     def listener(self, state, events, status):
         with self._lock:
+            now = self.clock()
             for statsig_event in events:
                 key = _key(statsig_event)
                 exposure = statsig_event.get("eventName", "").startswith(EXPOSURE_PREFIX)
                 if state == "queued" and exposure:  # from a check, not from the current call
-                    entry = Entry(next(self._numbers), *describe_exposure(statsig_event), "")
+                    entry = self._new(*describe_exposure(statsig_event), state="queued")
                     entry.statsig = dict(statsig_event)
-                    entry.state = "queued"
-                    self._entries.append(entry)
                     self._waiting.setdefault(key, collections.deque()).append(entry)
                     continue
                 if state == "queued":
                     entry = self._current
                     if entry is None or entry.statsig is not None or entry.state == "no event":
                         # e.g. a lifecycle event journaled before the observer was added
-                        entry = Entry(next(self._numbers), "?", statsig_event.get("eventName", ""), "")
-                        self._entries.append(entry)
+                        entry = self._new("?", statsig_event.get("eventName", ""), "")
                     entry.statsig = dict(statsig_event)
                     entry.state = "queued"
+                    entry.history.append((now, "queued", None))
                     self._waiting.setdefault(key, collections.deque()).append(entry)
                     continue
                 waiting = self._waiting.get(key)
@@ -163,17 +220,18 @@ class EventLog:
                         del self._waiting[key]
                 else:  # queued in an earlier session of the app, delivered now
                     if exposure:
-                        kind, rest = describe_exposure(statsig_event)
+                        kind, name, detail = describe_exposure(statsig_event)
                     else:
-                        kind, _, rest = statsig_event.get("eventName", "").partition(":")
-                        kind = kind.replace("segment_", "") or "?"
-                    entry = Entry(next(self._numbers), kind, rest + "  (earlier session)", "")
+                        kind, _, name = statsig_event.get("eventName", "").partition(":")
+                        kind, detail = kind.replace("segment_", "") or "?", ""
+                    entry = self._new(kind, name, detail, state="in the queue from an earlier session")
+                    entry.earlier = True
                     entry.statsig = dict(statsig_event)
-                    self._entries.append(entry)
                     if state == "retrying":
                         self._waiting.setdefault(key, collections.deque()).append(entry)
                 entry.state = state
                 entry.status = status
+                entry.history.append((now, state, status))
                 if state == "retrying":
                     entry.tries += 1
             self.counts[state] += len(events)
@@ -189,9 +247,22 @@ class EventLog:
         with self._lock:
             return [entry.row() for entry in reversed(self._entries)]
 
-    def entries(self):
+    def detail(self, number):
+        """Everything about the entry `number` (Entry.full), or None once it left the log."""
         with self._lock:
-            return list(self._entries)
+            for entry in self._entries:
+                if entry.number == number:
+                    return entry.full()
+        return None
+
+    def unseen(self):
+        """How many entries arrived since mark_seen()."""
+        with self._lock:
+            return self._last - self._seen
+
+    def mark_seen(self):
+        with self._lock:
+            self._seen = self._last
 
 
 class EventObserver(Plugin):

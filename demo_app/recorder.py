@@ -15,10 +15,8 @@ class RecordingAnalytics:
         return getattr(self._analytics, name)
 
     def keep(self, method, **args):
-        """Keep a call made elsewhere (the destination's check_gate, get_experiment...)."""
-        self._keep(method, **args)
-
-    def _keep(self, method, **args):
+        """Keep a call in the case's form; also for calls made elsewhere (the destination's
+        check_gate, get_experiment, a harness-side wait_for_values)."""
         call = {"method": method}
         if args:
             call["args"] = {k: v for k, v in args.items() if v is not None}
@@ -27,36 +25,41 @@ class RecordingAnalytics:
 
     def track(self, event, properties=None, **common):
         self._analytics.track(event, properties, **common)
-        self._keep("track", event=event, properties=properties)
+        self.keep("track", event=event, properties=properties)
 
     def screen(self, title, category=None, properties=None, **common):
         self._analytics.screen(title, category, properties, **common)
-        self._keep("screen", name=title, category=category, properties=properties or None)
+        self.keep("screen", name=title, category=category, properties=properties or None)
 
     def page(self, name=None, category=None, properties=None, **common):
         self._analytics.page(name, category, properties, **common)
-        self._keep("page", name=name, category=category, properties=properties or None)
+        self.keep("page", name=name, category=category, properties=properties or None)
 
     def identify(self, user_id=None, traits=None, **common):
         self._analytics.identify(user_id, traits, **common)
-        self._keep("identify", userId=user_id, traits=traits)
+        self.keep("identify", userId=user_id, traits=traits)
 
     def reset(self):
         self._analytics.reset()
-        self._keep("reset")
+        self.keep("reset")
 
     def flush(self, timeout=None):
         result = self._analytics.flush(timeout)
-        self._keep("flush")
+        self.keep("flush")
         return result
 
     def on_background(self):
         self._analytics.on_background()
-        self._keep("on_background")
+        self.keep("on_background")
 
     def on_foreground(self):
         self._analytics.on_foreground()
-        self._keep("on_foreground")
+        self.keep("on_foreground")
+
+    def deliver(self, timeout):
+        """Send everything and wait, without keeping a call: what the harness does inside
+        a recorded call (wait_for_values) or between calls. Blocks: not on the UI thread."""
+        return self._analytics.flush(timeout=timeout)
 
     # not calls of a case: the constructor's lifecycle start and the shutdown
     def on_start(self):

@@ -1,222 +1,27 @@
 """``python -m demo_app --tour OUT_DIR``: a scripted walk through every screen, tapping
 the real buttons, with a PNG of each screen and the session saved as a recording in
 the conformance harness's case format (replayable with
-``python -m segment_statsig.testing verify OUT_DIR/demo_tour.json``).
-
-The steps are a generator run one step per frame by the Kivy clock: a step yields a
-condition (or a number of frames) to wait for; every wait is bounded and the whole
-tour has a watchdog, so a stuck app fails instead of hanging.
+``python -m segment_statsig.testing verify OUT_DIR/demo_tour.json``). The finger, the
+waits and the watchdog are in tourkit.py.
 """
 from __future__ import annotations
 
 import json
 import os
-import threading
 import time
-import traceback
 
-from kivy.clock import Clock
+from kivy.logger import Logger
+
+from .tourkit import Driver, TourError, Wait
 
 PHONE = (360, 640)
 DESKTOP = (1100, 720)
 RECORDING = "demo_tour.json"
 
 
-class Tap:
-    """A finger: one touch, posted to the event loop as the OS's input providers do."""
-
-    def __init__(self, x, y):
-        from kivy.base import EventLoop
-        from kivy.input.motionevent import MotionEvent
-
-        class _Touch(MotionEvent):
-            def depack(self, args):
-                self.sx, self.sy = args
-                super().depack(args)
-
-        self.loop = EventLoop
-        win = EventLoop.window
-        self.event = _Touch("tour", 1, (x / (win.width - 1.0), y / (win.height - 1.0)),
-                            is_touch=True, type_id="touch")
-        self.event.profile = ["pos"]
-
-    def down(self):
-        self.loop.post_dispatch_input("begin", self.event)
-
-    def up(self):
-        self.loop.post_dispatch_input("end", self.event)
-
-
-class TourError(RuntimeError):
-    pass
-
-
-class Wait:
-    def __init__(self, what, condition, timeout=10.0):
-        self.what = what
-        self.condition = condition
-        self.deadline = time.monotonic() + timeout
-
-
-class Tour:
-    def __init__(self, app, out_dir, watchdog=90.0, desktop=False):
-        self.app = app
-        self.out_dir = os.path.abspath(out_dir)
-        self.watchdog = watchdog
-        self.desktop = desktop
-        self.screenshots = []
-        self.states = {}
-        self.error = None
-        self.done = False
-        self._steps = None
-        self._wait = None
-        self._frames = 0
-        self._started = None
-
-    # --- driving ----------------------------------------------------------------------
-    def start(self):
-        os.makedirs(self.out_dir, exist_ok=True)
-        self._steps = self.steps()
-        self._started = time.monotonic()
-        Clock.schedule_interval(self._tick, 0)
-
-    def _tick(self, _dt):
-        try:
-            if time.monotonic() - self._started > self.watchdog:
-                raise TourError(f"watchdog: the tour took more than {self.watchdog:.0f}s")
-            if self._frames > 0:
-                self._frames -= 1
-                return
-            if self._wait is not None:
-                if self._wait.condition():
-                    self._wait = None
-                elif time.monotonic() > self._wait.deadline:
-                    raise TourError(f"timed out waiting for {self._wait.what}")
-                else:
-                    return
-            step = next(self._steps)
-            if isinstance(step, int):
-                self._frames = step
-            elif isinstance(step, Wait):
-                self._wait = step
-        except StopIteration:
-            self.done = True
-            self._finish()
-        except Exception as error:
-            self.error = error if isinstance(error, TourError) else TourError(traceback.format_exc())
-            self._finish()
-
-    def _finish(self):
-        Clock.unschedule(self._tick)
-        self.app.stop()
-
-    # --- helpers ----------------------------------------------------------------------
-    def tap(self, widget, until, what):
-        """Steps for a real tap: a touch down and up at the widget's centre, dispatched
-        through the window like a finger's (a hidden or covered button is not hit);
-        then wait until `until()`."""
-        yield 2  # let a screen that just appeared finish its layout
-        scroller = self._scroll_view_of(widget)
-        if scroller is not None:  # scroll it into view first, as a person would
-            self._scroll_into_view(scroller, widget)
-            yield 2
-        x, y = widget.to_window(*widget.center)
-        touch = Tap(x, y)
-        touch.down()
-        yield 1
-        touch.up()
-        yield Wait(what, until, 5)
-
-    @staticmethod
-    def _scroll_view_of(widget):
-        from kivy.uix.scrollview import ScrollView
-
-        parent = widget.parent
-        while parent is not None and parent is not parent.parent:
-            if isinstance(parent, ScrollView):
-                return parent
-            parent = parent.parent
-        return None
-
-    @staticmethod
-    def _scroll_into_view(scroller, widget, margin=40):
-        # ScrollView.scroll_to, without its Kivy 2.3.1 pending-layout check that fails here
-        bottom = scroller.parent.to_widget(*widget.to_window(widget.x, widget.y))[1]
-        top = scroller.parent.to_widget(*widget.to_window(widget.x, widget.top))[1]
-        dy = 0
-        if bottom < scroller.y:
-            dy = scroller.y - bottom + margin
-        elif top > scroller.top:
-            dy = scroller.top - top - margin
-        if dy:
-            _, dsy = scroller.convert_distance_to_scroll(0, dy)
-            scroller.scroll_y = min(1, max(0, scroller.scroll_y - dsy))
-
-    def calls_after(self, n):
-        calls = self.app.analytics.calls
-        return lambda: len(calls) > n
-
-    def tab(self, name):
-        return self.app.root.ids["tab_" + name]
-
-    def screen(self, name):
-        return self.app.screens.get_screen(name)
-
-    def go(self, tab, screen_name):
-        current = self.app.screens
-        return self.tap(self.tab(tab), lambda: current.current == screen_name, f"the {screen_name} screen")
-
-    def press_call(self, widget, what):
-        """Tap a button that makes one analytics call; wait for the call."""
-        return self.tap(widget, self.calls_after(len(self.app.analytics.calls)), what)
-
-    def shot(self, name):
-        """Save the window as OUT_DIR/<name>.png."""
-        from kivy.core.window import Window
-
-        final = os.path.join(self.out_dir, name + ".png")
-        made = Window.screenshot(name=final)  # Kivy numbers the file: rename it
-        os.replace(made, final)
-        self.screenshots.append(final)
-
-    def delivered(self, what, timeout=10.0):
-        """Wait (without blocking the UI) until every call so far was delivered: the
-        core's flush(timeout) runs on a helper thread, as a harness adapter's flush does."""
-        core = self.app.analytics._analytics
-        result = []
-        thread = threading.Thread(target=lambda: result.append(core.flush(timeout=timeout)), daemon=True)
-        thread.start()
-        return Wait(what, lambda: bool(result) and (result[0] or self._fail(what)), timeout + 2)
-
-    def _fail(self, what):
-        raise TourError(f"not delivered: {what}")
-
-    def flush(self, what):
-        """Tap "Flush now" on the event log and wait until everything was delivered."""
-        yield from self.press_call(self.screen("events").ids.flush_button, "the flush")
-        yield self.delivered(what)
-
-    def values_ready(self, what, timeout=10.0):
-        """A recorded wait_for_values, done as the harness's adapter does it (on a helper
-        thread, never the UI thread): deliver everything so far, then wait until the
-        current user's gates and experiments are known. Before a check it pins what the
-        check answers; after an identify, that user's fetch is done before the next call."""
-        app = self.app
-        core, destination = app.analytics._analytics, app.backend.destination
-        app.analytics.keep("wait_for_values")
-        result = []
-        thread = threading.Thread(target=lambda: result.append(
-            core.flush(timeout=timeout) and destination.wait_for_values(timeout)), daemon=True)
-        thread.start()
-        return Wait(what, lambda: bool(result) and (result[0] or self._fail(what)), 2 * timeout + 2)
-
-    def exposures_stored(self):
-        """Wait (without blocking) until the exposures of the checks so far are in the queue."""
-        destination = self.app.backend.destination
-        return Wait("exposures in the queue", lambda: destination.flush_exposures(0), 5)
-
+class Tour(Driver):
+    # --- what the screens show, from the widgets (tour.json, for the tests) -------------
     def checkout_state(self, name):
-        """What the Checkout screen shows, from the widgets (for the tests)."""
         checkout = self.screen("checkout")
         button, express = checkout.ids.place_order_button, checkout.ids.express_button
         self.states[name] = {
@@ -225,9 +30,43 @@ class Tour:
             "button_centre": [round(v) for v in button.to_window(*button.center)],
             "window": list(self.app.root_window.size) if self.app.root_window else None}
 
-    def log_shows(self, state):
+    @staticmethod
+    def window_rect(widget):
+        (x0, y0), (x1, y1) = widget.to_window(widget.x, widget.y), widget.to_window(widget.right, widget.top)
+        return [round(x0), round(y0), round(x1), round(y1)]
+
+    def in_view(self, widget, scroller):
+        """Is `widget` wholly inside `scroller`'s viewport (so neither cut nor under the tabs)?"""
+        x0, y0, x1, y1 = self.window_rect(widget)
+        v0, w0, v1, w1 = self.window_rect(scroller)
+        return v0 <= x0 and w0 <= y0 and x1 <= v1 and y1 <= w1
+
+    def clear_of_the_scroll_bar(self, widgets, scroller):
+        bar_left = self.window_rect(scroller)[2] - scroller.bar_width
+        return all(self.window_rect(w)[2] <= bar_left for w in widgets)
+
+    def note(self, key, value):
+        self.states[key] = value
+
+    def message(self):
+        return self.app.frame.message
+
+    def badge(self):
+        return self.tab("events").badge
+
+    def log_rows(self):
+        """The event log's row widgets on screen, top first."""
         view = self.screen("events").ids.log_view
-        return Wait(f"the event log to show {state}", lambda: any(r["state"] == state for r in view.data), 5)
+        return sorted(view.layout_manager.children, key=lambda row: -row.y)
+
+    @staticmethod
+    def fits(text, label):
+        """Would `text` fit in `label`'s width, in its font (so nothing is cut with "...")?"""
+        from kivy.core.text import Label as CoreLabel
+
+        core = CoreLabel(text=text, font_size=label.font_size, bold=label.bold, font_name=label.font_name)
+        core.refresh()
+        return core.texture.size[0] <= label.width
 
     # --- the walk ---------------------------------------------------------------------
     def steps(self):
@@ -245,9 +84,13 @@ class Tour:
         # The first values fetch (the app prefetches at start when not in the tour).
         yield self.values_ready("the anonymous user's values")
         yield 3
-        self.shot("01_home")
         home = self.screen("home")
+        self.note("home", {"greeting": home.ids.greeting.text, "badge": self.badge(),
+                           "log_rows": len(app.backend.event_log.rows()),
+                           "delivery_card_in_view": self.in_view(home.ids.delivery_card, home.ids.scroller)})
+        self.shot("01_home")
         yield from self.press_call(home.ids.login_button, "Login Button Clicked")
+        self.note("home_message", self.message())
         yield from self.press_call(home.ids.page_button, "the page view")
 
         yield from self.go("shop", "catalog")
@@ -261,9 +104,15 @@ class Tour:
         checkout = self.screen("checkout")
         yield from self.buy()
         self.checkout_state("anonymous")
+        self.note("checkout_texts", {"tax_label": checkout.tax_label, "value_note": checkout.value_note})
         yield from self.tap(checkout.ids.place_order_button, lambda: checkout.placed, "the order")
-        yield 3
+        yield 4
+        self.note("keep_shopping_in_view", self.in_view(checkout.ids.keep_shopping_button, checkout.ids.scroller))
+        self.note("confirmation", checkout.confirmation)
         self.shot("04_checkout")
+        # "Keep shopping" is in view: tapped where it is, without scrolling
+        yield from self.tap(checkout.ids.keep_shopping_button, lambda: app.screens.current == "catalog",
+                            "Keep shopping", scroll=False)
 
         yield from self.go("profile", "profile")
         profile = self.screen("profile")
@@ -271,13 +120,18 @@ class Tour:
         # identify fetches the user's values: nothing else in flight, then wait for that fetch
         yield self.values_ready("delivery before identify")
         yield from self.press_call(profile.ids.identify_button, "identify")
+        self.note("identify_message", self.message())
         yield self.values_ready("user-42's values")
+        yield Wait("the Statsig user to show user-42", lambda: '"userID": "user-42"' in app.user_text, 5)
+        yield 3
+        self.shot("05_profile")
         yield from self.tap(switch, lambda: switch.active, "the Personas switch on")
+        self.note("audience_message", self.message())
         yield self.values_ready("values with the audience trait")
         yield Wait("the Statsig user to show the audience",
                    lambda: '"order_completed_last_30days": true' in app.user_text, 5)
         yield 3
-        self.shot("05_profile")
+        self.shot("06_profile_audience")
         yield from self.tap(switch, lambda: not switch.active, "the Personas switch off")
         yield self.values_ready("values without the audience trait")
 
@@ -287,45 +141,79 @@ class Tour:
         yield from self.buy()
         self.checkout_state("identified")
         yield 3
-        self.shot("06_checkout_signed_in")
+        self.shot("07_checkout_signed_in")
         yield from self.tap(checkout.ids.express_button, lambda: checkout.placed, "the express order")
 
         yield from self.go("settings", "settings")
-        yield 3
-        self.shot("07_settings")
         settings = self.screen("settings")
+        settings.ids.scroller.scroll_y = 0  # to the end: the lifecycle buttons and this device's anonymousId
+        yield 2
         # on_pause: Application Backgrounded and a flush; on_resume: Application Foregrounded.
         yield from self.press_call(settings.ids.background_button, "on_pause")
+        self.note("background_message", self.message())
         app.flush_now()
         yield self.delivered("delivery after Application Backgrounded")
+        yield 3
+        self.shot("08_settings")
         yield from self.press_call(settings.ids.foreground_button, "on_resume")
+        self.note("foreground_message", self.message())
 
+        yield 2  # the log's refresh runs on the next frame
+        self.note("badge_before_the_log", {"badge": self.badge(), "rows": len(app.backend.event_log.rows())})
         yield from self.go("events", "events")
         yield from self.flush("the first events delivered")
         yield self.log_shows("sent")
         yield 3
-        self.shot("08_event_log")
+        self.note("badge_in_the_log", self.badge())
+        view = self.screen("events").ids.log_view
+        self.note("log_rows_clear_of_the_scroll_bar", self.clear_of_the_scroll_bar(self.log_rows(), view))
+        self.shot("09_event_log")
+
+        # A row opens to the whole event; the back button returns to the log.
+        row = next(r for r in self.log_rows() if r.call_text.startswith("track  Application Foregrounded"))
+        yield from self.tap(row, lambda: app.screens.current == "event", "the event's detail", scroll=False)
+        yield 3
+        detail = self.screen("event")
+        self.note("detail", {k: getattr(detail, k) for k in ("title", "segment", "statsig", "user", "history",
+                                                              "state_text")})
+        self.shot("10_event_detail")
+        yield from self.tap(app.frame.ids.back_button, lambda: app.screens.current == "events", "back")
 
         # Offline: the stand-in answers 503; the batch stays in the queue for a retry.
         events = self.screen("events")
         yield from self.tap(events.ids.offline_button, lambda: fake.offline, "going offline")
         yield from self.go("home", "home")
         yield from self.press_call(home.ids.login_button, "Login Button Clicked")
+        yield 2
+        self.note("badge_after_the_log", self.badge())
         yield from self.go("events", "events")
         before = len(fake.event_requests)
         yield from self.tap(events.ids.flush_button, lambda: len(fake.event_requests) > before,
                             "a request while offline")
         yield self.log_shows("retrying")
+        Logger.info("Tour: the stand-in answered 503, so the batch stays in the durable queue. The tour "
+                    "runs the app in its deterministic mode (it sends only when flushed and a retry waits "
+                    "up to an hour, so no timer sends mid-tour): hence the 'retry 1 in ...s' above. Going "
+                    "online and flushing delivers the same batch now.")
         yield 3
-        self.shot("09_event_log_offline")
+        self.shot("11_event_log_offline")
         yield from self.tap(events.ids.offline_button, lambda: not fake.offline, "going online")
         yield from self.flush("delivery after going online")
         yield 3
-        self.shot("10_event_log_online")
-        view = events.ids.log_view
-        self.states["exposure_rows"] = [
-            {k: r[k] for k in ("call_text", "statsig_text", "state_text")} for r in view.data
-            if r["call_text"].startswith("exposure")]
+        self.shot("12_event_log_online")
+        title = self.log_rows()[0].ids.title  # every row's title has the same width and font
+        self.note("exposure_rows", [
+            {**{k: r[k] for k in ("call_text", "statsig_text", "state_text")},
+             "title_fits": self.fits(r["call_text"], title)}
+            for r in view.data if r["call_text"].startswith("exposure")])
+        # scrolled down to the newest exposures: their rows, titles whole
+        first = next(i for i, r in enumerate(view.data) if r["call_text"].startswith("exposure"))
+        rows_height = view.children[0].height
+        view.scroll_y = max(0.0, 1 - first * rows_height / len(view.data) / max(1, rows_height - view.height))
+        yield 3
+        shown = [r.call_text for r in self.log_rows() if r.call_text.startswith("exposure")]
+        self.note("exposure_rows_on_screen", shown)
+        self.shot("13_event_log_exposures")
 
     def open_product(self, product_id):
         rows = self.screen("catalog").ids.products
@@ -349,15 +237,20 @@ class Tour:
         yield 3
         yield from self.press_call(self.screen("home").ids.login_button, "login")
         yield 2
-        self.shot("11_desktop_home")
+        self.shot("14_desktop_home")
         yield from self.go("shop", "catalog")
         yield 3
-        self.shot("12_desktop_catalog")
+        self.shot("15_desktop_catalog")
         yield from self.go("events", "events")
         yield from self.flush("delivery")
         yield self.log_shows("sent")
         yield 3
-        self.shot("13_desktop_event_log")
+        view = self.screen("events").ids.log_view
+        self.note("log_rows_clear_of_the_scroll_bar", self.clear_of_the_scroll_bar(self.log_rows(), view))
+        self.shot("16_desktop_event_log")
+        if self.out_dir:
+            with open(os.path.join(self.out_dir, "tour_desktop.json"), "w", encoding="utf-8") as f:
+                json.dump(self.states, f, indent=2)
 
     # --- the recording ----------------------------------------------------------------
     def write_recording(self):
@@ -400,7 +293,7 @@ class Tour:
         with open(os.path.join(self.out_dir, "tour.json"), "w", encoding="utf-8") as f:
             json.dump({"screenshots": [os.path.basename(p) for p in self.screenshots],
                        "recording": RECORDING, "requests": len(records),
-                       "events": len(backend.fake.events), "checkout": self.states}, f, indent=2)
+                       "events": len(backend.fake.events), "states": self.states}, f, indent=2)
 
     def statsig_values(self):
         """The stand-in's gate and experiment, in the harness's per-userID form, for

@@ -21,9 +21,10 @@ from segment_statsig.testing.recording import events_of
 from segment_statsig.testing.runner import compare, load_case, run_case
 
 ROOT = Path(__file__).resolve().parents[1]
-PHONE_SHOTS = ["01_home", "02_catalog", "03_product", "04_checkout", "05_profile", "06_checkout_signed_in",
-               "07_settings", "08_event_log", "09_event_log_offline", "10_event_log_online"]
-DESKTOP_SHOTS = ["11_desktop_home", "12_desktop_catalog", "13_desktop_event_log"]
+PHONE_SHOTS = ["01_home", "02_catalog", "03_product", "04_checkout", "05_profile", "06_profile_audience",
+               "07_checkout_signed_in", "08_settings", "09_event_log", "10_event_detail", "11_event_log_offline",
+               "12_event_log_online", "13_event_log_exposures"]
+DESKTOP_SHOTS = ["14_desktop_home", "15_desktop_catalog", "16_desktop_event_log"]
 WATCHDOG = 150  # seconds for a whole subprocess run
 
 
@@ -87,6 +88,10 @@ def test_tour_saves_a_screenshot_of_every_screen_at_phone_and_desktop_sizes(tour
     assert summary["screenshots"] == [n + ".png" for n in PHONE_SHOTS]
 
 
+def states(out):
+    return json.loads((out / "tour.json").read_text())["states"]
+
+
 def test_tour_statsig_received_the_seed_calls_from_real_taps(tour):
     out, _ = tour
     case = load_case(out / "demo_tour.json")
@@ -141,11 +146,11 @@ def test_tour_checkout_follows_the_gate_and_the_experiment(tour):
     """Anonymous: no Express checkout, default (green) Place order. After identify
     ("user-42", group Purple of checkout_button): Express checkout shown, purple button,
     on the widget and in the screenshot."""
-    from demo_app.app import BUTTON_COLOURS
+    from demo_app.screens import BUTTON_COLOURS
     from demo_app.backend import experiment_group
 
     out, _ = tour
-    state = json.loads((out / "tour.json").read_text())["checkout"]
+    state = states(out)
     anonymous, identified = state["anonymous"], state["identified"]
     assert anonymous["express_shown"] is False and identified["express_shown"] is True
     assert experiment_group(None) == (None, {}) and experiment_group("user-42") == ("Purple", {"colour": "purple"})
@@ -155,7 +160,7 @@ def test_tour_checkout_follows_the_gate_and_the_experiment(tour):
     # the screenshot: the button's centre is drawn in the experiment's colour
     x, y = identified["button_centre"]
     for dx in (-120, 120):  # beside the label, on the button's fill
-        rgb = pixel(out / "06_checkout_signed_in.png", x + dx, y)
+        rgb = pixel(out / "07_checkout_signed_in.png", x + dx, y)
         assert all(abs(a - round(b * 255)) <= 3 for a, b in zip(rgb, BUTTON_COLOURS["purple"])), rgb
 
 
@@ -188,12 +193,15 @@ def test_tour_statsig_received_gate_and_config_exposures(tour):
                       "args": {"name": "checkout_button", "key": "colour", "default": "green"}}] * 2
     express = [e for e in events if e["eventName"] == "segment_track:Order Completed"][1]
     assert express["metadata"]["express"] == "true" and express["user"]["userID"] == "user-42"
-    rows = json.loads((out / "tour.json").read_text())["checkout"]["exposure_rows"]
+    rows = states(out)["exposure_rows"]
     assert [(r["call_text"], r["statsig_text"], r["state_text"]) for r in rows] == [
-        ("exposure  checkout_button  (checkout_button:Purple)", "statsig::config_exposure", "sent 202"),
-        ("exposure  express_checkout = true", "statsig::gate_exposure", "sent 202"),
-        ("exposure  checkout_button  (default)", "statsig::config_exposure", "sent 202"),
-        ("exposure  express_checkout = false", "statsig::gate_exposure", "sent 202")]
+        ("exposure  checkout_button", "statsig::config_exposure   rule checkout_button:Purple", "sent 202"),
+        ("exposure  express_checkout = true", "statsig::gate_exposure   rule express_checkout:on", "sent 202"),
+        ("exposure  checkout_button", "statsig::config_exposure   rule default", "sent 202"),
+        ("exposure  express_checkout = false", "statsig::gate_exposure   rule default", "sent 202")]
+    # the whole title shows, in the row's own font and width (nothing cut with "...")
+    assert all(r["title_fits"] for r in rows)
+    assert "exposure  checkout_button" in states(out)["exposure_rows_on_screen"]  # the picture shows them
 
 
 def test_tour_recording_replays_in_the_conformance_harness(tour):
@@ -204,14 +212,98 @@ def test_tour_recording_replays_in_the_conformance_harness(tour):
     assert len(events_of(result.requests)) == len(events_of(case["expected"]["requests"]))
 
 
+# --- what a newcomer sees (issue 14) --------------------------------------------------------
+
+def test_tour_home_greets_a_first_launch_and_shows_its_delivery_card_unscrolled(tour):
+    out, _ = tour
+    home = states(out)["home"]
+    assert home["greeting"] == "Welcome"
+    assert home["delivery_card_in_view"] is True  # at 360x640, above the tabs, before any scroll
+
+
+def test_tour_every_tap_says_what_it_sent(tour):
+    out, _ = tour
+    state = states(out)
+    assert state["home_message"].startswith('Sent track("Login Button Clicked"')
+    assert state["identify_message"] == ('Sent identify("user-42", {"email": "ada@example.com"}). '
+                                         "No Statsig event: later events carry userID user-42.")
+    assert state["audience_message"].startswith('Sent identify(traits={"order_completed_last_30days": true})')
+    assert state["background_message"].startswith('Sent track("Application Backgrounded") and flushed the queue')
+    assert state["foreground_message"].startswith('Sent track("Application Foregrounded")')
+
+
+def test_tour_checkout_keeps_shopping_in_view_and_explains_value(tour):
+    from demo_app import catalog
+
+    out, _ = tour
+    state = states(out)
+    # tapped where it was, without scrolling: not under the tab bar
+    assert state["keep_shopping_in_view"] is True
+    assert state["checkout_texts"]["tax_label"] == f"Tax ({round(catalog.TAX_RATE * 100)}%)"
+    assert "$89.00, the subtotal" in state["checkout_texts"]["value_note"]
+    assert "value 89 (the revenue, before tax) and total 96.12" in state["confirmation"]
+
+
+def test_tour_an_event_log_row_opens_to_the_whole_event(tour):
+    """Tapped (a real touch on the row), the row opens the Segment call, the Statsig event,
+    its user and its delivery history, all in full; the back button returns."""
+    out, _ = tour
+    detail = states(out)["detail"]
+    assert detail["title"] == "track  Application Foregrounded" and detail["state_text"] == "sent 202"
+    unwrap = lambda text: json.loads(text)  # noqa: E731 (the screen wraps it; the state holds it whole)
+    segment = unwrap(detail["segment"])
+    assert segment["type"] == "track" and segment["event"] == "Application Foregrounded"
+    assert segment["userId"] == "user-42" and segment["context"]["app"]["version"] == "1.0.0"
+    statsig = unwrap(detail["statsig"])
+    assert statsig["eventName"] == "segment_track:Application Foregrounded"
+    assert statsig["metadata"] == {"from_background": "true"}
+    user = unwrap(detail["user"])
+    assert user["userID"] == "user-42" and user["customIDs"]["stableID"] == segment["anonymousId"]
+    assert [line.split("  ", 1)[1] for line in detail["history"].splitlines()] == ["called", "queued", "sent 202"]
+
+
+def test_tour_events_badge_counts_what_arrived_since_the_log_was_last_seen(tour):
+    out, _ = tour
+    state = states(out)
+    assert state["home"]["badge"] == str(state["home"]["log_rows"]) != "0"  # nothing seen yet: all of it
+    assert state["badge_before_the_log"]["badge"] == str(state["badge_before_the_log"]["rows"])
+    assert state["badge_in_the_log"] == ""  # looking at it
+    # back on Home: screen("Home") and the login, the two that arrived since
+    assert state["badge_after_the_log"] == "2"
+
+
+def test_tour_event_log_rows_are_clear_of_the_scroll_bar(tour):
+    out, _ = tour
+    assert states(out)["log_rows_clear_of_the_scroll_bar"] is True
+    desktop = json.loads((out / "tour_desktop.json").read_text())
+    assert desktop["log_rows_clear_of_the_scroll_bar"] is True
+
+
+def test_tour_terminal_is_at_info_and_explains_the_tours_retry_delay(tour):
+    _, proc = tour
+    output = proc.stdout + proc.stderr
+    assert "DEBUG" not in output  # no urllib3 flood
+    lines = output.splitlines()
+    retry = next(i for i, line in enumerate(lines) if "retry 1 in" in line)
+    explained = next(i for i, line in enumerate(lines) if "deterministic mode" in line)
+    assert explained > retry and "hence the 'retry 1 in ...s' above" in lines[explained]
+
+
+def test_the_debug_flag_shows_debug_lines(tmp_path):
+    proc = run(["-m", "demo_app", "--tour", str(tmp_path / "out"), "--tour-part", "desktop", "--size", "1100x720",
+                "--debug"], app_env(tmp_path), timeout=90)
+    debug = [line for line in (proc.stdout + proc.stderr).splitlines() if "DEBUG" in line]
+    assert any("Starting new HTTP connection" in line for line in debug)  # urllib3's, under --debug only
+
+
 SCENARIO = textwrap.dedent("""
     import json, os, sys
     from kivy.config import Config
     Config.set("graphics", "width", "360"); Config.set("graphics", "height", "640")
     from demo_app.app import StatsigDemoApp
-    from demo_app.tour import Tour, Wait
+    from demo_app.tourkit import Driver, Wait
 
-    class Shop(Tour):
+    class Shop(Driver):
         def steps(self):
             app = self.app
             yield 3
@@ -290,3 +382,62 @@ def test_the_app_reads_the_key_from_the_environment_first(tmp_path, monkeypatch)
     monkeypatch.delenv(KEY_ENV)
     save_key(str(tmp_path), "")
     assert read_key(str(tmp_path)) == (None, None)
+
+
+RESTART = textwrap.dedent("""
+    import json, os, sys
+    from kivy.config import Config
+    Config.set("graphics", "width", "360"); Config.set("graphics", "height", "640")
+    from demo_app.app import StatsigDemoApp
+    from demo_app.tourkit import Driver, Wait
+
+    class Run(Driver):
+        def steps(self):
+            app = self.app
+            profile = self.screen("profile")
+            switch = profile.ids.personas_switch
+            state = {"greeting": self.screen("home").ids.greeting.text}
+            yield from self.go("profile", "profile")
+            yield 3
+            state["switch_on_arrival"] = switch.active
+            state["traits"] = app.analytics.traits
+            if sys.argv[3] == "first":
+                yield from self.press_call(profile.ids.identify_button, "identify")
+                yield from self.tap(switch, lambda: switch.active, "the Personas switch on")
+            yield Wait("the Statsig user", lambda: '"userID": "user-42"' in app.user_text, 5)
+            state["user_text"] = app.user_text
+            profile.ids.scroller.scroll_y = 0  # the switch and the Statsig user in one picture
+            yield 3
+            self.shot("profile_" + sys.argv[3])
+            with open(os.path.join(self.out_dir, sys.argv[3] + ".json"), "w") as f:
+                json.dump(state, f)
+
+    app = StatsigDemoApp(data_dir=sys.argv[2])
+    run = Run(app, sys.argv[1], watchdog=40)
+    app.bind(on_start=lambda *_: run.start())
+    app.run()
+    sys.stderr = sys.__stderr__
+    if run.error or not run.done:
+        print("scenario failed:", run.error, file=sys.stderr)
+        sys.exit(1)
+""")
+
+
+def test_after_a_restart_the_personas_switch_shows_the_saved_trait_and_home_says_welcome_back(tmp_path):
+    """First run: identify, switch the audience on, quit. Second run on the same data: the
+    switch is on as the screen opens (the Statsig user says true too), and Home greets a
+    returning user."""
+    data_dir, out = tmp_path / "data", tmp_path / "out"
+    with FakeStatsig() as statsig:
+        env = app_env(tmp_path, SEGMENT_STATSIG_DEMO_KEY="client-restart-test",
+                      SEGMENT_STATSIG_DEMO_API_URL=statsig.url)
+        for run_name in ("first", "second"):
+            run(["-c", RESTART, str(out), str(data_dir), run_name], env, timeout=90)
+    first = json.loads((out / "first.json").read_text())
+    second = json.loads((out / "second.json").read_text())
+    assert first["greeting"] == "Welcome" and first["switch_on_arrival"] is False
+    assert second["greeting"] == "Welcome back"
+    assert second["traits"] == {"email": "ada@example.com", "order_completed_last_30days": True}
+    assert second["switch_on_arrival"] is True
+    assert '"order_completed_last_30days": true' in second["user_text"]
+    assert_looks_like_a_screen(out / "profile_second.png", (360, 640))

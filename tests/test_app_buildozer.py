@@ -70,7 +70,10 @@ def test_the_apk_would_carry_the_app_and_the_package(parsed, tmp_path, monkeypat
         files = {os.path.relpath(os.path.join(root, f), DEMO)
                  for root, _, names in os.walk(DEMO, followlinks=True) for f in names
                  if f.rpartition(".")[2] in exts and f != "buildozer.spec"}
-    for needed in ("main.py", "__init__.py", "__main__.py", "app.py", "demo.kv", "tour.py",
+    kv = sorted(str(p.relative_to(DEMO)) for p in (DEMO / "kv").glob("*.kv"))
+    assert len(kv) >= 7
+    for needed in ("main.py", "__init__.py", "__main__.py", "app.py", "screens.py", "widgets.py", "theme.py",
+                   "display.py", "tour.py", "tourkit.py", "demo.kv", *kv,
                    "segment_statsig/__init__.py", "segment_statsig/kivy/screens.py",
                    "segment_statsig/statsig/destination.py", "segment_statsig/testing/fake_statsig.py"):
         assert needed in files, f"{needed} missing from the APK's files"

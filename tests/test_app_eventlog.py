@@ -1,5 +1,8 @@
 """The demo's event log model: each Segment call paired with the Statsig event it
 became and that event's delivery state, fed as the real client feeds it."""
+import json
+import time
+
 from segment_statsig import Analytics, StatsigDestination
 
 from demo_app.eventlog import EventLog, EventObserver
@@ -46,7 +49,8 @@ def test_an_event_from_an_earlier_session_gets_a_row_of_its_own():
     log = EventLog()
     log.listener("dropped", [statsig_event("segment_screen:Home")], 400)
     (row,) = log.rows()
-    assert row["call_text"] == "screen  Home  (earlier session)" and row["state_text"] == "dropped 400"
+    assert row["call_text"] == "screen  Home" and row["state_text"] == "dropped 400"
+    assert row["statsig_text"] == "segment_screen:Home   (queued in an earlier session)"
 
 
 def _logged_client(tmp_path, fake_statsig):
@@ -94,12 +98,14 @@ def test_exposures_get_rows_of_their_own(tmp_path, fake_statsig):
     analytics.shutdown(timeout=2)
     rows = {r["call_text"]: r for r in log.rows()}
     assert set(rows) == {"screen  Checkout", "identify  user-9", "exposure  express_checkout = true",
-                         "exposure  checkout_button  (checkout_button:Purple)"}
+                         "exposure  checkout_button"}
     gate = rows["exposure  express_checkout = true"]
-    assert gate["statsig_text"] == "statsig::gate_exposure" and gate["state_text"] == "sent 202"
+    assert gate["statsig_text"].startswith("statsig::gate_exposure   rule ") and gate["state_text"] == "sent 202"
     assert '"gate": "express_checkout"' in gate["metadata_text"] and "userID user-9" in gate["user_text"]
     assert rows["screen  Checkout"]["statsig_text"] == "segment_screen:Checkout"
-    assert rows["exposure  checkout_button  (checkout_button:Purple)"]["state_text"] == "sent 202"
+    config = rows["exposure  checkout_button"]
+    assert config["statsig_text"] == "statsig::config_exposure   rule checkout_button:Purple"
+    assert config["state_text"] == "sent 202"
 
 
 def test_an_exposure_from_an_earlier_session():
@@ -107,4 +113,70 @@ def test_an_exposure_from_an_earlier_session():
     event = statsig_event("statsig::gate_exposure", gate="g", gateValue="false", ruleID="default")
     log.listener("sent", [event], 202)
     (row,) = log.rows()
-    assert row["call_text"] == "exposure  g = false  (earlier session)" and row["state_text"] == "sent 202"
+    assert row["call_text"] == "exposure  g = false" and row["state_text"] == "sent 202"
+    assert row["statsig_text"] == "statsig::gate_exposure   rule default   (queued in an earlier session)"
+
+
+# --- what a row opens to, and the tab's badge ------------------------------------------
+
+def test_a_row_opens_to_the_whole_event_and_its_delivery_history(monkeypatch):
+    monkeypatch.setenv("TZ", "UTC")  # the history shows the device's local time
+    time.tzset()
+    clock = iter([1714564800.0, 1714564801.5, 1714564803.25, 1714564809.0])
+    log = EventLog(clock=lambda: next(clock))
+    segment = {"type": "track", "event": "Order Completed", "messageId": "m-1", "anonymousId": "a-1",
+               "properties": {"revenue": 89.0, "total": 96.12, "products": [{"product_id": "sku-1001"}]},
+               "context": {"locale": "en-US"}}
+    log.observe(segment)
+    segment["properties"]["revenue"] = 0  # a later plugin changing the event does not change the log
+    event = {"eventName": "segment_track:Order Completed", "value": 89.0, "time": 1714564800000,
+             "user": {"userID": "user-42", "customIDs": {"stableID": "a-1"}, "custom": {"vip": True}},
+             "metadata": {"revenue": "89", "total": "96.12", "products": '[{"product_id":"sku-1001"}]'}}
+    log.listener("queued", [event], None)
+    log.listener("retrying", [dict(event)], 503)
+    log.listener("sent", [dict(event)], 202)
+    (row,) = log.rows()
+    detail = log.detail(row["number"])
+    assert detail["title"] == "track  Order Completed"
+    assert json.loads(detail["segment"]) == {**segment, "properties": {**segment["properties"], "revenue": 89.0}}
+    statsig = json.loads(detail["statsig"])
+    assert statsig["eventName"] == "segment_track:Order Completed" and statsig["value"] == 89.0
+    assert statsig["metadata"] == event["metadata"] and "user" not in statsig
+    assert json.loads(detail["user"]) == event["user"]
+    assert detail["history"].splitlines() == ["12:00:00.000  called", "12:00:01.500  queued", "12:00:03.250  retrying 503",
+                                              "12:00:09.000  sent 202"]
+    assert (detail["delivery"], detail["state_text"]) == ("sent", "sent 202")
+    assert log.detail(999) is None
+    monkeypatch.undo()
+    time.tzset()
+
+
+def test_identify_and_exposure_details_say_what_is_missing():
+    log = EventLog()
+    log.observe({"type": "identify", "userId": "user-42", "traits": {"email": "a@b.c"}})
+    log.listener("queued", [statsig_event("statsig::gate_exposure", gate="g", gateValue="true", ruleID="r")], None)
+    exposure, identify = log.rows()
+    assert "No Statsig event" in log.detail(identify["number"])["statsig"]
+    assert json.loads(log.detail(identify["number"])["segment"])["traits"] == {"email": "a@b.c"}
+    assert "No Segment call" in log.detail(exposure["number"])["segment"]
+    assert json.loads(log.detail(exposure["number"])["statsig"])["metadata"]["gate"] == "g"
+
+
+def test_the_badge_counts_what_arrived_since_the_log_was_last_seen():
+    log = EventLog()
+    assert log.unseen() == 0
+    for name in ("A", "B", "C"):
+        log.observe({"type": "track", "event": name})
+    assert log.unseen() == 3
+    log.mark_seen()
+    assert log.unseen() == 0
+    log.listener("queued", [statsig_event("segment_track:C")], None)  # a change is not an arrival
+    log.listener("sent", [statsig_event("segment_track:C")], 202)
+    assert log.unseen() == 0
+    log.observe({"type": "screen", "name": "Home"})
+    log.listener("queued", [statsig_event("statsig::gate_exposure", gate="g", gateValue="true")], None)
+    assert log.unseen() == 2
+    small = EventLog(limit=2)
+    for name in "ABCDE":
+        small.observe({"type": "track", "event": name})
+    assert small.unseen() == 5 and len(small.rows()) == 2  # still arrivals, though the log keeps two

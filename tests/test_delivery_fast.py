@@ -130,15 +130,15 @@ def test_prepare_is_idempotent_and_a_post_after_close_sets_up_again(httpserver):
     httpserver.expect_request("/x", method="POST").respond_with_json({"success": True})
     sender = HttpSender(httpserver.url_for("/x"), 5)
     sender.prepare()
-    pool = sender._pool
+    pool = sender.connection
     sender.prepare()
-    assert sender._pool is pool and sender.session is not None
+    assert sender.connection is pool and sender.session is not None
     assert sender.post(b"{}", {}).status == 200
     sender.close()
-    assert sender.session is None and sender._pool is None
+    assert sender.session is None and sender.connection is None
     sender.close()  # twice is fine
     assert sender.post(b"{}", {}).status == 200
-    assert sender._pool is not pool
+    assert sender.connection is not pool
     sender.close()
 
 
@@ -211,9 +211,9 @@ def test_the_cloud_leg_sets_up_http_on_its_delivery_thread_before_any_event(tmp_
     try:
         (cloud,) = [d for d in analytics.destinations() if isinstance(d, SegmentDestination)]
         deadline = time.monotonic() + 5
-        while cloud.http._pool is None and time.monotonic() < deadline:
+        while cloud.http.connection is None and time.monotonic() < deadline:
             time.sleep(0.01)
-        assert threads == ["segment-statsig-segment.io"] and cloud.http._pool is not None
+        assert threads == ["segment-statsig-segment.io"] and cloud.http.connection is not None
         analytics.track("Order Completed")
         assert analytics.flush(timeout=10)
         assert fake_segment_cdn.batches[-1]["batch"][0]["event"] == "Order Completed"

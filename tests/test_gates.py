@@ -8,7 +8,7 @@ import time
 import pytest
 
 from segment_statsig import Analytics, StatsigDestination
-from segment_statsig.statsig.values import djb2, parse_reply, MalformedReply
+from segment_statsig.statsig.initialize_reply import djb2, parse_reply, MalformedReply
 
 from .conftest import KEY
 

@@ -11,6 +11,8 @@ import pytest
 import requests
 
 from segment_statsig.testing import FakeSegmentCDN, FakeStatsig
+from segment_statsig.testing._wire import encode_like_a_browser
+from segment_statsig.testing.fake_statsig import djb2
 
 KEY = "client-harnesstestkey"
 
@@ -122,6 +124,151 @@ def test_unexpected_path_is_surfaced_as_assertion():
         assert requests.get(fake.url + "/log_event", timeout=5).status_code == 404
         with pytest.raises(AssertionError, match="unexpected GET /v1/log_event"):
             fake.check_assertions()
+
+
+# -- every form Statsig's client SDKs send --------------------------------------------------------
+
+JS_QUERY = f"k={KEY}&st=javascript-client&sv=3.33.5&t=1714564800123&sid=s-1"
+TEXT_PLAIN = {"Content-Type": "text/plain;charset=UTF-8"}
+
+
+def js_post(fake, path, data, query=JS_QUERY, headers=None):
+    return requests.post(f"{fake.url}{path}?{query}", data=data, headers={**TEXT_PLAIN, **(headers or {})},
+                         timeout=5)
+
+
+def test_rgstr_gzipped_by_query_gz_without_content_encoding(fake_statsig):
+    raw = gzip.compress(json.dumps(events("zipped by gz")).encode())
+    r = js_post(fake_statsig, "/rgstr", raw, query=JS_QUERY + "&ec=1&gz=1")
+    assert r.status_code == 202, r.text
+    assert [e["eventName"] for e in fake_statsig.events] == ["zipped by gz"]
+    rec = fake_statsig.requests[0]
+    assert (rec.compressed, rec.compressed_by, rec.encoded, rec.key_source) == (True, "query", False, "query")
+    assert rec.form == {"endpoint": "rgstr", "key_source": "query", "compressed_by": "query", "encoded": False,
+                        "content_type": "text/plain;charset=UTF-8"}
+
+
+def test_gz_query_with_a_body_that_is_not_gzip_is_400(fake_statsig):
+    r = js_post(fake_statsig, "/rgstr", json.dumps(events("plain")), query=JS_QUERY + "&gz=1")
+    assert r.status_code == 400 and "gz=1" in r.json()["error"]
+    assert fake_statsig.events == [] and fake_statsig.refused_requests == fake_statsig.requests
+
+
+def test_content_encoding_gzip_is_compressed_by_header(fake_statsig):
+    post(fake_statsig, raw=gzip.compress(json.dumps(events("z")).encode()), headers={"Content-Encoding": "gzip"})
+    rec = fake_statsig.requests[0]
+    assert (rec.compressed_by, rec.key_source, rec.endpoint) == ("header", "header", "log_event")
+
+
+def test_statsig_encoded_body_se_1(fake_statsig):
+    text = json.dumps(events("encodé"), ensure_ascii=False)  # Latin-1 passes btoa()
+    r = js_post(fake_statsig, "/rgstr", encode_like_a_browser(text), query=JS_QUERY + "&se=1")
+    assert r.status_code == 202, r.text
+    assert [e["eventName"] for e in fake_statsig.events] == ["encodé"]
+    assert fake_statsig.requests[0].encoded and not fake_statsig.requests[0].compressed
+    assert base64.b64decode(encode_like_a_browser("{}")[::-1]) == b"{}"
+    with pytest.raises(ValueError, match="btoa"):
+        encode_like_a_browser("名前")  # a browser's btoa refuses it; the client sends it plain
+
+
+def test_encoded_then_gzipped_is_undone_in_the_right_order(fake_statsig):
+    body = gzip.compress(encode_like_a_browser(json.dumps({"user": {"userID": "u"}, "hash": "djb2"})))
+    r = js_post(fake_statsig, "/initialize", body, query=JS_QUERY + "&se=1&gz=1")
+    assert r.status_code == 200, r.text
+    rec = fake_statsig.initialize_requests[0]
+    assert rec.encoded and rec.compressed_by == "query" and rec.body["user"] == {"userID": "u"}
+
+
+def test_se_1_with_a_body_that_is_not_reversed_base64_is_400(fake_statsig):
+    r = js_post(fake_statsig, "/initialize", json.dumps({"user": {}}), query=JS_QUERY + "&se=1")
+    assert r.status_code == 400 and "se=1" in r.json()["error"]
+
+
+def test_sdk_query_parameters_and_headers_read_alike(fake_statsig):
+    js_post(fake_statsig, "/rgstr", json.dumps(events("a", "b")), query=JS_QUERY + "&ec=2")
+    post(fake_statsig, body=events("c"), headers={"STATSIG-SDK-TYPE": "py", "STATSIG-SDK-VERSION": "1.0",
+                                                  "STATSIG-CLIENT-TIME": "17", "STATSIG-EVENT-COUNT": "1"})
+    js, ours = fake_statsig.requests
+    assert (js.api_key, js.sdk_type, js.sdk_version, js.client_time, js.session_id, js.event_count) == (
+        KEY, "javascript-client", "3.33.5", "1714564800123", "s-1", "2")
+    assert (ours.api_key, ours.sdk_type, ours.sdk_version, ours.client_time, ours.session_id, ours.event_count) == (
+        KEY, "py", "1.0", "17", None, "1")
+    assert ours.as_dict()["key_source"] == "header" and js.as_dict()["compressed_by"] is None
+
+
+def test_sdk_exception_reports_are_kept_apart_from_events(fake_statsig):
+    r = requests.post(fake_statsig.url + "/sdk_exception", json={"tag": "eb:wrap", "exception": "TypeError"},
+                      headers={"STATSIG-API-KEY": KEY}, timeout=5)
+    assert r.status_code == 202
+    assert fake_statsig.sdk_exceptions == [{"tag": "eb:wrap", "exception": "TypeError"}]
+    assert fake_statsig.events == [] and fake_statsig.event_requests == []
+
+
+# -- initialize replies as real clients read them --------------------------------------------------
+
+def initialize(fake, body, query=JS_QUERY):
+    r = js_post(fake, "/initialize", json.dumps(body), query=query)
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+def test_initialize_reply_carries_what_clients_read(fake_statsig):
+    fake_statsig.sdk_flags = {"enable_log_event_compression": True}
+    user = {"userID": "alice", "customIDs": {"stableID": "s-1"}}
+    reply = initialize(fake_statsig, {"user": user, "hash": "djb2", "statsigMetadata": {"stableID": "s-1"}})
+    for key in ("feature_gates", "dynamic_configs", "layer_configs", "param_stores", "sdkParams"):
+        assert reply[key] == {}
+    assert reply["has_updates"] is True and reply["time"] == fake_statsig.config_time
+    assert reply["hash_used"] == "djb2" and reply["user"] == user
+    assert reply["evaluated_keys"] == {"userID": "alice", "customIDs": {"stableID": "s-1"}}
+    assert reply["derived_fields"]["ip"] == "127.0.0.1" and "user_agent" in reply["derived_fields"]
+    assert reply["sdk_flags"] == {"enable_log_event_compression": True}
+    assert reply["hashed_sdk_key_used"] == djb2(KEY) and "is_delta" not in reply
+
+
+def test_initialize_asking_for_deltas_gets_a_full_reply(fake_statsig):
+    fake_statsig.set_gate("g", True)
+    body = {"user": {"userID": "u"}, "hash": "djb2", "deltasResponseRequested": True,
+            "sinceTime": fake_statsig.config_time, "full_checksum": "123", "previousDerivedFields": {}}
+    reply = initialize(fake_statsig, body)
+    assert reply["has_updates"] is True and "is_delta" not in reply
+    assert reply["feature_gates"][djb2("g")]["value"] is True
+
+
+def test_set_layer_with_an_allocated_experiment(fake_statsig):
+    se = [{"gate": "employees", "gateValue": "true", "ruleID": "r"}]
+    fake_statsig.set_layer("checkout", lambda user: ("Test" if user.get("userID") == "a" else None,
+                                                     {"title": "Pay", "steps": 2}),
+                           allocated_experiment=lambda user: "copy_exp" if user.get("userID") == "a" else None,
+                           explicit_parameters=["title"], secondary_exposures=se,
+                           undelegated_secondary_exposures=[])
+    for_a = initialize(fake_statsig, {"user": {"userID": "a"}, "hash": "djb2"})["layer_configs"][djb2("checkout")]
+    assert for_a == {
+        "name": djb2("checkout"), "value": {"title": "Pay", "steps": 2}, "rule_id": "checkout:Test",
+        "group": "checkout:Test", "group_name": "Test", "allocated_experiment_name": djb2("copy_exp"),
+        "explicit_parameters": ["title"], "is_device_based": False, "is_experiment_active": True,
+        "is_user_in_experiment": True, "secondary_exposures": se, "undelegated_secondary_exposures": []}
+    for_b = initialize(fake_statsig, {"user": {"userID": "b"}, "hash": "none"})["layer_configs"]["checkout"]
+    assert (for_b["rule_id"], for_b["allocated_experiment_name"], for_b["explicit_parameters"]) == ("default", "", ["title"])
+    fake_statsig.set_layer("plain", {"x": 1}, rule_id="layer_rule", allocated_experiment="exp")
+    plain = initialize(fake_statsig, {"user": {}, "hash": "none"})["layer_configs"]["plain"]
+    assert (plain["rule_id"], plain["allocated_experiment_name"], plain["explicit_parameters"]) == ("layer_rule", "exp", ["x"])
+    fake_statsig.remove("plain")
+    assert "plain" not in initialize(fake_statsig, {"user": {}, "hash": "none"})["layer_configs"]
+
+
+def test_our_plugin_reads_the_fakes_layer_and_logs_its_exposure(make_client, fake_statsig):
+    fake_statsig.set_layer("checkout", {"title": "Pay", "steps": 2}, group_name="Test",
+                           allocated_experiment="copy_exp", explicit_parameters=["title"])
+    analytics, dest = make_client()
+    assert dest.wait_for_values(5)
+    layer = dest.get_layer("checkout")
+    assert layer.get("title", "") == "Pay" and layer.get("steps", 0) == 2
+    assert dest.flush_exposures(5) and analytics.flush(timeout=5)
+    exposures = [(e["metadata"]["parameterName"], e["metadata"]["allocatedExperiment"],
+                  e["metadata"]["isExplicitParameter"]) for e in fake_statsig.events
+                 if e["eventName"] == "statsig::layer_exposure"]
+    assert exposures == [("title", djb2("copy_exp"), "true"), ("steps", "", "false")]
 
 
 # -- waiting and hooks ------------------------------------------------------------------------

@@ -6,6 +6,7 @@ import shutil
 import subprocess
 import sys
 import time
+import uuid
 from pathlib import Path
 
 import pytest
@@ -29,7 +30,8 @@ def test_there_are_enough_cases_covering_the_issue():
                    "personas_audience_added_then_removed", "anonymous_identified_reset", "screen_with_category",
                    "page_without_name", "properties_json_types", "properties_non_json_types", "unicode_event_name",
                    "batch_250_events", "retry_after_503", "drop_after_400", "settings_from_cdn",
-                   "integrations_statsig_false", "lifecycle_events"):
+                   "integrations_statsig_false", "lifecycle_events", "gate_check_and_exposure", "experiment_exposure",
+                   "layer_parameter_exposure"):
         assert needed in names
 
 
@@ -74,10 +76,19 @@ def test_one_byte_changed_in_expected_request_fails_with_field_named(tmp_path, c
     assert "0 passed, 1 failed" in out
 
 
-def test_one_byte_changed_in_a_header_fails_with_header_named(tmp_path, capsys):
+def test_a_recording_whose_event_count_disagrees_with_its_events_fails(tmp_path, capsys):
     path = _edited_copy(tmp_path, "track_renamed", '"statsig-event-count": "1"', '"statsig-event-count": "2"')
     assert main(["verify", str(path)]) == 1
-    assert 'requests[0].headers.statsig-event-count: expected "2", got "1"' in capsys.readouterr().out
+    assert 'recording: requests[0].event_count: expected "1" (the events it holds), got "2"' in capsys.readouterr().out
+
+
+def test_a_changed_key_or_sdk_header_fails_with_the_field_named(tmp_path, capsys):
+    path = _edited_copy(tmp_path, "track_renamed", '"statsig-api-key": "<API_KEY>"', '"statsig-api-key": "<SECRET_KEY>"')
+    assert main(["verify", str(path)]) == 1
+    assert 'requests[0].api_key: expected "<SECRET_KEY>", got "<API_KEY>"' in capsys.readouterr().out
+    path = _edited_copy(tmp_path, "track_renamed", '"statsig-sdk-type": "<SDK_TYPE>",', "")
+    assert main(["verify", str(path)]) == 1
+    assert 'requests[0].sdk_type: unexpected field, got "<SDK_TYPE>"' in capsys.readouterr().out
 
 
 def test_changed_status_and_user_field_fail(tmp_path, capsys):
@@ -207,6 +218,12 @@ def test_export_har(tmp_path):
         for key in ("startedDateTime", "time", "cache", "timings"):
             assert key in entry
     assert to_har({"name": "x"})["log"]["entries"] == []
+    gates = to_har(load_case(RECORDINGS / "gate_check_and_exposure.json"))["log"]["entries"]
+    assert {e["request"]["url"] for e in gates} == {"https://featureassets.org/v1/initialize",
+                                                    "https://events.statsigapi.net/v1/log_event"}
+    js = to_har({"expected": {"requests": [{"method": "POST", "path": "/v1/rgstr", "query": {"k": "<API_KEY>"},
+                                            "status": 202, "body": {"events": []}}]}})["log"]["entries"]
+    assert js[0]["request"]["url"] == "https://prodregistryv2.org/v1/rgstr?k=%3CAPI_KEY%3E"
 
 
 # -- adapters for other implementations --------------------------------------------------------------
@@ -285,3 +302,89 @@ def test_initialize_requests_are_ordered_apart_from_event_requests():
         ["/v1/log_event", "/v1/initialize", "/v1/log_event", "/v1/initialize"]))
     assert by_channel([init1, log1, log2, init2]) == by_channel([log1, init1, init2, log2]) == [log1, log2, init1, init2]
     assert by_channel([log2, log1]) != by_channel([log1, log2])  # event order still counts
+
+
+# -- verify compares by meaning, not by transport form ---------------------------------------------
+
+def _filled(value, session, ids):
+    """A recorded value with its placeholders made real again, as an implementation would send it."""
+    if isinstance(value, dict):
+        return {k: _filled(v, session, ids) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_filled(v, session, ids) for v in value]
+    if value == "<TIME>":
+        return int(time.time() * 1000)
+    if isinstance(value, str):
+        value = value.replace("<API_KEY>", session.api_key)
+        for placeholder in re.findall(r"<[A-Z_0-9]+>", value):
+            ids.setdefault(placeholder, str(uuid.uuid4()) if "ID" in placeholder else "javascript-client")
+            value = value.replace(placeholder, ids[placeholder])
+    return value
+
+
+def replay_like_statsig_js(case, *, key=None, rename=None, form="gz"):
+    """An adapter that sends a case's expected requests in the JS client's transport form:
+    /v1/rgstr with the key in k, text/plain, gzip marked by gz=1 (or statsig encoded, se=1),
+    "value": null on events that have none, extra statsigMetadata, its diagnostics event."""
+    import gzip
+    import requests as http
+
+    from segment_statsig.testing._wire import encode_like_a_browser
+
+    def run(session):
+        ids = {}
+        for request in case["expected"]["requests"]:
+            body = _filled(request["body"], session, ids)
+            initialize = request["path"].endswith("/initialize")
+            if isinstance(body, dict):
+                body["statsigMetadata"] = {**body.get("statsigMetadata", {}), "fallbackUrl": None}
+                for event in body.get("events", []):
+                    event.setdefault("value", None)
+                    if rename and event["eventName"] == rename[0]:
+                        event["eventName"] = rename[1]
+                if initialize:
+                    body.update({"deltasResponseRequested": False, "full_checksum": None})
+            query = {"k": key or session.api_key, "st": "javascript-client", "sv": "3.33.5",
+                     "t": str(int(time.time() * 1000)), "sid": str(uuid.uuid4())}
+            data = json.dumps(body).encode()
+            if initialize or form == "se":
+                data, query["se"] = encode_like_a_browser(json.dumps(body)), "1"
+            if not initialize:
+                query["ec"] = str(len(body["events"]))
+                if form == "gz":
+                    data, query["gz"] = gzip.compress(data), "1"
+            path = "/initialize" if initialize else "/rgstr"
+            http.post(session.statsig_url + path, params=query, data=data, timeout=5,
+                      headers={"Content-Type": "text/plain;charset=UTF-8", "statsig-sdk-type": "javascript-client",
+                               "statsig-sdk-version": "3.33.5", "statsig-event-count": query.get("ec", "0")})
+        diagnostics = {"events": [{"eventName": "statsig::diagnostics", "user": None, "time": 1,
+                                   "metadata": {"context": "initialize", "markers": []}}],
+                       "statsigMetadata": {"sdkType": "javascript-client"}}
+        http.post(session.statsig_url + "/rgstr", params={"k": key or session.api_key, "ec": "1"},
+                  data=json.dumps(diagnostics), timeout=5)
+
+    return run
+
+
+@pytest.mark.parametrize("path", CASES, ids=[p.stem for p in CASES])
+def test_recording_passes_when_sent_in_the_js_clients_transport_form(path):
+    case = load_case(path)
+    case["expected"].pop("segment_events", None)  # the cloud leg is Segment's, not replayed here
+    assert compare(case, run_case(case, replay_like_statsig_js(case))) == []
+
+
+def test_statsig_encoded_event_bodies_pass_too():
+    case = load_case(RECORDINGS / "gate_check_and_exposure.json")
+    assert compare(case, run_case(case, replay_like_statsig_js(case, form="se"))) == []
+
+
+def test_in_the_js_form_a_renamed_event_or_another_key_still_fails():
+    case = load_case(RECORDINGS / "track_renamed.json")
+    lines = compare(case, run_case(case, replay_like_statsig_js(
+        case, rename=("segment_track:Login Button Clicked", "segment_track:Login"))))
+    assert lines == ['requests[0].body.events[0].eventName: expected "segment_track:Login Button Clicked", '
+                     'got "segment_track:Login"']
+    secret_case = {**case, "settings": {"integrations": {"Statsig": {"apiKey": "<SECRET_KEY>"}}}}
+    lines = compare(case, run_case(secret_case, lambda s: replay_like_statsig_js(case, key=s.settings[
+        "integrations"]["Statsig"]["apiKey"])(s)))
+    assert lines == ['requests[0].api_key: expected "<API_KEY>", got "<SECRET_KEY>"']

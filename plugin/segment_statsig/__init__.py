@@ -15,6 +15,7 @@ _EXPORTS = {
     "SegmentDestination": "segment_statsig.segment.destination",
     "StatsigDestination": "segment_statsig.statsig.destination",
     "DeliveryStats": "segment_statsig.delivery.stats",
+    "ConsentManager": "segment_statsig.consent.manager",
 }
 
 __all__ = ["__version__", *_EXPORTS]

@@ -17,9 +17,11 @@ from .events import RESET, parse_timestamp
 from .identity import Identity
 from ..storage.journal import ClosedJournal, Journal
 from ..storage.lock import FolderLock
-from .plugin import PluginType, UpdateType
+from .plugin import DestinationPlugin, PluginType, UpdateType
 from .settings import SettingsLoader
-from ..storage.files import APP, make_dir, read_json, write_json
+from ..delivery.urls import check_url
+from ..storage import quarantine
+from ..storage.files import APP, PRIVACY, default_storage_dir, make_dir, read_json, write_json
 from .timeline import Timeline
 from .worker import TimelineWorker
 
@@ -43,8 +45,26 @@ def _mapping(value, what):
     if type(value) is dict:
         return value
     if isinstance(value, collections.abc.Mapping):
-        return dict(value)
+        try:
+            return dict(value.items())
+        except Exception as error:  # a mapping that cannot be read: its data is lost, not the event
+            log.warning("%s: a %s that cannot be read (%s: %s); sent as {}", what, type(value).__name__,
+                        type(error).__name__, error)
+            return {}
     raise TypeError(f"{what} must be a dict, not {type(value).__name__}")
+
+
+def _routing_rules(settings, key):
+    """The destination filters of destination `key` in Segment's settings (filters/)."""
+    if not isinstance(settings, dict) or not settings.get("middlewareSettings"):
+        return []  # no filters: the filter engine is not even imported
+    from ..filters import routing_rules, rules_for
+
+    try:
+        return rules_for(routing_rules(settings), key)
+    except Exception as error:  # rules of a shape tsub would choke on: say so, filter nothing
+        log.error("settings: the destination filters for %s cannot be read (%s); none applied", key, error)
+        return []
 
 
 def _user_id(value, what="user_id"):
@@ -73,13 +93,14 @@ class Analytics:
         self.write_key = write_key
         self.flush_at = flush_at
         self.flush_interval = float(flush_interval)
-        self.cdn_url = cdn_url
-        self.api_url = api_url
+        # Settings carry the Statsig key and the cloud leg carries events: same rule as Statsig's URLs.
+        self.cdn_url = check_url(cdn_url, "cdn_url")
+        self.api_url = check_url(api_url, "api_url (Segment)")
         self.track_lifecycle_events = track_lifecycle_events
         self.app_info = dict(app_info or {})
         self.settings_timeout = settings_timeout
         if storage_dir is None:
-            storage_dir = os.path.join(os.path.expanduser("~"), ".segment-statsig", write_key or "device-mode")
+            storage_dir = default_storage_dir(write_key)
         self.storage_dir = make_dir(os.fspath(storage_dir))
         # One Analytics per folder (storage/lock.py): refused here, before any call is accepted.
         self._lock = FolderLock(self.storage_dir) if self.storage_dir is not None else None
@@ -98,6 +119,7 @@ class Analytics:
         self.identity = Identity(self.storage_dir)
         self.journal = Journal(self.storage_dir)
         self.timeline = Timeline()
+        self.timeline.failed = self._destination_failed
         self._plugins_lock = threading.RLock()
         self._initialized = set()            # ids of plugins that had their INITIAL update
         self.settings = None
@@ -106,6 +128,8 @@ class Analytics:
         self.worker = TimelineWorker(self)
         self._opened = False
         self._holding = False   # while True, calls are journaled but the worker is not started
+        self._holds = set()     # plugins holding processing (a ConsentManager before start())
+        self._enabled = (read_json(self.storage_dir, PRIVACY) or {}).get("enabled") is not False
 
         self.context = self.add(ContextPlugin(self.app_info))
         if context is not None:
@@ -189,9 +213,21 @@ class Analytics:
             for plugin in self._all_plugins():
                 self._update(plugin, settings)
 
+    def _destination_failed(self, destination, event, error):
+        """A destination raised on its copy of an event: set the event aside, count it, say so."""
+        kept = quarantine.set_aside(self.storage_dir, getattr(destination, "key", type(destination).__name__), error, event)
+        stats = getattr(destination, "stats", None)
+        if stats is not None:
+            stats.add(quarantined=1)
+        log.error("destination %s failed on %s (%s: %s); %s", getattr(destination, "key", "?"),
+                  quarantine.describe(event), type(error).__name__, error,
+                  "set aside in the quarantine file" if kept else "skipped", exc_info=error)
+
     def _update(self, plugin, settings):
         kind = UpdateType.REFRESH if id(plugin) in self._initialized else UpdateType.INITIAL
         self._initialized.add(id(plugin))
+        if isinstance(plugin, DestinationPlugin) and plugin.device_mode:
+            plugin.routing_rules = _routing_rules(settings, plugin.key)  # a refresh replaces them
         try:
             plugin.update(settings, kind)
         except Exception:
@@ -242,8 +278,42 @@ class Analytics:
         of it in call order, so events made before still carry the old user."""
         self._record(RESET, {}, None, None, None, change=self.identity.reset)
 
+    # --- privacy --------------------------------------------------------------
+    @property
+    def enabled(self):
+        """False: the user opted out. Every call returns at once without writing or
+        changing anything (reset() included), until set True again. Kept across restarts."""
+        return self._enabled
+
+    @enabled.setter
+    def enabled(self, value):
+        if not isinstance(value, bool):
+            raise TypeError(f"enabled must be True or False, not {value!r}")
+        with self._call_lock:
+            self._enabled = value
+            write_json(self.storage_dir, PRIVACY, json.dumps({"enabled": value}))
+
+    def purge(self, timeout=5.0):
+        """Erase every event the device still holds undelivered: the journal, every
+        destination's queue (Statsig exposures included) and the quarantine file. What
+        was already sent is not the device's to erase. Runs on the timeline worker,
+        between two passes; True once done within `timeout` seconds."""
+        self.worker.start()
+        return self.worker.purge(timeout)
+
+    def hold(self, owner):
+        """Keep every call in the journal, unprocessed, until release(owner)."""
+        self._holds.add(owner)
+
+    def release(self, owner):
+        self._holds.discard(owner)
+        if self.worker.thread is not None:
+            self.worker.wake.set()
+
     def _record(self, kind, fields, context, integrations, timestamp, change=None):
         """The caller's-thread path: stamp, encode, one journal write, wake the worker."""
+        if not self._enabled:  # opted out: nothing is written, nothing changes
+            return
         unix_time = time.time() if timestamp is None else parse_timestamp(timestamp)
         if context is not None:
             context = _mapping(context, "context")

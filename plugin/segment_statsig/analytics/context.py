@@ -72,9 +72,15 @@ class ContextPlugin(Plugin):
         self.overrides = merge(self.overrides, parts)
         self.static = None
 
+    def current(self):
+        """The context every new event starts from (its own context merges over it)."""
+        static = self.static
+        if static is None:
+            static = self.static = merge(platform_context(self.app_info), self.overrides)
+        return static
+
     def execute(self, event):
-        if self.static is None:
-            self.static = merge(platform_context(self.app_info), self.overrides)
+        static = self.current()
         own = event.get("context")
-        event["context"] = merge(self.static, own) if own else dict(self.static)
+        event["context"] = merge(static, own) if own else dict(static)
         return event

@@ -8,6 +8,7 @@ it; uuid formatting, ISO timestamps and context enrichment happen on the worker.
 from __future__ import annotations
 
 import datetime
+import math
 
 RESET = "_reset"  # not a Segment event: tells plugins to forget the user, in call order
 
@@ -16,34 +17,57 @@ _second_text = (None, "")  # the last whole second formatted (one tuple: threads
 
 
 def iso_timestamp(unix_time):
-    """ISO-8601 UTC with milliseconds, as Segment's SDKs write it."""
-    ms = int(unix_time * 1000)  # floor, never rounds up into the next second
+    """ISO-8601 UTC with milliseconds, as Segment's SDKs write it (years 0001-9999)."""
+    ms = math.floor(unix_time * 1000)  # floor, never rounds up into the next second (nor, before 1970, down)
     second, millis = divmod(ms, 1000)
     global _second_text
     cached = _second_text
     if cached[0] != second:
-        cached = _second_text = (second, datetime.datetime.fromtimestamp(
-            second, datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S."))
+        moment = _EPOCH + datetime.timedelta(seconds=second)
+        # Not strftime: it writes year 1 as "1", which no ISO-8601 reader takes back.
+        cached = _second_text = (second, f"{moment.year:04d}-{moment.month:02d}-{moment.day:02d}T"
+                                         f"{moment.hour:02d}:{moment.minute:02d}:{moment.second:02d}.")
     return f"{cached[1]}{millis:03d}Z"
 
 
+_EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.timezone.utc)
+# The instants an ISO-8601 timestamp of years 0001-9999 can name, in unix seconds.
+MIN_UNIX = (datetime.datetime(1, 1, 1, tzinfo=datetime.timezone.utc) - _EPOCH).total_seconds()
+MAX_UNIX = (datetime.datetime(9999, 12, 31, 23, 59, 59, 999000, tzinfo=datetime.timezone.utc) - _EPOCH).total_seconds()
+
+
 def parse_timestamp(value):
-    """A caller's `timestamp=`: datetime (naive = UTC), unix seconds or ISO-8601 text."""
+    """A caller's `timestamp=`: datetime (naive = UTC), unix seconds or ISO-8601 text, as
+    unix seconds. TypeError for another type, ValueError for a time no ISO-8601
+    timestamp can name (NaN, infinities, beyond year 9999 - such as milliseconds
+    passed as seconds): refused here, never accepted and then dropped."""
     if isinstance(value, datetime.datetime):
-        if value.tzinfo is None:
-            value = value.replace(tzinfo=datetime.timezone.utc)
-        return value.timestamp()
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return float(value)
-    if isinstance(value, str):
+        try:
+            if value.tzinfo is None:
+                value = value.replace(tzinfo=datetime.timezone.utc)
+            seconds = (value - _EPOCH).total_seconds()
+        except Exception as error:  # a tzinfo whose utcoffset() raises or is out of range
+            raise ValueError(f"timestamp {value!r} cannot be read: {type(error).__name__}: {error}") from None
+    elif isinstance(value, (int, float)) and not isinstance(value, bool):
+        try:
+            seconds = float(value)
+        except OverflowError:
+            raise ValueError(f"timestamp {value!r} is out of range (unix seconds, years 0001-9999)") from None
+    elif isinstance(value, str):
         text = value.strip()
         if text.endswith(("Z", "z")):
             text = text[:-1] + "+00:00"
         try:
-            return parse_timestamp(datetime.datetime.fromisoformat(text))
+            moment = datetime.datetime.fromisoformat(text)
         except ValueError:
-            pass
-    raise TypeError(f"timestamp must be a datetime, unix seconds or ISO-8601 text, not {value!r}")
+            raise ValueError(f"timestamp {value!r} is not ISO-8601 text") from None
+        return parse_timestamp(moment)
+    else:
+        raise TypeError(f"timestamp must be a datetime, unix seconds or ISO-8601 text, not {type(value).__name__}")
+    if not MIN_UNIX <= seconds <= MAX_UNIX:  # also False for NaN
+        raise ValueError(f"timestamp {value!r} is out of range: unix seconds of years 0001-9999 "
+                         "(milliseconds passed as seconds?)")
+    return seconds
 
 
 _second_epoch = (None, 0)
@@ -65,7 +89,10 @@ def _unix_ms(iso):
     moment = datetime.datetime.fromisoformat(text)
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=datetime.timezone.utc)
-    return int(round(moment.timestamp() * 1000))
+    return (moment - _EPOCH) // _MILLISECOND  # exact, for years 0001-9999 alike
+
+
+_MILLISECOND = datetime.timedelta(milliseconds=1)
 
 
 _VARIANT = {digit: "89ab"[int(digit, 16) & 3] for digit in "0123456789abcdef"}

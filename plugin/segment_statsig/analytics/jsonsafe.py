@@ -2,7 +2,7 @@
 
 The rules, applied to properties, traits, context and integrations:
 - str, int, finite float, bool, None, dict, list: kept as they are.
-- tuple, set, frozenset -> list (sets sorted when their items sort).
+- tuple, set, frozenset -> list (sets sorted when their items sort without error).
 - datetime, date, time -> ISO-8601 string (`isoformat()`).
 - Decimal -> float; UUID, pathlib paths -> str; Enum -> its value; bytes -> UTF-8 text
   (bad bytes become U+FFFD).
@@ -12,12 +12,14 @@ The rules, applied to properties, traits, context and integrations:
   value is dropped, with a warning.
 - a container that contains itself (a cycle) -> null at the repeat, with a warning.
 - nesting deeper than 64 levels -> null below that depth, with a warning.
+- a container that cannot be read (its items() or iteration raises) -> null, with a warning.
 - an integer too long for Python to write (over 4,300 digits) -> dropped, with a warning.
 
 The fast path is one C-encoder call; the rules above run only when it refuses.
 """
 from __future__ import annotations
 
+import collections.abc
 import datetime
 import decimal
 import enum
@@ -38,12 +40,13 @@ def _convert(obj):
     if isinstance(obj, (datetime.datetime, datetime.date, datetime.time)):
         return obj.isoformat()
     if isinstance(obj, decimal.Decimal):
-        return float(obj)
+        return float("nan") if obj.is_snan() else float(obj)  # float() refuses a signalling NaN
     if isinstance(obj, (set, frozenset)):
+        items = list(obj)
         try:
-            return sorted(obj)
-        except TypeError:
-            return list(obj)
+            return sorted(items)
+        except Exception:  # unorderable items, Decimal NaN, an __lt__ that raises
+            return items
     if isinstance(obj, (bytes, bytearray, memoryview)):
         return bytes(obj).decode("utf-8", "replace")
     if isinstance(obj, enum.Enum):
@@ -58,6 +61,12 @@ def _convert(obj):
 _encode = json.JSONEncoder(
     default=_convert, allow_nan=False, separators=(",", ":"), check_circular=True
 ).encode
+
+# The plain encoders, for data this library made and knows to be JSON: `compact` for the
+# wire (ASCII); `compact_text` keeps other characters as they are, for JSON that becomes
+# text a person reads (a metadata value) or whose characters are counted (Statsig's limits).
+compact = json.JSONEncoder(separators=(",", ":")).encode
+compact_text = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
 
 try:
     # The caller's-thread fast path: the C encoder made once, not per call as
@@ -75,15 +84,25 @@ except ImportError:  # a Python without the _json accelerator
 
 
 def dumps(value, what="event"):
-    """Compact JSON text of `value`, after the rules above; never raises."""
+    """Compact JSON text of `value`, after the rules above; never raises. A top-level
+    list keeps its length (an item that cannot be written becomes null), so a record's
+    fields stay where the reader looks for them."""
     try:
         return _fast(value)
     except Exception:
         notes = []
-        clean = sanitize(value, notes)
+        if type(value) is list:
+            clean = [sanitize(item, notes, f"$[{i}]") for i, item in enumerate(value)]
+            clean = [None if item is _DROP else item for item in clean]
+        else:
+            clean = sanitize(value, notes)
         if notes:
             log.warning("%s: %s", what, "; ".join(notes[:5]) + (f" (+{len(notes) - 5} more)" if len(notes) > 5 else ""))
-        return _encode(None if clean is _DROP else clean)
+        try:
+            return _encode(None if clean is _DROP else clean)
+        except Exception as error:  # a value the rules did not foresee: never the caller's problem
+            log.warning("%s: could not be written as JSON (%s: %s); sent as null", what, type(error).__name__, error)
+            return "null" if type(value) is not list else "[" + ",".join(["null"] * len(value)) + "]"
 
 
 def sanitize(value, notes, path="$", depth=0, seen=None):
@@ -106,15 +125,25 @@ def sanitize(value, notes, path="$", depth=0, seen=None):
         notes.append(f"{path}: nested deeper than {MAX_DEPTH} levels, cut to null")
         return None
     seen = seen if seen is not None else set()
-    if isinstance(value, (dict, list, tuple, set, frozenset)):
+    if isinstance(value, (dict, list, tuple, set, frozenset, collections.abc.Mapping)):
         if id(value) in seen:
             notes.append(f"{path}: contains itself, sent as null")
             return None
         seen.add(id(value))
         try:
-            if isinstance(value, dict):
+            try:
+                # Read the container whole first: an items() or __iter__ that raises
+                # (a broken subclass, a mapping changed meanwhile) costs only this value.
+                if isinstance(value, (dict, collections.abc.Mapping)):
+                    pairs = list(value.items())
+                else:
+                    items = _convert(value) if isinstance(value, (set, frozenset)) else list(value)
+            except Exception as error:
+                notes.append(f"{path}: a {type(value).__name__} that cannot be read ({type(error).__name__}), sent as null")
+                return None
+            if isinstance(value, (dict, collections.abc.Mapping)):
                 out = {}
-                for key, item in value.items():
+                for key, item in pairs:
                     key = _key(key)
                     if key is _DROP:
                         notes.append(f"{path}: a key that cannot be written, dropped")
@@ -123,7 +152,6 @@ def sanitize(value, notes, path="$", depth=0, seen=None):
                     if item is not _DROP:
                         out[key] = item
                 return out
-            items = _convert(value) if isinstance(value, (set, frozenset)) else value
             out = [sanitize(item, notes, f"{path}[{i}]", depth + 1, seen) for i, item in enumerate(items)]
             return [item for item in out if item is not _DROP]
         finally:

@@ -70,6 +70,10 @@ class EventPlugin(Plugin):
     def reset(self):
         """Forget the user."""
 
+    def purge(self):
+        """Erase what this plugin holds undelivered (Analytics.purge); returns how many events."""
+        return 0
+
 
 class DestinationPlugin(EventPlugin):
     """Sends events somewhere, with its own small timeline of before/enrichment/after plugins."""
@@ -77,9 +81,13 @@ class DestinationPlugin(EventPlugin):
     type = PluginType.DESTINATION
     key = ""
     enabled = True
+    # Device mode: this destination's filters (the settings' routing rules naming it) run
+    # here, on the device. False for the cloud leg: Segment's servers filter what it sends.
+    device_mode = True
 
     def __init__(self):
         self.timeline = Timeline()
+        self.routing_rules = []  # set from the settings (Analytics), applied before the typed method
 
     def add(self, plugin):
         if plugin.type in (PluginType.DESTINATION, PluginType.UTILITY):
@@ -100,7 +108,8 @@ class DestinationPlugin(EventPlugin):
         return integrations.get("All", True) is not False
 
     def process(self, event):
-        """before -> enrichment -> the typed method -> after, on this destination alone."""
+        """before -> enrichment (consent blockers sit here) -> the destination's filters ->
+        the typed method -> after, on this destination's copy alone."""
         if not self.enabled or not self.accepts(event):
             return None
         timeline = self.timeline
@@ -108,7 +117,21 @@ class DestinationPlugin(EventPlugin):
         event = timeline.apply(PluginType.ENRICHMENT, event)
         if event is None:
             return None
+        if self.routing_rules:
+            from ..filters import apply_rules  # only apps whose settings hold filters load them
+
+            # A rule that fails raises (FilterError): the timeline sets the event aside for
+            # this destination rather than send what the rule meant to change or drop.
+            filtered = apply_rules(event, self.routing_rules, self.key)
+            if filtered is None:
+                self.skipped(event, "filtered")
+                return None
+            event = filtered
         return timeline.apply(PluginType.AFTER, EventPlugin.execute(self, event))
+
+    def skipped(self, event, why):
+        """`event` will not reach this destination: `why` is "filtered" (a destination
+        filter dropped it) or "blocked" (consent). A destination with stats counts it."""
 
     def commit(self):
         """Make every event accepted so far durable. The timeline worker calls this

@@ -39,18 +39,21 @@ class SettingsLoader:
         threading.Thread(target=run, name="segment-statsig-settings", daemon=True).start()
 
     def fetch(self):
-        try:
-            import requests
+        from ..delivery.http import HttpSender
 
-            response = requests.get(self.url, timeout=self.timeout)
-        except Exception as error:  # offline: the cache (already applied) stands
-            log.warning("settings: cannot reach Segment's CDN (%s); using cached settings", type(error).__name__)
+        sender = HttpSender(self.url, self.timeout, use_gzip=False, reply_limit=None)
+        try:
+            result = sender.get({"Accept": "application/json"})
+        finally:
+            sender.close()
+        if result.status is None:  # offline: the cache (already applied) stands
+            log.warning("settings: cannot reach Segment's CDN (%s); using cached settings", result.reply.split(":")[0])
             return None
-        if response.status_code != 200:
-            log.warning("settings: CDN answered HTTP %s; using cached settings", response.status_code)
+        if result.status != 200:
+            log.warning("settings: CDN answered HTTP %s; using cached settings", result.status)
             return None
         try:
-            settings = response.json()
+            settings = json.loads(result.reply)
         except ValueError:
             settings = None
         if not _valid(settings):

@@ -21,6 +21,8 @@ def copy_event(value):
 class Timeline:
     def __init__(self):
         self.plugins = {t: [] for t in PluginType}
+        # failed(destination, event, error): a destination raised on its copy of an event
+        self.failed = None
 
     # Copy on write: the worker may be iterating a list while the app adds a plugin.
     def add(self, plugin):
@@ -59,8 +61,11 @@ class Timeline:
                 # Each destination gets its own copy; the last may have the original
                 # when no after-plugin will look at it.
                 destination.process(event if i == last and not after else copy_event(event))
-            except Exception:
-                log.exception("destination %s failed on a %s event", getattr(destination, "key", "?"), event.get("type"))
+            except Exception as error:
+                if self.failed is not None:
+                    self.failed(destination, event, error)
+                else:
+                    log.exception("destination %s failed on a %s event", getattr(destination, "key", "?"), event.get("type"))
         return run_stage(after, event) if after else event
 
 

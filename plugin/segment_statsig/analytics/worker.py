@@ -8,18 +8,24 @@ left are processed even when no call comes: GRACE seconds after the app last add
 (or removed) a plugin, once it has a destination."""
 from __future__ import annotations
 
+import json
 import logging
 import threading
 import time
 
+from ..storage import quarantine
 from ..storage.records import read_records
 from .events import RESET, to_event
 from .plugin import EventPlugin
 
 log = logging.getLogger("segment_statsig")
 
+# A record as the journal wrote it (compact JSON), for the quarantine file.
+_record_text = json.JSONEncoder(separators=(",", ":")).encode
+
 BATCH_LINES = 500  # journal lines per pass (one destination commit each)
 COALESCE = 0.01    # after a wake, let a burst of calls gather: one commit for many events
+SLOW_EVENT = 1.0   # seconds: an event that takes longer is named in a warning
 GRACE = 5.0        # seconds without a call, after the last add(), before an earlier run's lines are processed
 
 
@@ -36,6 +42,8 @@ class TimelineWorker:
         self.sync_requested = False
         self.stopping = False
         self.asleep = False  # set by the worker before it waits; the first caller after clears it
+        self.quarantined = 0  # records the timeline could not process, set aside
+        self.purges_asked = self.purges_done = 0
         self.holding = True  # until start(): the app may still be adding destinations
         self.release_at = None  # with start_later(): when to stop holding anyway
 
@@ -90,6 +98,27 @@ class TimelineWorker:
                 self.idle.wait(min(left, 0.05))
         return True
 
+    def purge(self, timeout):
+        """Have the worker erase what is undelivered, between two passes; True when done."""
+        with self.idle:
+            self.purges_asked += 1
+            asked = self.purges_asked
+        self.wake.set()
+        with self.idle:
+            return self.idle.wait_for(lambda: self.purges_done >= asked, timeout)
+
+    def _purge(self):
+        analytics = self.analytics
+        erased = self.journal.purge()
+        for plugin in analytics._all_plugins():
+            if isinstance(plugin, EventPlugin):
+                try:
+                    erased += plugin.purge()
+                except Exception:
+                    log.exception("plugin %s failed to purge", type(plugin).__name__)
+        quarantine.erase(analytics.storage_dir)
+        log.info("purge: erased %d undelivered events from the device", erased)
+
     def stop(self, timeout):
         with self.lock:
             self.stopping = True
@@ -118,6 +147,11 @@ class TimelineWorker:
             self.wake.clear()
             self.processing = True
             try:
+                asked = self.purges_asked
+                if asked > self.purges_done:
+                    self._purge()
+                    with self.idle:
+                        self.purges_done = asked
                 self._drain()
                 if self.flush_requested:
                     self.flush_requested = False
@@ -136,14 +170,15 @@ class TimelineWorker:
             if self.stopping and not self.journal.pending:
                 return
             self.asleep = True
-            if not self.journal.pending:  # a call that came before `asleep` was set is handled now
+            # A call that came before `asleep` was set is handled now; held lines wait for release().
+            if not self.journal.pending or (analytics._holds and self.purges_asked == self.purges_done):
                 self.wake.wait(analytics.flush_interval)
                 time.sleep(COALESCE)
             self.asleep = False
 
     def _drain(self):
         analytics = self.analytics
-        while True:
+        while not analytics._holds and self.purges_asked == self.purges_done:
             lines = self.journal.take(BATCH_LINES)
             if not lines:
                 return
@@ -153,15 +188,25 @@ class TimelineWorker:
                             damage, len(records), "" if len(records) == 1 else "s")
             process = analytics.timeline.process
             for record in records:
+                event = None
+                started = time.monotonic()
                 try:
                     if record[0] == RESET:
                         for plugin in analytics._all_plugins():
                             if isinstance(plugin, EventPlugin):
                                 plugin.reset()
                     else:
-                        process(to_event(record))
-                except Exception:
-                    log.exception("timeline: a %s event failed; skipped", record[0])
+                        event = to_event(record)
+                        process(event)
+                except Exception as error:
+                    # Set aside, not retried: a record that fails once fails again.
+                    kept = quarantine.set_aside(analytics.storage_dir, "timeline", error, _record_text(record))
+                    log.error("timeline: %s failed (%s: %s); %s", quarantine.describe(event or {"type": record[0]}),
+                              type(error).__name__, error, "set aside in the quarantine file" if kept else "skipped")
+                    self.quarantined += 1
+                took = time.monotonic() - started
+                if took > SLOW_EVENT:
+                    log.warning("timeline: %s took %.1f s to process", quarantine.describe(event), took)
             destinations = analytics.destinations()
             for destination in destinations:
                 try:

@@ -9,11 +9,11 @@ per batch). requests and urllib3 are imported on a worker thread, never at impor
 from __future__ import annotations
 
 import gzip
-import ipaddress
 import logging
 import time
-import urllib.parse
 
+
+from . import policy
 
 log = logging.getLogger("segment_statsig")
 
@@ -28,25 +28,6 @@ class SendResult:
         self.status = status
         self.retry_after = retry_after
         self.reply = reply
-
-
-def check_api_url(url):
-    """https anywhere; plain http only to this machine (loopback). Returns it without a trailing /."""
-    parts = urllib.parse.urlsplit(url) if isinstance(url, str) else None
-    if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ValueError(f"api_url must be an http(s) URL, not {url!r}")
-    if parts.scheme == "http" and not _loopback(parts.hostname):
-        raise ValueError(f"api_url {url!r}: plain http is allowed only to loopback; use https")
-    return url.rstrip("/")
-
-
-def _loopback(host):
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def retry_after_seconds(value):
@@ -65,29 +46,20 @@ def retry_after_seconds(value):
         return None
 
 
-def _is_json(text):
-    import json
-
-    try:
-        json.loads(text)
-    except ValueError:
-        return False
-    return True
-
-
 class HttpSender:
-    """POSTs bodies to one URL over one kept-alive connection. Retries are the
-    delivery loop's business, so the pool makes none."""
+    """Requests to one URL over one kept-alive connection: the only code that talks
+    HTTP. Retries are the delivery loop's business (delivery/policy.py), so the pool
+    makes none."""
 
-    def __init__(self, url, timeout, use_gzip=True, json_reply=False):
+    def __init__(self, url, timeout, use_gzip=True, json_reply=False, reply_limit=300):
         self.url = url
+        self.reply_limit = reply_limit  # characters of the reply kept (None: all of it)
         self.timeout = timeout
         self.use_gzip = use_gzip
-        # The API answers JSON: a 2xx with any other body came from something in the
-        # way (a captive portal, a proxy), so the events did not arrive: retry them.
-        self.json_reply = json_reply
+        self.json_reply = json_reply  # the API answers JSON (policy.reply_accepted)
         self.session = None
-        self._pool = None
+        # (urllib3 pool, URL to ask it for, default headers, timeout), once set up
+        self.connection = None
 
     def prepare(self):
         """Import the network stack and set up the session and its pool now (the delivery
@@ -104,17 +76,25 @@ class HttpSender:
         if self.use_gzip:
             body = gzip.compress(body, compresslevel=1)  # 5x less CPU than 6; JSON still shrinks ~10x
             headers["Content-Encoding"] = "gzip"
+        return self._request("POST", body, headers, secret)
+
+    def get(self, headers=None, secret=None):
+        """A GET of the URL; returns a SendResult, never raises."""
+        return self._request("GET", None, headers or {}, secret)
+
+    def _request(self, method, body, headers, secret):
         try:
             pool, path, base_headers, timeout = self._connect()
             # What HTTPAdapter.send does, minus its per-request layers. retries=False: no
             # retry, and an error raised as itself (not wrapped in MaxRetryError).
-            response = pool.urlopen("POST", path, body=body, headers={**base_headers, **headers}, redirect=False,
+            response = pool.urlopen(method, path, body=body, headers={**base_headers, **headers}, redirect=False,
                                     assert_same_host=False, preload_content=True, decode_content=True,
                                     retries=False, timeout=timeout)
             status = response.status
             text = response.data.decode("utf-8", "replace")
-            result = SendResult(status, retry_after_seconds(response.headers.get("Retry-After")), text[:300])
-            if self.json_reply and 200 <= status < 300 and text.strip() and not _is_json(text):
+            kept = text if self.reply_limit is None else text[:self.reply_limit]
+            result = SendResult(status, retry_after_seconds(response.headers.get("Retry-After")), kept)
+            if not policy.reply_accepted(status, text, self.json_reply):
                 result = SendResult(None, None, f"HTTP {status} with a reply that is not JSON "
                                                 f"(a captive portal or proxy?): {text[:200]}")
         except Exception as error:  # network error, timeout, reset: retryable
@@ -125,7 +105,7 @@ class HttpSender:
 
     def _connect(self):
         """(pool, URL to send to, default headers, timeout), made once."""
-        if self._pool is None:
+        if self.connection is None:
             import requests
             from requests.adapters import HTTPAdapter
             from urllib3 import Timeout
@@ -148,11 +128,11 @@ class HttpSender:
             path = adapter.request_url(prepared, session.proxies)
             # requests' defaults: User-Agent, Accept-Encoding, Accept, Connection.
             self.session = session
-            self._pool = (pool, path, dict(session.headers), Timeout(connect=self.timeout, read=self.timeout))
-        return self._pool
+            self.connection = (pool, path, dict(session.headers), Timeout(connect=self.timeout, read=self.timeout))
+        return self.connection
 
     def close(self):
         """Close the connections; a later post sets them up again."""
-        session, self.session, self._pool = self.session, None, None
+        session, self.session, self.connection = self.session, None, None
         if session is not None:
             session.close()

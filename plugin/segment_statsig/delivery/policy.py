@@ -5,11 +5,13 @@ Retryable, as Statsig's and Segment's SDKs do: network errors and timeouts (no s
 408, 429 (honouring Retry-After), 500, 502, 503, 504, 522, 524, 599. A 2xx whose reply
 is not what the API answers (a captive portal, a proxy) counts as a network error
 (delivery/http.py). Backoff is exponential with full jitter, capped; a server's
-Retry-After (capped at five minutes) is a floor that not even flush() skips. 413 means
+Retry-After (capped at five minutes) is a floor. While a retry is scheduled nothing is
+sent, whoever asks (flush() included): at most one attempt per backoff step. 413 means
 "smaller batches". Any other status is final for what was sent.
 """
 from __future__ import annotations
 
+import json
 import random
 from typing import Optional
 
@@ -19,6 +21,18 @@ MAX_RETRY_AFTER = 300.0  # seconds: a server asking for longer is waited on this
 
 def delivered(status: Optional[int]) -> bool:
     return status is not None and 200 <= status < 300
+
+
+def reply_accepted(status: int, reply: str, expects_json: bool) -> bool:
+    """False for a 2xx whose reply is not what the API answers (JSON): it came from
+    something in the way (a captive portal, a proxy), so the events did not arrive."""
+    if not expects_json or not delivered(status) or not reply.strip():
+        return True
+    try:
+        json.loads(reply)
+    except ValueError:
+        return False
+    return True
 
 
 def retryable(status: Optional[int]) -> bool:

@@ -6,20 +6,27 @@ import json
 import logging
 import threading
 
+from ..analytics.jsonsafe import compact
 from ..analytics.plugin import DestinationPlugin
 from ..storage.fallback import FallbackQueue
 from ..storage.files import describe_error
+from ..storage.quarantine import describe
 from ..storage.queue import MemoryQueue, open_queue
 from .stats import DeliveryStats
 from .worker import Delivery
 
 log = logging.getLogger("segment_statsig")
 
-encode = json.JSONEncoder(separators=(",", ":")).encode
+encode = compact
 
 
 class QueuedDestination(DestinationPlugin):
     queue_file = "queue.sqlite3"   # in the Analytics storage folder
+
+    # The receiver's limits (a subclass sets its API's): a batch's events add up to at
+    # most max_batch_bytes of JSON; an event over max_event_bytes can never be delivered.
+    max_batch_bytes = 1_000_000
+    max_event_bytes = None
 
     def __init__(self, *, flush_at=None, flush_interval=None, max_batch_size=100, max_queue_events=100_000,
                  max_queue_bytes=32 * 1024 * 1024, retry_base=1.0, retry_max=60.0):
@@ -60,7 +67,8 @@ class QueuedDestination(DestinationPlugin):
             self.key.lower(), self._get_queue, self.send, self.ready, self.stats, self._notify,
             flush_at=self.flush_at or analytics.flush_at,
             flush_interval=self.flush_interval or analytics.flush_interval,
-            max_batch_size=self.max_batch_size, retry_base=self.retry_base, retry_max=self.retry_max,
+            max_batch_size=self.max_batch_size, max_batch_bytes=self.max_batch_bytes,
+            retry_base=self.retry_base, retry_max=self.retry_max,
             prepare=self.prepare)
         self.delivery.start()
 
@@ -68,7 +76,16 @@ class QueuedDestination(DestinationPlugin):
         """Keep `payload` (a JSON-ready dict; `text`, its JSON when already made) for the
         next commit. `message_id` makes storing it idempotent: the journal replays what a
         crash left unmarked, and the queue keeps only one copy."""
-        self._pending.append((message_id, encode(payload) if text is None else text))
+        text = encode(payload) if text is None else text
+        if self.max_event_bytes is not None and len(text) > self.max_event_bytes:
+            # Sent with others it would take them down with it (the receiver refuses the
+            # whole batch), and alone it is refused too: set aside, counted, named.
+            self.stats.add(dropped=1)
+            log.error("%s: %s is %d bytes, over the %d bytes one event may have here; not sent",
+                      self.key, describe(payload), len(text), self.max_event_bytes)
+            self._notify("dropped", [payload], None)
+            return
+        self._pending.append((message_id, text))
         if self._listeners:
             self._notify("queued", [payload], None)
 
@@ -120,6 +137,12 @@ class QueuedDestination(DestinationPlugin):
             self._queue = fallback
         return fallback
 
+    def skipped(self, event, why):
+        """Counted (stats.filtered / stats.blocked) and told to listeners ("filtered" /
+        "blocked", with the Segment event: no Statsig event was made of it)."""
+        self.stats.add(**{"filtered" if why == "filtered" else "blocked": 1})
+        self._notify(why, [event], None)
+
     def committed(self):
         if self.delivery is not None:
             self.delivery.queue_grew(self._get_queue().count)
@@ -139,6 +162,28 @@ class QueuedDestination(DestinationPlugin):
     def flush(self):
         if self.delivery is not None:
             self.delivery.request_flush()
+
+    def purge(self):
+        """Erase what waits to be sent (the timeline worker, between passes): what this
+        pass made and the queue. A batch already in flight is the server's by now."""
+        erased = len(self._pending)
+        self._pending = []
+        with self._store_lock:
+            queue = self._get_queue()
+            try:
+                erased += queue.purge()
+            except Exception as error:
+                log.warning("%s: could not erase the queue (%s)", self.key, error)
+        if self.delivery is not None:
+            self.delivery.purged()
+        self._notify("purged", [], None)
+        return erased
+
+    def retry_now(self):
+        """The network is back: try now instead of at the end of the current backoff
+        step (a server's Retry-After still holds). flush() waits for the backoff."""
+        if self.delivery is not None:
+            self.delivery.retry_now()
 
     def wait_idle(self, timeout):
         return self.delivery is None or self.delivery.wait_idle(timeout)
@@ -167,8 +212,10 @@ class QueuedDestination(DestinationPlugin):
     # --- listeners ------------------------------------------------------------
     def add_listener(self, callback):
         """callback(state, events, status): state "queued" | "sent" | "retrying" |
-        "dropped"; the payload dicts; the HTTP status (None when queued or on a
-        network error). Runs on a worker thread: keep it short."""
+        "dropped" (the payload dicts), or "filtered" | "blocked" | "purged" (the Segment
+        events a filter or consent kept from this destination, or purge() erased); the
+        HTTP status (None but for sent / retrying / dropped after a reply). Runs on a
+        worker thread: keep it short."""
         self._listeners.append(callback)
 
     def remove_listener(self, callback):

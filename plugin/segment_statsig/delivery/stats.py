@@ -4,7 +4,7 @@ from __future__ import annotations
 import threading
 from typing import Any, Dict, Optional
 
-FIELDS = ("queued", "sent", "dropped", "retried", "requests", "last_error")
+FIELDS = ("queued", "sent", "dropped", "retried", "requests", "quarantined", "filtered", "blocked", "last_error")
 
 
 class DeliveryStats:
@@ -17,6 +17,9 @@ class DeliveryStats:
         self.dropped = 0
         self.retried = 0
         self.requests = 0
+        self.quarantined = 0  # events this destination failed on, set aside (storage/quarantine.py)
+        self.filtered = 0     # events a destination filter (routing rule) dropped
+        self.blocked = 0      # events consent kept from this destination
         self.last_error: Optional[str] = None
 
     def add(self, **counts: int) -> None:

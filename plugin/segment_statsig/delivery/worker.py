@@ -22,7 +22,7 @@ class Delivery:
     first on the thread (it loads the network stack there, before the first batch)."""
 
     def __init__(self, name, get_queue, send, ready, stats, notify, *, flush_at, flush_interval,
-                 max_batch_size, retry_base, retry_max, clock=time.monotonic, prepare=None):
+                 max_batch_size, retry_base, retry_max, max_batch_bytes=None, clock=time.monotonic, prepare=None):
         self.name = name
         self.get_queue = get_queue
         self.send = send
@@ -33,6 +33,7 @@ class Delivery:
         self.flush_interval = flush_interval
         self.max_batch_size = max_batch_size
         self.batch_size = max_batch_size
+        self.max_batch_bytes = max_batch_bytes  # JSON bytes of a batch's events (None: no bound)
         self.retry_base = retry_base
         self.retry_max = retry_max
         self.clock = clock
@@ -43,8 +44,9 @@ class Delivery:
         self.flush_requested = False
         self.stopping = False
         self.attempt = 0
-        self.not_before = 0.0
-        self.hold_until = 0.0   # a server's Retry-After: not even a flush() sends before it
+        self.not_before = 0.0   # while backing off: no attempt before this clock time
+        self.server_hold = 0.0  # a server's Retry-After: not even retry_now() sends before it
+        self.epoch = 0          # bumped by purged(): rows peeked before it are gone
         self.thread = None
 
     def start(self):
@@ -53,11 +55,24 @@ class Delivery:
             self.thread.start()
 
     def request_flush(self):
-        """Send now, skipping our own backoff wait (the app asked), but never a
-        Retry-After the server asked for."""
+        """Send everything queued now; while a retry is scheduled, when its backoff ends.
+        At most one attempt per backoff step, whoever asks: an app calling flush() in a
+        loop during an outage must not become a request loop."""
         self.flush_requested = True
-        self.not_before = self.hold_until if self.hold_until > self.clock() else 0.0
         self.wake.set()
+
+    def retry_now(self):
+        """The network is back (the app knows, a connectivity callback says so): end
+        the current backoff step and start backing off afresh; a server's Retry-After
+        still holds."""
+        self.attempt = 0
+        self.not_before = self.server_hold if self.server_hold > self.clock() else 0.0
+        self.flush_requested = True
+        self.wake.set()
+
+    def purged(self):
+        """The queue was erased: a batch in flight must not count its rows as removed."""
+        self.epoch += 1
 
     def queue_grew(self, count):
         if count >= self.flush_at:
@@ -72,14 +87,8 @@ class Delivery:
 
     def wait_idle(self, timeout):
         """Block until the queue is empty and nothing is in flight, or timeout."""
-        deadline = time.monotonic() + timeout
-        with self.idle:
-            while self.busy or self.get_queue().count:
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    return False
-                self.idle.wait(min(left, 0.05))
-        return True
+        with self.idle:  # notified after every send and before every wait
+            return self.idle.wait_for(lambda: not self.busy and not self.get_queue().count, timeout)
 
     def _run(self):
         if self.prepare is not None:
@@ -131,11 +140,18 @@ class Delivery:
             rows = queue.peek(self.batch_size)
             if not rows:
                 return
+            if self.max_batch_bytes is not None:
+                rows = _within(rows, self.max_batch_bytes)
             ids = [row[0] for row in rows]
             texts = [row[1] for row in rows]
+            epoch = self.epoch
             result = self.send(texts)
             self.stats.add(requests=1)
             status = result.status
+            if epoch != self.epoch:  # purged while in flight: nothing of it is left to remove
+                if policy.delivered(status):
+                    self.stats.add(sent=len(ids))
+                return
             if policy.delivered(status):
                 removed = queue.remove(ids)
                 # Rows the bound trimmed while they were in flight were delivered after all.
@@ -170,6 +186,17 @@ class Delivery:
         floor = policy.retry_after_floor(retry_after)
         if floor is not None:
             delay = max(delay, floor)
-            self.hold_until = self.clock() + delay
+            self.server_hold = self.clock() + delay
         self.not_before = self.clock() + delay
         return delay
+
+
+def _within(rows, max_bytes):
+    """The longest prefix of `rows` whose texts add up to at most `max_bytes` (at least
+    one row: an event alone is never held back by its batch's bound)."""
+    total = 0
+    for i, (_, text) in enumerate(rows):
+        total += len(text) + 1  # and its comma
+        if total > max_bytes and i:
+            return rows[:i]
+    return rows

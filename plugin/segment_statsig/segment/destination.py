@@ -9,7 +9,8 @@ import json
 import time
 
 from ..analytics.events import iso_timestamp
-from ..delivery.http import HttpSender, check_api_url
+from ..delivery.http import HttpSender
+from ..delivery.urls import check_url
 from ..delivery.queued_destination import QueuedDestination
 from ..storage.files import SEGMENT_QUEUE
 
@@ -17,10 +18,15 @@ from ..storage.files import SEGMENT_QUEUE
 class SegmentDestination(QueuedDestination):
     key = "Segment.io"
     queue_file = SEGMENT_QUEUE
+    device_mode = False  # Segment's servers apply the workspace's filters to what it sends
+    # Segment's batch API refuses (400) a request over 500 KB or an event over 32 KB;
+    # as segment-analytics-python, batches stay under 475,000 bytes for the envelope's sake.
+    max_batch_bytes = 475_000
+    max_event_bytes = 32 * 1024
 
     def __init__(self, write_key, *, api_url="https://api.segment.io", timeout=15.0, gzip=True, **queue_options):
         super().__init__(**queue_options)
-        self.http = HttpSender(check_api_url(api_url) + "/v1/batch", timeout, gzip)
+        self.http = HttpSender(check_url(api_url, "api_url (Segment)") + "/v1/batch", timeout, gzip)
         self._auth = "Basic " + base64.b64encode(f"{write_key}:".encode()).decode()
         self._write_key_json = json.dumps(write_key)
 

@@ -13,13 +13,11 @@ import logging
 import time
 import uuid
 
-from ..analytics.jsonsafe import dumps as encode_metadata  # the C encoder made once: metadata is a flat dict of str
 from ..delivery.queued_destination import QueuedDestination, encode
-from ..version import __version__
-from .mapping import to_statsig_event, user_key
-from ..delivery.http import check_api_url
 from ..storage.files import STATSIG_QUEUE
-from .transport import DEFAULT_API_URL, SDK_TYPE, StatsigTransport
+from . import transport
+from .mapping import to_statsig_event, user_key
+from .transport import StatsigTransport, event_text, statsig_metadata
 from .user import build_user
 
 log = logging.getLogger("segment_statsig")
@@ -29,33 +27,41 @@ class StatsigDestination(QueuedDestination):
     key = "Statsig"
     queue_file = STATSIG_QUEUE
 
-    def __init__(self, api_key=None, *, api_url=DEFAULT_API_URL, allow_server_secret=False,
-                 timeout=10.0, gzip=True, **queue_options):
+    def __init__(self, api_key=None, *, api_url=None, initialize_url=None, log_event_url=None,
+                 allow_server_secret=False, timeout=10.0, gzip=True, **queue_options):
         super().__init__(**queue_options)
-        self.api_url = check_api_url(api_url)
+        self.initialize_url, self.log_event_url = transport.endpoints(api_url, initialize_url, log_event_url)
+        self.api_url = self.log_event_url.rsplit("/", 1)[0]  # where events go, less the endpoint
         self.allow_server_secret = allow_server_secret
         self._key_given = api_key is not None
         self._api_key = self._checked_key(api_key) if api_key is not None else None
-        self.transport = StatsigTransport(self.api_url, timeout=timeout, use_gzip=gzip)
+        self.transport = StatsigTransport(self.initialize_url, self.log_event_url, timeout=timeout, use_gzip=gzip)
         self.session_id = str(uuid.uuid4())
         self._traits = {}
         self._traits_version = 0
-        self._user_cache = (None, None, None)
-        self._name_cache = (None, "")  # (eventName, its JSON)  # (key, user dict, its JSON): consecutive events share a user
+        self._user_cache = (None, None, None)  # (key, user dict, its JSON): consecutive events share a user
 
     def __repr__(self):
-        return f"<StatsigDestination api_url={self.api_url!r} api_key={'<set>' if self._api_key else None}>"
+        return (f"<StatsigDestination log_event_url={self.log_event_url!r} initialize_url={self.initialize_url!r} "
+                f"api_key={'<set>' if self._api_key else None}>")
 
     # --- the key --------------------------------------------------------------
     def _checked_key(self, key):
+        """The key, stripped; ValueError for a server secret (unless allowed) or a key no
+        Statsig key looks like. The message never repeats the key."""
         if not isinstance(key, str) or not key.strip():
             raise ValueError("the Statsig api_key must be a non-empty str")
-        if key.startswith("secret-") and not self.allow_server_secret:
+        key = key.strip()
+        if key.lower().startswith("secret-") and not self.allow_server_secret:
             raise ValueError(
                 "a Statsig server secret key (secret-...) must not ship inside an app: anyone who unpacks "
                 "the app can read it. Use a client SDK key (client-...), or pass allow_server_secret=True "
                 "if you accept that risk.")
-        return key.strip()
+        if not all("!" <= c <= "~" for c in key):
+            # CR/LF would split the header it travels in; spaces and the like mean a bad copy.
+            raise ValueError("the Statsig api_key holds whitespace, control or non-ASCII characters; "
+                             "copy it again from Statsig's console (Project Settings > Keys)")
+        return key
 
     def update(self, settings, update_type):
         """Without an api_key of its own, the key comes from integrations.Statsig.apiKey."""
@@ -72,6 +78,8 @@ class StatsigDestination(QueuedDestination):
             self.stats.error(str(error))
             log.error("Statsig: key from settings refused: %s Events stay queued.", error)
             return
+        if self._feature_store is not None:
+            self._feature_store.key_changed()
         self.flush()
 
     def ready(self):
@@ -79,7 +87,7 @@ class StatsigDestination(QueuedDestination):
 
     def prepare(self):
         """On the delivery thread at start: load the network stack before the first batch."""
-        self.transport.http.prepare()
+        self.transport.prepare()
 
     # --- events ---------------------------------------------------------------
     def setup(self, analytics):
@@ -95,19 +103,9 @@ class StatsigDestination(QueuedDestination):
             user_json = encode(user)
             self._user_cache = (key, user, user_json)
         statsig_event = to_statsig_event(event, self._traits, user)
-        if statsig_event["user"] is user:  # splice the user's JSON in rather than encode it again
-            name = statsig_event["eventName"]
-            if self._name_cache[0] != name:
-                self._name_cache = (name, encode(name))
-            value = statsig_event.get("value")
-            if value is not None:
-                value = encode(value) if isinstance(value, str) else repr(value)
-            text = (f'{{"eventName":{self._name_cache[1]},"user":{user_json},"time":{statsig_event["time"]},'
-                    + ("" if value is None else f'"value":{value},')
-                    + f'"metadata":{encode_metadata(statsig_event["metadata"])}}}')
-            self.enqueue(statsig_event, text, event.get("messageId"))
-        else:
-            self.enqueue(statsig_event, message_id=event.get("messageId"))
+        # The user's JSON is spliced in when the event kept the shared user (no statsigCustomIDs...).
+        text = event_text(statsig_event, user_json if statsig_event["user"] is user else None)
+        self.enqueue(statsig_event, text, event.get("messageId"))
         return event
 
     screen = page = track
@@ -137,10 +135,8 @@ class StatsigDestination(QueuedDestination):
     # --- sending --------------------------------------------------------------
     def send(self, texts):
         analytics = self.analytics
-        metadata = encode({"sdkType": SDK_TYPE, "sdkVersion": __version__,
-                           "stableID": analytics.anonymous_id if analytics is not None else None,
-                           "sessionID": self.session_id})
-        return self.transport.send(self._api_key, texts, metadata)
+        metadata = encode(statsig_metadata(analytics.anonymous_id if analytics is not None else None, self.session_id))
+        return self.transport.send_events(self._api_key, texts, metadata)
 
     def wait_idle(self, timeout):
         # Exposures reach the queue from the values thread a moment after a check.
@@ -148,6 +144,10 @@ class StatsigDestination(QueuedDestination):
         if not self.flush_exposures(timeout):
             return False
         return super().wait_idle(max(0.0, deadline - time.monotonic()))
+
+    def purge(self):
+        erased = self._feature_store.drop_exposures() if self._feature_store is not None else 0
+        return erased + super().purge()
 
     def shutdown(self, timeout):
         if self._feature_store is not None:
@@ -158,20 +158,19 @@ class StatsigDestination(QueuedDestination):
             self.transport.close()
         return stopped
 
-    # --- gates, dynamic configs, experiments (issue 8; see evaluation.py) ------
-    # Values come from POST {api_url}/initialize on the store's own thread, from the
-    # first call that needs them (or prefetch_values()); identify/reset fetch again.
+    # --- gates, dynamic configs, experiments (see evaluation.py) ---------------
+    # Values come from POST initialize_url on the store's own thread, from the first
+    # call that needs them (or prefetch_values()); identify/reset fetch again.
     _feature_store = None
 
     def _values_setup(self, analytics):
-        from .evaluation import FeatureStore
+        from .feature_store import FeatureStore
 
         self._feature_store = FeatureStore(
-            api_url=self.api_url, key_fn=lambda: self._api_key,
+            transport=self.transport, key_fn=lambda: self._api_key,
             identity_fn=lambda: (analytics.user_id, analytics.anonymous_id),
             user_fn=self._values_user, metadata_fn=self._values_metadata,
-            write_exposures=self._store_exposures, storage_dir=analytics.storage_dir,
-            timeout=self.transport.http.timeout)
+            write_exposures=self._store_exposures, storage_dir=analytics.storage_dir)
 
     def _values_refresh(self):
         if self._feature_store is not None:
@@ -180,21 +179,16 @@ class StatsigDestination(QueuedDestination):
     def _values_user(self):
         """The Statsig user values are fetched for (and exposures carry): the current
         identity and traits, with the context fields events carry."""
-        from ..analytics.context import merge, platform_context
-
         analytics = self.analytics
-        plugin = analytics.context
-        context = plugin.static or merge(platform_context(plugin.app_info), plugin.overrides)
-        return build_user(analytics.user_id, analytics.anonymous_id, analytics.traits, context)
+        return build_user(analytics.user_id, analytics.anonymous_id, analytics.traits, analytics.context.current())
 
     def _values_metadata(self):
-        return {"sdkType": SDK_TYPE, "sdkVersion": __version__, "stableID": self.analytics.anonymous_id,
-                "sessionID": self.session_id}
+        return statsig_metadata(self.analytics.anonymous_id, self.session_id)
 
     def _store_exposures(self, events):
         """On the store's thread: exposure events straight into the durable queue (the
         timeline worker's pending list is that worker's alone)."""
-        queue = self.store([(str(uuid.uuid4()), encode(e)) for e in events])
+        queue = self.store([(str(uuid.uuid4()), event_text(e)) for e in events])
         if self._listeners:
             self._notify("queued", events, None)
         if self.delivery is not None:

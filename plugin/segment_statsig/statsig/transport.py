@@ -1,31 +1,109 @@
-"""The narrow seam to Statsig's HTTP API: one POST of a batch to {api_url}/log_event,
-with the headers Statsig's SDKs send."""
+"""The narrow seam to Statsig's HTTP API: where requests go (each endpoint's default and
+where it comes from), what they carry (an event's wire shape, statsigMetadata, the
+headers) and the two POSTs, a batch of events and an initialize. Nothing else in the
+Statsig destination builds a request."""
 from __future__ import annotations
 
 import time
+from typing import Dict, List, Optional, Tuple
 
-from ..delivery.http import HttpSender, check_api_url
+from ..analytics.jsonsafe import compact as _encode
+from ..analytics.jsonsafe import dumps as encode_metadata  # the C encoder made once: metadata is a flat dict of str
+from ..delivery.http import HttpSender, SendResult
+from ..delivery.urls import check_url
 from ..version import __version__
 
 SDK_TYPE = "segment-statsig-python"
-DEFAULT_API_URL = "https://events.statsigapi.net/v1"
+
+# Initialize (gate and experiment values): the default of Statsig's current client SDKs,
+# @statsig/js-client 3.x (client-core NetworkConfig: initialize "https://featureassets.org/v1").
+DEFAULT_INITIALIZE_URL = "https://featureassets.org/v1/initialize"
+# Events: Statsig's HTTP API ("POST https://events.statsigapi.net/v1/log_event", the key in
+# STATSIG-API-KEY), the form this destination sends; Statsig's Swift and Android SDKs log
+# to the same host.
+DEFAULT_LOG_EVENT_URL = "https://events.statsigapi.net/v1/log_event"
+
+
+def endpoints(api_url: Optional[str] = None, initialize_url: Optional[str] = None,
+              log_event_url: Optional[str] = None) -> Tuple[str, str]:
+    """(initialize URL, log_event URL). `api_url`, when given, is the base of both
+    (as Statsig's networkConfig.api); a URL given for one endpoint wins for that one."""
+    base = check_url(api_url) if api_url is not None else None
+    initialize = (check_url(initialize_url, "initialize_url") if initialize_url is not None
+                  else base + "/initialize" if base is not None else DEFAULT_INITIALIZE_URL)
+    log_event = (check_url(log_event_url, "log_event_url") if log_event_url is not None
+                 else base + "/log_event" if base is not None else DEFAULT_LOG_EVENT_URL)
+    return initialize, log_event
+
+
+def statsig_metadata(stable_id: Optional[str], session_id: str) -> Dict[str, Optional[str]]:
+    return {"sdkType": SDK_TYPE, "sdkVersion": __version__, "stableID": stable_id, "sessionID": session_id}
+
+
+def headers(api_key: str, event_count: Optional[int] = None) -> Dict[str, str]:
+    out = {
+        "Content-Type": "application/json",
+        "STATSIG-API-KEY": api_key,
+        "STATSIG-CLIENT-TIME": str(int(time.time() * 1000)),
+        "STATSIG-SDK-TYPE": SDK_TYPE,
+        "STATSIG-SDK-VERSION": __version__,
+    }
+    if event_count is not None:
+        out["STATSIG-EVENT-COUNT"] = str(event_count)
+    return out
+
+
+_name_json: Dict[str, str] = {}  # eventName -> its JSON: apps use a few names over and over
+
+
+def event_text(event: dict, user_json: Optional[str] = None) -> str:
+    """One Statsig event as JSON, in the wire order eventName, user, time, value,
+    metadata (then any other field, such as an exposure's secondaryExposures).
+    `user_json`: the user's JSON when it is already made (consecutive events share one)."""
+    name = event["eventName"]
+    name_json = _name_json.get(name)
+    if name_json is None:
+        if len(_name_json) >= 1024:
+            _name_json.clear()
+        name_json = _name_json[name] = _encode(name)
+    parts = [f'{{"eventName":{name_json},"user":{user_json if user_json is not None else _encode(event["user"])},'
+             f'"time":{event["time"]},']
+    value = event.get("value")
+    if value is not None:
+        parts.append(f'"value":{_encode(value) if isinstance(value, str) else repr(value)},')
+    parts.append(f'"metadata":{encode_metadata(event["metadata"])}')
+    for key, item in event.items():
+        if key not in _WIRE_FIELDS:
+            parts.append(f",{_encode(key)}:{_encode(item)}")
+    parts.append("}")
+    return "".join(parts)
+
+
+_WIRE_FIELDS = frozenset({"eventName", "user", "time", "value", "metadata"})
 
 
 class StatsigTransport:
-    def __init__(self, api_url, timeout=10.0, use_gzip=True):
-        self.http = HttpSender(check_api_url(api_url) + "/log_event", timeout, use_gzip, json_reply=True)
+    """The two requests, each on its own kept-alive connection (the delivery thread
+    sends events, the values thread initializes)."""
 
-    def send(self, api_key, texts, statsig_metadata_json):
+    def __init__(self, initialize_url: str, log_event_url: str, timeout: float = 10.0,
+                 use_gzip: bool = True) -> None:
+        self.events = HttpSender(log_event_url, timeout, use_gzip, json_reply=True)
+        self.values = HttpSender(initialize_url, timeout, False, reply_limit=None)
+
+    def send_events(self, api_key: str, texts: List[str], statsig_metadata_json: str) -> SendResult:
         body = '{"events":[' + ",".join(texts) + '],"statsigMetadata":' + statsig_metadata_json + "}"
-        headers = {
-            "Content-Type": "application/json",
-            "STATSIG-API-KEY": api_key,
-            "STATSIG-CLIENT-TIME": str(int(time.time() * 1000)),
-            "STATSIG-SDK-TYPE": SDK_TYPE,
-            "STATSIG-SDK-VERSION": __version__,
-            "STATSIG-EVENT-COUNT": str(len(texts)),
-        }
-        return self.http.post(body.encode("utf-8"), headers, secret=api_key)
+        return self.events.post(body.encode("utf-8"), headers(api_key, len(texts)), secret=api_key)
 
-    def close(self):
-        self.http.close()
+    def initialize(self, api_key: str, user: dict, metadata: dict) -> SendResult:
+        """Statsig's client initialize: every gate, config and layer evaluated for `user`,
+        names hashed with djb2. The reply text is kept whole."""
+        body = _encode({"user": user, "hash": "djb2", "statsigMetadata": metadata}).encode("utf-8")
+        return self.values.post(body, headers(api_key), secret=api_key)
+
+    def prepare(self) -> None:
+        self.events.prepare()
+
+    def close(self) -> None:
+        self.events.close()
+        self.values.close()

@@ -12,7 +12,7 @@
 """
 from __future__ import annotations
 
-import json
+from ..analytics.jsonsafe import compact_text
 
 ID_LIMIT = 64
 _KNOWN = ("email", "ip", "userAgent", "country", "locale", "appVersion")
@@ -20,7 +20,7 @@ _NOT_CUSTOM = frozenset({"email", "ip", "userAgent", "country", "locale", "appVe
 
 
 def cut_id(value):
-    text = value if isinstance(value, str) else json.dumps(value)
+    text = value if isinstance(value, str) else compact_text(value)
     return text[:ID_LIMIT]
 
 
@@ -28,8 +28,8 @@ def _custom_value(value):
     if value is None or isinstance(value, (str, bool, int, float)):
         return value
     if isinstance(value, list):
-        return [v if isinstance(v, str) else json.dumps(v, separators=(",", ":")) for v in value]
-    return json.dumps(value, separators=(",", ":"), sort_keys=True)
+        return [v if isinstance(v, str) else compact_text(v) for v in value]
+    return compact_text(value)
 
 
 def _text(value):

@@ -71,6 +71,9 @@ class FallbackQueue:
             self.disk.forget()
         self.memory.forget()
 
+    def purge(self):
+        return (self.disk.purge() if self.disk is not None else 0) + self.memory.purge()
+
     def close(self):
         """Events still in memory go into the file if it takes them now; else they
         are lost with the process, and the log says how many."""

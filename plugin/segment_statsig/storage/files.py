@@ -3,6 +3,7 @@ JSON files among them, written whole (temp file + rename), mode 0600."""
 from __future__ import annotations
 
 import errno
+import hashlib
 import json
 import logging
 import os
@@ -17,12 +18,31 @@ JOURNAL_POSITION = "journal.pos"       # how far the journal is processed: 8 byt
 USER = "user.json"                     # anonymousId, userId, traits (analytics/identity.py)
 SETTINGS = "settings.json"             # the last settings Segment's CDN gave (analytics/settings.py)
 APP = "app.json"                       # the app version and build seen last (lifecycle events)
+PRIVACY = "privacy.json"               # {"enabled": false} once the user opted out (Analytics.enabled)
 STATSIG_QUEUE = "statsig-queue.sqlite3"  # Statsig events to deliver (+ -wal, -shm; storage/queue.py)
 SEGMENT_QUEUE = "segment-queue.sqlite3"  # the cloud leg's events to deliver (+ -wal, -shm)
 QUEUE_DELIVERED = "-delivered"         # + after a queue's name: its rows delivered while the disk was full (16 bytes)
-STATSIG_VALUES = "statsig-values-"     # + <hash of the user>.json: gate values per user (statsig/evaluation.py)
+STATSIG_VALUES = "statsig-values-"     # + <hash of the user>.json: gate values per user (statsig/values_cache.py)
+QUARANTINE = "quarantine.jsonl"        # events that could not be processed, with the error (storage/quarantine.py)
 # Transient: "<name>.tmp" while a JSON file is replaced, ".probe-<pid>-<thread>" while the
 # folder is checked, "<queue>.corrupt-<time>" a queue file SQLite could not read, moved aside.
+
+
+def default_storage_dir(write_key):
+    """~/.segment-statsig/<16 hex digits of the write key's SHA-256> (or device-mode):
+    the folder name must not show the key in a log line or a repr. A folder an earlier
+    version named after the key itself is moved to the new name."""
+    root = os.path.join(os.path.expanduser("~"), ".segment-statsig")
+    if write_key is None:
+        return os.path.join(root, "device-mode")
+    path = os.path.join(root, hashlib.sha256(write_key.encode("utf-8")).hexdigest()[:16])
+    old = os.path.join(root, write_key)
+    if os.sep not in write_key and write_key not in (".", "..") and not os.path.exists(path):
+        try:
+            os.replace(old, path)
+        except OSError:
+            pass  # nothing there (the usual case), or it cannot be moved: start afresh
+    return path
 
 
 def make_dir(path):

@@ -249,6 +249,31 @@ class Journal:
             except (OSError, ValueError) as error:
                 self._to_memory(f"cannot update the marker ({describe_error(error)})")
 
+    def purge(self):
+        """Erase every line not yet processed (Analytics.purge, on the worker between
+        passes); returns how many."""
+        with self.lock:
+            erased = len(self.memory)
+            self.memory.clear()
+            self.memory_bytes = 0
+            if self.map is None:
+                return erased
+            try:
+                for start in range(self.read, self.size, _SCAN):
+                    erased += self.map[start:min(self.size, start + _SCAN)].count(b"\n")
+                self.read = self.done = self.size
+                end = self.size
+                self._restart()  # a large journal shrinks: what lay past its first allocation is gone
+                self._zero(0, min(end, self.capacity))
+                self._write_marker()
+            except (OSError, ValueError) as error:
+                self._to_memory(f"cannot erase the journal ({describe_error(error)})")
+            return erased
+
+    def _zero(self, start, end):
+        for at in range(start, end, _SCAN):
+            self.map[at:min(end, at + _SCAN)] = bytes(min(end, at + _SCAN) - at)
+
     def _restart(self):
         """Everything is done (and zero): write from the top again, in the first allocation."""
         if self.capacity > _CHUNK:

@@ -73,6 +73,14 @@ class MemoryQueue:
     def forget(self):
         pass
 
+    def purge(self):
+        """Erase every event; returns how many."""
+        with self.lock:
+            erased = len(self.items)
+            self.items.clear()
+            self.count = self.bytes = 0
+            return erased
+
     def close(self):
         pass
 
@@ -288,6 +296,28 @@ class SqliteQueue:
     def last_id(self):
         with self.lock:
             return self.db.execute("SELECT COALESCE(MAX(id), 0) FROM events").fetchone()[0]
+
+    def purge(self):
+        """Erase every event, and its traces in the WAL (secure_delete zeroes the pages);
+        returns how many. On a full disk they are marked delivered instead: never sent."""
+        with self.lock:
+            erased = self.count
+            try:
+                self.db.execute("DELETE FROM events")
+            except self.sqlite3.Error as error:
+                self._defer(self.db.execute("SELECT COALESCE(MAX(id), 0) FROM events").fetchone()[0], error)
+            else:
+                if self.gone_upto:
+                    self.gone_upto = 0
+                    self._write_mark(0)
+            self.count = self.bytes = 0
+            self.recent_mids = set()
+            self.peeked = None
+            try:
+                self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            except self.sqlite3.Error as error:
+                log.warning("queue %s: could not erase the events from its log (%s)", os.path.basename(self.path), error)
+            return erased
 
     def forget(self):
         """The user was reset: once the rows stored so far are gone (delivered or

@@ -3,23 +3,27 @@ log, a bounded wait, hooks, and the fault queue (statuses, delays, drops, garbag
 from __future__ import annotations
 
 import collections
-import gzip
 import json
 import logging
 import select
 import socket
 import threading
 import time
-import zlib
 from dataclasses import dataclass, field
-from typing import Any, Callable, Deque, Dict, List, Optional
+from types import TracebackType
+from typing import Any, Callable, Deque, Dict, Iterable, List, Optional, Tuple, Type, TypeVar
 
 from pytest_httpserver import HTTPServer
 from pytest_httpserver.httpserver import Error as _HttpServerError
 from requests.structures import CaseInsensitiveDict
 from werkzeug import Request, Response
 
-__all__ = ["RecordedRequest", "FakeServer", "json_response"]
+from ._wire import BodyError, api_key_of, sdk_param, undo_content_encoding
+
+__all__ = ["RecordedRequest", "FakeServer", "json_response", "decode_body", "BodyError"]
+
+_Self = TypeVar("_Self", bound="FakeServer")
+Fault = Dict[str, Any]
 
 
 class _HTTPServer(HTTPServer):
@@ -37,56 +41,89 @@ class _DropConnection(_HttpServerError, ConnectionAbortedError):
 
 @dataclass
 class RecordedRequest:
-    """One request as the fake saw it and answered it."""
+    """One request as the fake saw it and answered it, and which transport form it came in."""
 
     method: str
     path: str
     query: Dict[str, str]
-    headers: CaseInsensitiveDict
-    raw: bytes  # the body after content decoding (gzip undone)
+    headers: CaseInsensitiveDict[str]
+    raw: bytes  # the body with every transport layer undone (gzip, statsig encoding)
     body: Any = None  # decoded JSON, or None when the body was not JSON
     status: Optional[int] = None  # what the fake answered; None: no answer (dropped, client gone)
     error: Optional[str] = None  # why the fake refused it, when it did
     fault: Optional[str] = None  # the injected fault that answered it, if any
-    compressed: bool = False
+    compressed: bool = False  # the body came gzip (or deflate) compressed
+    compressed_by: Optional[str] = None  # "header" (Content-Encoding) or "query" (gz=1)
+    encoded: bool = False  # the body came statsig encoded (se=1)
     received_at: float = field(default_factory=time.time)
-    events: List[dict] = field(default_factory=list)  # the events this request delivered
+    events: List[Dict[str, Any]] = field(default_factory=list)  # the events this request delivered
 
     @property
     def json(self) -> Any:
         return self.body
 
-    def as_dict(self) -> dict:
+    @property
+    def endpoint(self) -> str:
+        """The last part of the path: ``log_event``, ``rgstr``, ``initialize``, ..."""
+        return self.path.rstrip("/").rsplit("/", 1)[-1]
+
+    @property
+    def api_key(self) -> Optional[str]:
+        """The key, from the ``STATSIG-API-KEY`` header or the query's ``k``."""
+        return api_key_of(self.headers, self.query)[0]
+
+    @property
+    def key_source(self) -> Optional[str]:
+        """Where the key came: ``"header"``, ``"query"`` or None (no key)."""
+        return api_key_of(self.headers, self.query)[1]
+
+    @property
+    def sdk_type(self) -> Optional[str]:
+        return sdk_param("sdk_type", self.headers, self.query)
+
+    @property
+    def sdk_version(self) -> Optional[str]:
+        return sdk_param("sdk_version", self.headers, self.query)
+
+    @property
+    def client_time(self) -> Optional[str]:
+        return sdk_param("client_time", self.headers, self.query)
+
+    @property
+    def session_id(self) -> Optional[str]:
+        return sdk_param("session_id", self.headers, self.query)
+
+    @property
+    def event_count(self) -> Optional[str]:
+        """The count the client declared (``STATSIG-EVENT-COUNT`` or ``ec``), as sent."""
+        return sdk_param("event_count", self.headers, self.query)
+
+    @property
+    def form(self) -> Dict[str, Any]:
+        """How it travelled, in one dict: endpoint, key source, compression, encoding."""
+        return {"endpoint": self.endpoint, "key_source": self.key_source,
+                "compressed_by": self.compressed_by, "encoded": self.encoded,
+                "content_type": self.headers.get("Content-Type")}
+
+    def as_dict(self) -> Dict[str, Any]:
         return {
             "method": self.method, "path": self.path, "query": dict(self.query),
             "headers": dict(self.headers), "body": self.body, "status": self.status,
             "error": self.error, "fault": self.fault, "compressed": self.compressed,
+            "compressed_by": self.compressed_by, "encoded": self.encoded, "key_source": self.key_source,
         }
 
 
-def json_response(status: int, payload: Any, headers: Optional[dict] = None) -> Response:
+def json_response(status: int, payload: Any, headers: Optional[Dict[str, str]] = None) -> Response:
     return Response(json.dumps(payload), status=status, headers=headers or {},
                     content_type="application/json")
 
 
-class BodyError(ValueError):
-    """The request body could not be decoded."""
-
-
-def decode_body(request: Request) -> tuple:
+def decode_body(request: Request) -> Tuple[bytes, bool]:
     """(bytes, compressed) with Content-Encoding undone; BodyError on a broken body."""
     data = request.get_data(cache=True)
-    encoding = (request.headers.get("Content-Encoding") or "").strip().lower()
-    if encoding in ("", "identity"):
-        return data, False
-    try:
-        if encoding == "gzip":
-            return gzip.decompress(data), True
-        if encoding == "deflate":
-            return zlib.decompress(data), True
-    except (OSError, EOFError, zlib.error) as e:
-        raise BodyError(f"body is not valid {encoding}: {e}") from None
-    raise BodyError(f"unsupported Content-Encoding {encoding!r}")
+    encoding = request.headers.get("Content-Encoding") or ""
+    return undo_content_encoding(data, encoding), encoding.strip().lower() not in ("", "identity")
 
 
 class FakeServer:
@@ -100,7 +137,7 @@ class FakeServer:
         self.httpserver = _HTTPServer(host=host, port=port, threaded=True)
         self._lock = threading.Condition()
         self._requests: List[RecordedRequest] = []
-        self._faults: Deque[dict] = collections.deque()
+        self._faults: Deque[Fault] = collections.deque()
         self._callbacks: List[Callable[[RecordedRequest], None]] = []
         self._stopping = threading.Event()
         if quiet:
@@ -111,7 +148,7 @@ class FakeServer:
     def _register(self, server: HTTPServer) -> None:  # pragma: no cover - abstract
         raise NotImplementedError
 
-    def start(self) -> "FakeServer":
+    def start(self: _Self) -> _Self:
         if not self.httpserver.is_running():
             self._stopping.clear()
             self.httpserver.start()
@@ -122,10 +159,11 @@ class FakeServer:
         if self.httpserver.is_running():
             self.httpserver.stop()
 
-    def __enter__(self):
+    def __enter__(self: _Self) -> _Self:
         return self.start()
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, exc_type: Optional[Type[BaseException]], exc: Optional[BaseException],
+                 tb: Optional[TracebackType]) -> None:
         self.stop()
 
     @property
@@ -179,7 +217,7 @@ class FakeServer:
         pass
 
     # -- faults ------------------------------------------------------------------------
-    def respond_with_statuses(self, statuses, retry_after=None) -> None:
+    def respond_with_statuses(self, statuses: Iterable[int], retry_after: Optional[float] = None) -> None:
         """Answer the next requests with these statuses in turn, then normally. A 2xx in
         the list means 'process normally, answer with this status'; any other status
         refuses the request (its events are not accepted). ``retry_after`` (seconds) is
@@ -215,7 +253,7 @@ class FakeServer:
         with self._lock:
             return self._lock.wait_for(lambda: not self._faults, timeout)
 
-    def _next_fault(self) -> Optional[dict]:
+    def _next_fault(self) -> Optional[Fault]:
         with self._lock:
             fault = self._faults.popleft() if self._faults else None
             self._lock.notify_all()
@@ -229,7 +267,7 @@ class FakeServer:
             headers=CaseInsensitiveDict(dict(request.headers.items())), raw=b"",
         )
 
-    def _finish(self, record: RecordedRequest, accepted: Optional[List[dict]] = None) -> None:
+    def _finish(self, record: RecordedRequest, accepted: Optional[List[Dict[str, Any]]] = None) -> None:
         with self._lock:
             self._requests.append(record)
             if accepted:
@@ -242,10 +280,10 @@ class FakeServer:
             except Exception as e:  # a broken hook must not break the server
                 self.httpserver.add_assertion(f"on_request callback {cb!r} raised {e!r}")
 
-    def _accept(self, events: List[dict]) -> None:  # called with the lock held
+    def _accept(self, events: List[Dict[str, Any]]) -> None:  # called with the lock held
         pass
 
-    def _apply_fault(self, fault: dict, request: Request, record: RecordedRequest,
+    def _apply_fault(self, fault: Fault, request: Request, record: RecordedRequest,
                      process: Callable[[Optional[int]], Response]) -> Response:
         """Answer ``request`` as ``fault`` says; ``process(status)`` is the normal path."""
         kind = fault["kind"]

@@ -20,7 +20,7 @@ import shlex
 import subprocess
 import sys
 from dataclasses import dataclass, field
-from typing import Any, Callable, Dict, List, Optional
+from typing import Any, Callable, Dict, List, Optional, cast
 
 from .recording import decode_values
 
@@ -32,8 +32,8 @@ class Session:
     """Everything an adapter needs for one run of one case (placeholders resolved)."""
 
     name: str
-    calls: List[dict]              # {"method": ..., "args": {...}}; tagged values still tagged
-    settings: Optional[dict]       # settings the app passes in code (None: from the CDN)
+    calls: List[Dict[str, Any]]    # {"method": ..., "args": {...}}; tagged values still tagged
+    settings: Optional[Dict[str, Any]]  # settings the app passes in code (None: from the CDN)
     statsig_url: str               # FakeStatsig.url: the Statsig api_url
     cdn_url: str                   # FakeSegmentCDN.url: Segment's cdn_url
     segment_api_url: str           # FakeSegmentCDN.api_url: Segment's api_url
@@ -44,15 +44,15 @@ class Session:
     timeout: float = 20.0          # seconds the adapter may take to deliver
 
     @property
-    def context(self) -> dict:
+    def context(self) -> Dict[str, Any]:
         """The device context the case pins (so recordings do not depend on the machine)."""
         return {**DEFAULT_CONTEXT, **(self.options.get("context") or {})}
 
-    def decoded_calls(self) -> List[dict]:
+    def decoded_calls(self) -> List[Dict[str, Any]]:
         """The calls with tagged values turned into Python values (datetime, set, ...)."""
         return [{"method": c["method"], "args": decode_values(c.get("args") or {})} for c in self.calls]
 
-    def setup_dict(self) -> dict:
+    def setup_dict(self) -> Dict[str, Any]:
         return {"name": self.name, "settings": self.settings, "statsig_url": self.statsig_url,
                 "cdn_url": self.cdn_url, "segment_api_url": self.segment_api_url,
                 "api_key": self.api_key, "write_key": self.write_key, "storage_dir": self.storage_dir,
@@ -85,6 +85,12 @@ def ours(session: Session) -> None:
                           settings_timeout=5.0, **analytics_kw)
     try:
         analytics.set_context(**session.context)
+        consent = opts.get("consent")
+        if consent is not None:  # a consent platform the calls can change (consent_changed)
+            from segment_statsig import ConsentManager
+
+            choices = dict(consent.get("categories") or {})
+            analytics.add(ConsentManager(lambda: dict(choices))).choices = choices
         analytics.add(StatsigDestination(api_url=session.statsig_url, **dest_kw))
         for call in session.decoded_calls():
             _call(analytics, call["method"], call["args"], session.timeout)
@@ -92,7 +98,7 @@ def ours(session: Session) -> None:
         analytics.shutdown(timeout=session.timeout)
 
 
-def _call(analytics, method: str, args: dict, timeout: float) -> None:
+def _call(analytics: Any, method: str, args: Dict[str, Any], timeout: float) -> None:
     common = {k: args[k] for k in _COMMON if k in args}
     if method == "track":
         analytics.track(args["event"], args.get("properties"), **common)
@@ -120,6 +126,8 @@ def _call(analytics, method: str, args: dict, timeout: float) -> None:
         analytics.on_foreground()
     elif method == "on_background":
         analytics.on_background()
+    elif method in _PRIVACY_CALLS:
+        _privacy_call(analytics, method, args, timeout)
     else:
         raise AdapterError(f"unknown call {method!r}")
 
@@ -129,13 +137,13 @@ def _call(analytics, method: str, args: dict, timeout: float) -> None:
 _VALUE_CALLS = ("check_gate", "get_config", "get_experiment", "get_layer", "wait_for_values")
 
 
-def _statsig(analytics):
+def _statsig(analytics: Any) -> Any:
     from segment_statsig import StatsigDestination
 
     return analytics.find(StatsigDestination)
 
 
-def _value_call(analytics, method: str, args: dict, timeout: float) -> None:
+def _value_call(analytics: Any, method: str, args: Dict[str, Any], timeout: float) -> None:
     dest = _statsig(analytics)
     if dest is None:
         raise AdapterError(f"{method}: no StatsigDestination")
@@ -153,6 +161,32 @@ def _value_call(analytics, method: str, args: dict, timeout: float) -> None:
     # exposures are stored on the values thread: wait, so they keep their place among the events
     if method != "wait_for_values" and not dest.flush_exposures(timeout):
         raise AdapterError(f"{method}: exposure not stored within {timeout}s")
+
+
+#: privacy calls (issue 15): consent_start {}, consent_changed {"categories": {name: bool}}
+#: (with options.consent {"categories": {...}}), set_enabled {"enabled": bool}, purge {}
+_PRIVACY_CALLS = ("consent_start", "consent_changed", "set_enabled", "purge")
+
+
+def _privacy_call(analytics: Any, method: str, args: Dict[str, Any], timeout: float) -> None:
+    if method == "set_enabled":
+        analytics.enabled = bool(args["enabled"])
+        return
+    if method == "purge":
+        if not analytics.purge(timeout):
+            raise AdapterError(f"purge did not finish within {timeout}s")
+        return
+    from segment_statsig import ConsentManager
+
+    consent = analytics.find(ConsentManager)
+    if consent is None:
+        raise AdapterError(f"{method}: the case needs options.consent")
+    if method == "consent_start":
+        consent.start()
+    else:
+        consent.choices.clear()
+        consent.choices.update(args.get("categories") or {})
+        consent.notify_consent_changed()
 
 
 # -- the other kinds ----------------------------------------------------------------------
@@ -173,7 +207,7 @@ def load(spec: Optional[str]) -> Callable[[Session], None]:
     fn = getattr(importlib.import_module(module), name, None)
     if not callable(fn):
         raise AdapterError(f"adapter {spec!r}: {name} is not a callable in {module}")
-    return fn
+    return cast(Callable[[Session], None], fn)
 
 
 def subprocess_adapter(command: str) -> Callable[[Session], None]:

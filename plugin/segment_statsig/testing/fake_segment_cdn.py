@@ -12,6 +12,7 @@ import base64
 import json
 from typing import Any, Dict, Iterable, List, Mapping, Optional
 
+from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
 from ._server import BodyError, FakeServer, RecordedRequest, decode_body, json_response
@@ -36,10 +37,10 @@ class FakeSegmentCDN(FakeServer):
                  port: int = 0, quiet: bool = True) -> None:
         self._settings: Dict[str, Any] = dict(settings or {})
         self.write_keys = None if write_keys is None else set(write_keys)
-        self._batches: List[dict] = []
+        self._batches: List[Dict[str, Any]] = []
         super().__init__(host=host, port=port, quiet=quiet)
 
-    def _register(self, server) -> None:
+    def _register(self, server: HTTPServer) -> None:
         server.expect_request("/v1/batch", method="POST").respond_with_handler(self._handle_batch)
         server.expect_request("").respond_with_handler(self._handle_other)
 
@@ -60,13 +61,13 @@ class FakeSegmentCDN(FakeServer):
 
     # -- what arrived ------------------------------------------------------------------
     @property
-    def batches(self) -> List[dict]:
+    def batches(self) -> List[Dict[str, Any]]:
         """Decoded bodies of the ``/v1/batch`` requests accepted, in arrival order."""
         with self._lock:
             return list(self._batches)
 
     @property
-    def cloud_events(self) -> List[dict]:
+    def cloud_events(self) -> List[Dict[str, Any]]:
         """Every event of every accepted batch, flattened."""
         return [e for b in self.batches for e in b.get("batch", [])]
 
@@ -78,7 +79,7 @@ class FakeSegmentCDN(FakeServer):
         with self._lock:
             return self._lock.wait_for(lambda: len(self._batches) >= n, timeout)
 
-    def _accept(self, events: List[dict]) -> None:
+    def _accept(self, events: List[Dict[str, Any]]) -> None:
         pass  # batches are appended in _handle_batch
 
     def _clear_state(self) -> None:
@@ -100,10 +101,12 @@ class FakeSegmentCDN(FakeServer):
     def _handle_settings(self, request: Request, write_key: str) -> Response:
         record = self._record(request)
         fault = self._next_fault()
+        def process(status: Optional[int] = None) -> Response:
+            return self._serve_settings(record, write_key, status)
+
         if fault is not None:
-            return self._apply_fault(fault, request, record,
-                                     lambda status=None: self._serve_settings(record, write_key, status))
-        return self._serve_settings(record, write_key)
+            return self._apply_fault(fault, request, record, process)
+        return process()
 
     def _serve_settings(self, record: RecordedRequest, write_key: str,
                         status: Optional[int] = None) -> Response:
@@ -145,7 +148,7 @@ class FakeSegmentCDN(FakeServer):
             known = [k for k, v in self._settings.items() if not isinstance(v, int)]
         return key in known if known else True
 
-    def _handle_batch(self, request: Request) -> Response:
+    def _handle_batch(self, request: Request) -> Response:  # noqa: C901 - one handler, read top to bottom
         record = self._record(request)
         try:
             record.raw, record.compressed = decode_body(request)
@@ -154,7 +157,10 @@ class FakeSegmentCDN(FakeServer):
         except (BodyError, UnicodeDecodeError, ValueError) as e:
             body_error = f"body is not JSON: {e}"
         fault = self._next_fault()
-        process = lambda status=None: self._process_batch(request, record, body_error, status)  # noqa: E731
+
+        def process(status: Optional[int] = None) -> Response:
+            return self._process_batch(request, record, body_error, status)
+
         if fault is not None:
             return self._apply_fault(fault, request, record, process)
         return process()
@@ -168,6 +174,8 @@ class FakeSegmentCDN(FakeServer):
         if body_error is None and not (isinstance(record.body, dict)
                                        and isinstance(record.body.get("batch"), list)):
             body_error = "body must be an object with a 'batch' list"
+        if body_error is None:
+            body_error = _over_limits(record.raw, record.body["batch"])
         if body_error:
             record.status, record.error = 400, body_error
             self._finish(record)
@@ -177,3 +185,19 @@ class FakeSegmentCDN(FakeServer):
             self._batches.append(record.body)
         self._finish(record, accepted=record.body["batch"])
         return json_response(record.status, {"success": True})
+
+
+#: Segment's batch API limits (its HTTP API docs): 500 KB per request, 32 KB per event.
+MAX_BATCH_BYTES = 500 * 1024
+MAX_EVENT_BYTES = 32 * 1024
+
+
+def _over_limits(raw: bytes, batch: list) -> Optional[str]:
+    """What Segment answers 400 for, as its API does: the whole batch is refused."""
+    if len(raw) > MAX_BATCH_BYTES:
+        return f"batch of {len(raw)} bytes is over Segment's {MAX_BATCH_BYTES}-byte request limit"
+    for i, event in enumerate(batch):
+        size = len(json.dumps(event, separators=(",", ":")).encode("utf-8"))
+        if size > MAX_EVENT_BYTES:
+            return f"batch[{i}] is {size} bytes, over Segment's {MAX_EVENT_BYTES}-byte event limit"
+    return None

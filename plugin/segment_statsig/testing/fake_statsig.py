@@ -1,4 +1,5 @@
-"""A local stand-in for Statsig's event API, strict where the real one is strict.
+"""A local stand-in for Statsig's client API, strict where the real one is strict, and
+open to every form Statsig's own client SDKs send.
 
     with FakeStatsig(api_keys={"client-test"}) as statsig:
         client = StatsigDestination("client-test", api_url=statsig.url)
@@ -6,32 +7,43 @@
         assert statsig.wait_for_events(3, timeout=5)
         assert [e["eventName"] for e in statsig.events] == [...]
 
+It serves ``POST /v1/log_event`` and ``/v1/rgstr`` (events), ``/v1/initialize`` (gate,
+config, experiment and layer values) and ``/v1/sdk_exception`` (a client's reports of its
+own errors). Each accepts the key in the ``STATSIG-API-KEY`` header or the query's ``k``,
+a body gzipped by ``Content-Encoding: gzip`` or by ``gz=1``, statsig encoded (``se=1``),
+any content type (``text/plain;charset=UTF-8`` included); see ``_wire.py``. Each
+:class:`RecordedRequest` says which form arrived; ``.events`` holds the events whatever it was.
+
 Works without pytest (the demo app embeds one); under pytest use the ``fake_statsig``
 fixture, which stops it and surfaces server-side failures after the test.
 """
 from __future__ import annotations
 
-import base64
-import hashlib
 import json
 import re
-from typing import Any, Iterable, List, Optional, Tuple
+from typing import Any, Dict, Iterable, List, Optional, Tuple
 
+from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
-from ._server import BodyError, FakeServer, RecordedRequest, decode_body, json_response
+from ._server import FakeServer, RecordedRequest, json_response
+from ._values import Resolvable, Spec, Values, djb2
+from ._wire import BodyError, decode
 
-__all__ = ["FakeStatsig", "RecordedRequest", "FORBIDDEN_EVENT_NAME_CHARS"]
+__all__ = ["FakeStatsig", "RecordedRequest", "FORBIDDEN_EVENT_NAME_CHARS", "djb2"]
 
 #: characters whose presence makes Statsig's servers drop an event (DESIGN.md)
 FORBIDDEN_EVENT_NAME_CHARS = "\\[]{}<>#=;&$%|\x00\r\n"
 _FORBIDDEN = re.compile("[" + re.escape(FORBIDDEN_EVENT_NAME_CHARS) + "]")
 
 EVENT_PATHS = ("/v1/log_event", "/v1/rgstr")
+INITIALIZE_PATH = "/v1/initialize"
+SDK_EXCEPTION_PATH = "/v1/sdk_exception"
+Event = Dict[str, Any]
 
 
 class FakeStatsig(FakeServer):
-    """Statsig's event intake on ``127.0.0.1:<free port>``.
+    """Statsig's client API on ``127.0.0.1:<free port>``.
 
     ``api_keys``: None accepts any non-empty key; otherwise the set of keys accepted.
     ``.url`` is the ``api_url`` a client is given (``http://127.0.0.1:PORT/v1``).
@@ -42,31 +54,35 @@ class FakeStatsig(FakeServer):
     def __init__(self, api_keys: Optional[Iterable[str]] = None, *, host: str = "127.0.0.1",
                  port: int = 0, quiet: bool = True) -> None:
         self.api_keys = None if api_keys is None else set(api_keys)
-        self._events: List[dict] = []
-        self._dropped: List[Tuple[dict, str]] = []
+        self._events: List[Event] = []
+        self._dropped: List[Tuple[Event, str]] = []
         self._offline = False
-        self._gates: dict = {}
-        self._configs: dict = {}
+        self._values = Values()
         self._initialize_answers: List[Tuple[int, str]] = []
         #: the ``time`` of initialize replies (Statsig: when the config last changed)
         self.config_time = 1714564800000
+        #: ``sdk_flags`` of initialize replies, e.g. ``{"enable_log_event_compression": True}``
+        self.sdk_flags: Dict[str, bool] = {}
+        #: ``derived_fields`` of initialize replies; None: ip (and user_agent) of the request
+        self.derived_fields: Optional[Dict[str, Any]] = None
         super().__init__(host=host, port=port, quiet=quiet)
 
-    def _register(self, server) -> None:
+    def _register(self, server: HTTPServer) -> None:
         for path in EVENT_PATHS:
             server.expect_request(path, method="POST").respond_with_handler(self._handle_events)
-        server.expect_request("/v1/initialize", method="POST").respond_with_handler(self._handle_initialize)
+        server.expect_request(INITIALIZE_PATH, method="POST").respond_with_handler(self._handle_initialize)
+        server.expect_request(SDK_EXCEPTION_PATH, method="POST").respond_with_handler(self._handle_sdk_exception)
         server.expect_request("").respond_with_handler(self._handle_unexpected)
 
     # -- what arrived ------------------------------------------------------------------
     @property
-    def events(self) -> List[dict]:
+    def events(self) -> List[Event]:
         """Every event the fake accepted (answered 2xx and not dropped), in arrival order."""
         with self._lock:
             return list(self._events)
 
     @property
-    def dropped_events(self) -> List[Tuple[dict, str]]:
+    def dropped_events(self) -> List[Tuple[Event, str]]:
         """(event, reason) for events a 2xx request carried but Statsig would discard
         (a name holding one of ``FORBIDDEN_EVENT_NAME_CHARS``)."""
         with self._lock:
@@ -77,12 +93,26 @@ class FakeStatsig(FakeServer):
         """The requests to ``/v1/log_event`` and ``/v1/rgstr`` only."""
         return [r for r in self.requests if r.path in EVENT_PATHS]
 
+    @property
+    def initialize_requests(self) -> List[RecordedRequest]:
+        return [r for r in self.requests if r.path == INITIALIZE_PATH]
+
+    @property
+    def sdk_exceptions(self) -> List[Any]:
+        """The bodies of ``/v1/sdk_exception`` reports: errors a client SDK caught in itself."""
+        return [r.body for r in self.requests if r.path == SDK_EXCEPTION_PATH]
+
+    @property
+    def refused_requests(self) -> List[RecordedRequest]:
+        """Requests the fake refused on their merits (bad key, body, path), not by a fault."""
+        return [r for r in self.requests if r.error is not None and r.fault is None]
+
     def wait_for_events(self, n: int, timeout: float = 5.0) -> bool:
         """True once at least ``n`` events were accepted, False after ``timeout`` seconds."""
         with self._lock:
             return self._lock.wait_for(lambda: len(self._events) >= n, timeout)
 
-    def _accept(self, events: List[dict]) -> None:
+    def _accept(self, events: List[Event]) -> None:
         for e in events:
             bad = _FORBIDDEN.search(e["eventName"])
             if bad:
@@ -108,7 +138,8 @@ class FakeStatsig(FakeServer):
             return self._offline
 
     # -- handlers --------------------------------------------------------------------------
-    def _key_error(self, key: Optional[str]) -> Optional[str]:
+    def _key_error(self, record: RecordedRequest) -> Optional[str]:
+        key = record.api_key
         if not key:
             return "missing API key (STATSIG-API-KEY header or k query parameter)"
         if self.api_keys is not None and key not in self.api_keys:
@@ -116,11 +147,13 @@ class FakeStatsig(FakeServer):
         return None
 
     def _read(self, request: Request, record: RecordedRequest) -> Optional[str]:
-        """Fill record.raw/body; return an error text when the body is not usable JSON."""
+        """Fill record.raw/body and its form; return an error text when the body is not usable JSON."""
         try:
-            record.raw, record.compressed = decode_body(request)
+            decoded = decode(request.get_data(cache=True), record.headers, record.query)
         except BodyError as e:
             return str(e)
+        record.raw, record.encoded = decoded.raw, decoded.encoded
+        record.compressed_by, record.compressed = decoded.compressed_by, decoded.compressed_by is not None
         try:
             record.body = json.loads(record.raw.decode("utf-8"))
         except (UnicodeDecodeError, ValueError) as e:
@@ -135,14 +168,17 @@ class FakeStatsig(FakeServer):
             self._finish(record)
             return json_response(503, {"success": False, "error": "service unavailable (offline)"})
         fault = self._next_fault()
-        process = lambda status=None: self._process_events(record, body_error, status)  # noqa: E731
+
+        def process(status: Optional[int] = None) -> Response:
+            return self._process_events(record, body_error, status)
+
         if fault is not None:
             return self._apply_fault(fault, request, record, process)
         return process()
 
     def _process_events(self, record: RecordedRequest, body_error: Optional[str],
                         status: Optional[int] = None) -> Response:
-        key_error = self._key_error(self._api_key_from(record))
+        key_error = self._key_error(record)
         if key_error:
             return self._refuse(record, 401, key_error)
         if body_error is None:
@@ -154,7 +190,7 @@ class FakeStatsig(FakeServer):
         return json_response(record.status, {"success": True})
 
     def _api_key_from(self, record: RecordedRequest) -> Optional[str]:
-        return record.headers.get("STATSIG-API-KEY") or record.query.get("k")
+        return record.api_key  # kept for subclasses written before RecordedRequest.api_key
 
     def _refuse(self, record: RecordedRequest, status: int, error: str) -> Response:
         record.status, record.error = status, error
@@ -162,13 +198,13 @@ class FakeStatsig(FakeServer):
         return json_response(status, {"success": False, "error": error})
 
     def _handle_initialize(self, request: Request) -> Response:
-        """Evaluates the configured gates, configs and experiments for the request's user
-        and answers as Statsig's client initialize does (names hashed per ``hash``)."""
+        """Evaluates the configured gates, configs, experiments and layers for the request's
+        user and answers as Statsig's client initialize does (names hashed per ``hash``)."""
         record = self._record(request)
         body_error = self._read(request, record)
         if self.offline:
             return self._refuse(record, 503, "fake is offline")
-        key_error = self._key_error(self._api_key_from(record))
+        key_error = self._key_error(record)
         if key_error:
             return self._refuse(record, 401, key_error)
         with self._lock:
@@ -179,43 +215,83 @@ class FakeStatsig(FakeServer):
             return Response(canned[1], status=canned[0], content_type="application/json")
         if body_error:
             return self._refuse(record, 400, body_error)
-        body = record.body if isinstance(record.body, dict) else {}
-        user = body.get("user") if isinstance(body.get("user"), dict) else {}
+        body: Dict[str, Any] = record.body if isinstance(record.body, dict) else {}
+        found = body.get("user")
+        user: Dict[str, Any] = found if isinstance(found, dict) else {}
+        derived = self.derived_fields
+        if derived is None:
+            derived = {"ip": request.remote_addr or "127.0.0.1"}
+            if request.headers.get("User-Agent"):
+                derived["user_agent"] = request.headers["User-Agent"]
+        reply = self._values.reply(user, str(body.get("hash", "djb2")), time=self.config_time,
+                                   sdk_key=record.api_key, sdk_flags=self.sdk_flags, derived_fields=derived)
         record.status = 200
         self._finish(record)
-        return json_response(200, self.evaluate_for(user, body.get("hash", "djb2")))
+        return json_response(200, reply)
 
-    # -- gates and experiments ----------------------------------------------------------
-    def set_gate(self, name: str, value: Any, *, rule_id: Any = None, id_type: str = "userID",
-                 secondary_exposures: Optional[list] = None) -> None:
+    def _handle_sdk_exception(self, request: Request) -> Response:
+        """A client SDK reporting an error it caught in itself: kept, answered as Statsig does."""
+        record = self._record(request)
+        self._read(request, record)
+        record.status = 202
+        self._finish(record)
+        return json_response(202, {"success": True})
+
+    def _handle_unexpected(self, request: Request) -> Response:
+        record = self._record(request)
+        self._read(request, record)
+        self.httpserver.add_assertion(
+            f"FakeStatsig: unexpected {request.method} {request.path} (it serves POST "
+            f"{', '.join(EVENT_PATHS)}, {INITIALIZE_PATH} and {SDK_EXCEPTION_PATH})")
+        return self._refuse(record, 404, f"no route for {request.method} {request.path}")
+
+    # -- gates, configs, experiments, layers ----------------------------------------------
+    def set_gate(self, name: str, value: Resolvable, *, rule_id: Resolvable = None, id_type: str = "userID",
+                 secondary_exposures: Optional[List[Dict[str, str]]] = None) -> None:
         """Serve gate ``name``: ``value`` a bool or ``callable(user) -> bool``. ``rule_id``
         (str or callable(user)) defaults to ``"<name>:on"`` when it passes, ``"default"``."""
-        with self._lock:
-            self._gates[name] = {"value": value, "rule_id": rule_id, "id_type": id_type,
-                                 "secondary_exposures": list(secondary_exposures or [])}
+        self._values.set_gate(name, Spec(value, rule_id=rule_id, id_type=id_type,
+                                         secondary_exposures=list(secondary_exposures or [])))
 
-    def set_config(self, name: str, value: Any, *, rule_id: Any = None, group_name: Any = None,
-                   id_type: str = "userID", secondary_exposures: Optional[list] = None,
+    def set_config(self, name: str, value: Resolvable, *, rule_id: Resolvable = None,
+                   group_name: Resolvable = None, id_type: str = "userID",
+                   secondary_exposures: Optional[List[Dict[str, str]]] = None,
                    is_experiment: bool = False) -> None:
         """Serve dynamic config ``name``: ``value`` a dict or ``callable(user) -> dict``;
         ``rule_id`` / ``group_name``: str or callable(user)."""
-        with self._lock:
-            self._configs[name] = {"value": value, "rule_id": rule_id, "group_name": group_name,
-                                   "id_type": id_type, "is_experiment": is_experiment,
-                                   "secondary_exposures": list(secondary_exposures or [])}
+        self._values.set_config(name, Spec(value, rule_id=rule_id, group_name=group_name, id_type=id_type,
+                                           secondary_exposures=list(secondary_exposures or []),
+                                           is_experiment=is_experiment))
 
-    def set_experiment(self, name: str, value: Any, *, group_name: Any = None, rule_id: Any = None,
-                       id_type: str = "userID", secondary_exposures: Optional[list] = None) -> None:
+    def set_experiment(self, name: str, value: Resolvable, *, group_name: Resolvable = None,
+                       rule_id: Resolvable = None, id_type: str = "userID",
+                       secondary_exposures: Optional[List[Dict[str, str]]] = None) -> None:
         """An experiment: a dynamic config with a group. ``value`` may also be a callable
         returning ``(group_name, dict)``."""
         self.set_config(name, value, rule_id=rule_id, group_name=group_name, id_type=id_type,
                         secondary_exposures=secondary_exposures, is_experiment=True)
 
+    def set_layer(self, name: str, value: Resolvable, *, rule_id: Resolvable = None,
+                  group_name: Resolvable = None, allocated_experiment: Resolvable = None,
+                  explicit_parameters: Resolvable = None, id_type: str = "userID",
+                  secondary_exposures: Optional[List[Dict[str, str]]] = None,
+                  undelegated_secondary_exposures: Optional[List[Dict[str, str]]] = None) -> None:
+        """Serve layer ``name``: ``value`` a dict of parameters, or ``callable(user)``
+        returning one (or ``(group_name, dict)``). ``allocated_experiment``: the experiment
+        the user is allocated to in this layer (its name is hashed in the reply, as Statsig
+        does); ``explicit_parameters``: the parameters that experiment owns (default: all of
+        them when allocated, none otherwise). A read of an explicit parameter exposes the
+        experiment with ``secondary_exposures``; any other with
+        ``undelegated_secondary_exposures``. Each argument may be a callable(user)."""
+        self._values.set_layer(name, Spec(
+            value, rule_id=rule_id, group_name=group_name, id_type=id_type,
+            allocated_experiment=allocated_experiment, explicit_parameters=explicit_parameters,
+            secondary_exposures=list(secondary_exposures or []),
+            undelegated_secondary_exposures=list(undelegated_secondary_exposures or [])))
+
     def remove(self, name: str) -> None:
-        """Stop serving gate or config ``name``."""
-        with self._lock:
-            self._gates.pop(name, None)
-            self._configs.pop(name, None)
+        """Stop serving gate, config or layer ``name``."""
+        self._values.remove(name)
 
     def answer_next_initialize(self, body: Any, status: int = 200, times: int = 1) -> None:
         """Answer the next ``times`` initialize requests with ``body`` (a str sent as is,
@@ -224,73 +300,10 @@ class FakeStatsig(FakeServer):
         with self._lock:
             self._initialize_answers.extend([(int(status), text)] * times)
 
-    @property
-    def initialize_requests(self) -> List[RecordedRequest]:
-        return [r for r in self.requests if r.path == "/v1/initialize"]
-
-    def evaluate_for(self, user: dict, hash_used: str = "djb2") -> dict:
-        """The initialize response this fake gives ``user``."""
-        if hash_used not in ("djb2", "sha256", "none"):
-            hash_used = "djb2"
-        with self._lock:
-            gates, configs = dict(self._gates), dict(self._configs)
-        out = {"feature_gates": {}, "dynamic_configs": {}, "layer_configs": {}, "sdkParams": {},
-               "has_updates": True, "time": self.config_time, "hash_used": hash_used}
-        for name, spec in gates.items():
-            value = bool(_resolve(spec["value"], user))
-            rule = _resolve(spec["rule_id"], user)
-            hashed = _hash(name, hash_used)
-            out["feature_gates"][hashed] = {
-                "name": hashed, "value": value, "rule_id": rule if rule is not None else
-                (f"{name}:on" if value else "default"),
-                "id_type": spec["id_type"], "secondary_exposures": spec["secondary_exposures"]}
-        for name, spec in configs.items():
-            value = _resolve(spec["value"], user)
-            group = _resolve(spec["group_name"], user)
-            if isinstance(value, tuple):
-                group, value = value
-            rule = _resolve(spec["rule_id"], user)
-            hashed = _hash(name, hash_used)
-            entry = {"name": hashed, "value": dict(value or {}),
-                     "rule_id": rule if rule is not None else (f"{name}:{group}" if group else "default"),
-                     "group": rule if rule is not None else (f"{name}:{group}" if group else "default"),
-                     "is_device_based": spec["id_type"] == "stableID", "id_type": spec["id_type"],
-                     "secondary_exposures": spec["secondary_exposures"]}
-            if spec["is_experiment"]:
-                entry.update({"is_experiment_active": True, "is_user_in_experiment": group is not None})
-            if group is not None:
-                entry["group_name"] = group
-            out["dynamic_configs"][hashed] = entry
-        return out
-
-    def _handle_unexpected(self, request: Request) -> Response:
-        record = self._record(request)
-        self._read(request, record)
-        self.httpserver.add_assertion(
-            f"FakeStatsig: unexpected {request.method} {request.path} (it serves POST "
-            f"{', '.join(EVENT_PATHS)} and /v1/initialize)")
-        return self._refuse(record, 404, f"no route for {request.method} {request.path}")
-
-
-def _resolve(value: Any, user: dict) -> Any:
-    return value(user) if callable(value) else value
-
-
-def djb2(text: str) -> str:
-    """Statsig's djb2 name hash (UTF-16 code units, from 0, unsigned 32-bit, decimal)."""
-    data = text.encode("utf-16-le")
-    h = 0
-    for i in range(0, len(data), 2):
-        h = (h * 31 + (data[i] | data[i + 1] << 8)) & 0xFFFFFFFF
-    return str(h)
-
-
-def _hash(name: str, algorithm: str) -> str:
-    if algorithm == "djb2":
-        return djb2(name)
-    if algorithm == "sha256":
-        return base64.b64encode(hashlib.sha256(name.encode("utf-8")).digest()).decode("ascii")
-    return name
+    def evaluate_for(self, user: Dict[str, Any], hash_used: str = "djb2") -> Dict[str, Any]:
+        """The initialize reply this fake gives ``user``."""
+        return self._values.reply(user, hash_used, time=self.config_time, sdk_flags=self.sdk_flags,
+                                  derived_fields=self.derived_fields or {"ip": "127.0.0.1"})
 
 
 def _validate(body: Any) -> Optional[str]:
@@ -307,3 +320,4 @@ def _validate(body: Any) -> Optional[str]:
         if not isinstance(name, str) or not name:
             return f"events[{i}].eventName must be a non-empty string"
     return None
+

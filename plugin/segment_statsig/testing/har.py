@@ -8,7 +8,15 @@ from typing import Any, Dict, List
 
 from ..version import __version__
 
-#: where the recorded requests would have gone (the default Statsig api_url's host)
+#: where each recorded request would have gone: the defaults of Statsig's clients
+STATSIG_URLS = {
+    # Statsig's HTTP API docs (events intake): the plugin's default log_event URL
+    "/v1/log_event": "https://events.statsigapi.net/v1/log_event",
+    # @statsig/client-core NetworkDefault (3.33.5): initializeApi and eventsApi
+    "/v1/initialize": "https://featureassets.org/v1/initialize",
+    "/v1/rgstr": "https://prodregistryv2.org/v1/rgstr",
+}
+#: any other path: on the events host
 STATSIG_ORIGIN = "https://events.statsigapi.net"
 _EPOCH = "2024-01-01T00:00:00.000Z"
 
@@ -29,13 +37,15 @@ def to_har(case: Dict[str, Any]) -> Dict[str, Any]:
 
 def _entry(request: Dict[str, Any]) -> Dict[str, Any]:
     query = request.get("query") or {}
-    url = STATSIG_ORIGIN + request["path"] + ("?" + urllib.parse.urlencode(query) if query else "")
+    base = STATSIG_URLS.get(request["path"], STATSIG_ORIGIN + request["path"])
+    url = base + ("?" + urllib.parse.urlencode(query) if query else "")
     body = request.get("body")
     text = body if isinstance(body, str) else json.dumps(body, ensure_ascii=False)
     headers = _pairs(request.get("headers") or {})
-    status = request.get("status")
-    answered = isinstance(status, int)
-    reply = json.dumps({"success": True} if answered and 200 <= status < 300 else {"success": False})
+    found = request.get("status")
+    status = found if isinstance(found, int) and not isinstance(found, bool) else 0  # 0: no answer
+    answered = status != 0
+    reply = json.dumps({"success": True} if 200 <= status < 300 else {"success": False})
     return {
         "startedDateTime": _EPOCH,
         "time": 0,
@@ -47,7 +57,7 @@ def _entry(request: Dict[str, Any]) -> Dict[str, Any]:
             "headersSize": -1, "bodySize": len(text.encode("utf-8")),
         },
         "response": {
-            "status": status if answered else 0,
+            "status": status,
             "statusText": _REASONS.get(status, "") if answered else "no answer (connection dropped)",
             "httpVersion": "HTTP/1.1", "cookies": [],
             "headers": [{"name": "Content-Type", "value": "application/json"}] if answered else [],

@@ -4,11 +4,17 @@ server-side problem (an unexpected request, a crashed hook) fails the test at te
 as pytest-httpserver's ``check_assertions()`` does."""
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Iterator
+
 import pytest
+
+if TYPE_CHECKING:  # the servers load only when a test asks for one
+    from .fake_segment_cdn import FakeSegmentCDN
+    from .fake_statsig import FakeStatsig
 
 
 @pytest.fixture
-def fake_statsig():
+def fake_statsig() -> Iterator[FakeStatsig]:
     """A started :class:`~segment_statsig.testing.FakeStatsig` accepting any key."""
     from .fake_statsig import FakeStatsig
 
@@ -21,7 +27,7 @@ def fake_statsig():
 
 
 @pytest.fixture
-def fake_segment_cdn():
+def fake_segment_cdn() -> Iterator[FakeSegmentCDN]:
     """A started :class:`~segment_statsig.testing.FakeSegmentCDN` with no settings yet
     (use ``set_settings(write_key, {...})``)."""
     from .fake_segment_cdn import FakeSegmentCDN

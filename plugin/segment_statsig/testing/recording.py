@@ -26,11 +26,14 @@ import decimal
 import json
 import re
 import uuid
-from typing import Any, Dict, Iterable, List, Optional, Tuple
+from typing import TYPE_CHECKING, Any, Callable, Dict, Iterable, List, Optional, Tuple
+
+if TYPE_CHECKING:
+    from ._server import RecordedRequest
 
 # -- values JSON lacks ------------------------------------------------------------------
 
-TAGS = {
+TAGS: Dict[str, Callable[[Any], Any]] = {
     "$datetime": lambda v: datetime.datetime.fromisoformat(v),
     "$date": lambda v: datetime.date.fromisoformat(v),
     "$decimal": lambda v: decimal.Decimal(v),
@@ -55,9 +58,9 @@ def decode_values(value: Any) -> Any:
     return value
 
 
-def expand_calls(calls: List[dict]) -> List[dict]:
+def expand_calls(calls: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
     """``{"repeat": n, ...}`` becomes n calls, ``{i}`` in its strings replaced by 0..n-1."""
-    out = []
+    out: List[Dict[str, Any]] = []
     for call in calls:
         n = call.get("repeat")
         if n is None:
@@ -125,7 +128,7 @@ def pretty(value: Any, indent: int = 0, width: int = 100) -> str:
     return "[\n" + ",\n".join(items) + "\n" + pad + "]"
 
 
-def dumps_case(case: dict, secrets: Iterable[str] = ()) -> str:
+def dumps_case(case: Dict[str, Any], secrets: Iterable[str] = ()) -> str:
     text = pretty(case) + "\n"
     check_no_secrets(text, secrets)
     return text
@@ -136,13 +139,13 @@ def dumps_case(case: dict, secrets: Iterable[str] = ()) -> str:
 #: the request headers a recording keeps (lower case), and how volatile ones are written
 HEADERS = {
     "content-type": None,
-    "statsig-api-key": "<API_KEY>",
+    "statsig-api-key": None,  # the run's keys become their placeholders: a wrong key shows
     "statsig-client-time": "<TIME>",
     "statsig-sdk-type": "<SDK_TYPE>",
     "statsig-sdk-version": "<SDK_VERSION>",
     "statsig-event-count": None,
 }
-QUERY = {"k": "<API_KEY>", "t": "<TIME>", "sid": "<SESSION_ID>", "st": "<SDK_TYPE>", "sv": "<SDK_VERSION>"}
+QUERY = {"t": "<TIME>", "sid": "<SESSION_ID>", "st": "<SDK_TYPE>", "sv": "<SDK_VERSION>"}
 METADATA = {"stableID": "<STABLE_ID>", "sessionID": "<SESSION_ID>", "sdkType": "<SDK_TYPE>",
             "sdkVersion": "<SDK_VERSION>"}
 _UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
@@ -155,16 +158,17 @@ class Normaliser:
     input) become numbered placeholders, so 'same ID' and 'new ID after reset' still
     show: ``<ANONYMOUS_ID_1>``, ``<ANONYMOUS_ID_2>``."""
 
-    def __init__(self, secrets: Dict[str, str], window_ms: Tuple[int, int], input_strings: Iterable[str] = ()):
+    def __init__(self, secrets: Dict[str, str], window_ms: Tuple[int, int],
+                 input_strings: Iterable[str] = ()) -> None:
         self.secrets = {real: ph for real, ph in secrets.items() if real}
         self.window_ms = window_ms
         self.input_strings = set(input_strings)
         self.ids: Dict[str, str] = {}
         self.counts: Dict[str, int] = {}
 
-    def request(self, record) -> dict:
+    def request(self, record: RecordedRequest) -> Dict[str, Any]:
         headers = {k.lower(): v for k, v in record.headers.items()}
-        out = {"method": record.method, "path": record.path}
+        out: Dict[str, Any] = {"method": record.method, "path": record.path}
         query = {k: QUERY.get(k, v) for k, v in sorted(record.query.items())}
         if query:
             out["query"] = self._text_tree(query)
@@ -189,11 +193,17 @@ class Normaliser:
         return self._text_tree(body)
 
     def event(self, event: Any) -> Any:
-        if isinstance(event, dict) and isinstance(event.get("time"), (int, float)) \
-                and not isinstance(event.get("time"), bool):
-            lo, hi = self.window_ms
-            if lo <= event["time"] <= hi:
-                event = {**event, "time": "<TIME>"}
+        if not isinstance(event, dict):
+            return event
+        lo, hi = self.window_ms
+        when = event.get("time")
+        if isinstance(when, (int, float)) and not isinstance(when, bool) and lo <= when <= hi:
+            event = {**event, "time": "<TIME>"}
+        metadata = event.get("metadata")
+        received = metadata.get("receivedAt") if isinstance(metadata, dict) else None
+        if isinstance(received, str) and received.isdigit() and lo <= int(received) <= hi:
+            # exposures of Statsig's JS client say when the values arrived, as ms text
+            event = {**event, "metadata": {**metadata, "receivedAt": "<TIME>"}}
         return event
 
     def _text_tree(self, value: Any, key: Optional[str] = None) -> Any:
@@ -268,9 +278,10 @@ def _show(value: Any, limit: int = 160) -> str:
     return text if len(text) <= limit else text[:limit] + "…"
 
 
-def events_of(requests: List[dict]) -> List[Any]:
-    """The events of the 2xx requests, flattened (for --events-only comparison)."""
-    out = []
+def events_of(requests: List[Dict[str, Any]]) -> List[Any]:
+    """The events of the 2xx requests, flattened, as recorded (``meaning.events_meaning``
+    is what ``--events-only`` compares)."""
+    out: List[Any] = []
     for r in requests:
         status = r.get("status")
         body = r.get("body")

@@ -8,40 +8,45 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, List, Optional
+from typing import Any, Callable, Dict, List, Optional, Union
 
 from . import adapters
 from .fake_segment_cdn import FakeSegmentCDN
-from .fake_statsig import EVENT_PATHS, FakeStatsig
-from .recording import (Normaliser, SecretLeak, diff, dumps_case, events_of, expand_calls, strings_in,
-                        substitute)
+from .fake_statsig import EVENT_PATHS, INITIALIZE_PATH, FakeStatsig
+from .meaning import by_channel, comparable, count_mismatches, events_meaning, meaning
+from .recording import Normaliser, SecretLeak, diff, dumps_case, expand_calls, strings_in, substitute
+
+__all__ = ["RunResult", "load_case", "run_case", "configure_values", "compare", "by_channel"]
 
 WINDOW_SLACK_MS = 10 * 60 * 1000  # event times this close to the run are "now" -> <TIME>
 
 
+Case = Dict[str, Any]
+
+
 @dataclass
 class RunResult:
-    requests: List[dict]
-    segment_events: Optional[List[dict]] = None
+    requests: List[Dict[str, Any]]
+    segment_events: Optional[List[Dict[str, Any]]] = None
     errors: List[str] = field(default_factory=list)  # adapter failures, server-side assertions
 
-    def expected_block(self) -> dict:
-        block = {"requests": self.requests}
+    def expected_block(self) -> Dict[str, Any]:
+        block: Dict[str, Any] = {"requests": self.requests}
         if self.segment_events is not None:
             block["segment_events"] = self.segment_events
         return block
 
 
-def load_case(path) -> dict:
+def load_case(path: Union[str, Path]) -> Case:
     with open(path, encoding="utf-8") as f:
-        case = json.load(f)
+        case: Case = json.load(f)
     for key in ("name", "calls"):
         if key not in case:
             raise ValueError(f"{path}: a case needs {key!r}")
     return case
 
 
-def run_case(case: dict, adapter: Callable[[adapters.Session], None], timeout: float = 20.0) -> RunResult:
+def run_case(case: Case, adapter: Callable[[adapters.Session], None], timeout: float = 20.0) -> RunResult:
     keys = {"<API_KEY>": "client-" + uuid.uuid4().hex, "<SECRET_KEY>": "secret-" + uuid.uuid4().hex,
             "<WRITE_KEY>": "wk" + uuid.uuid4().hex}
     settings = substitute(case.get("settings"), keys)
@@ -95,55 +100,69 @@ def run_case(case: dict, adapter: Callable[[adapters.Session], None], timeout: f
     return result
 
 
-INITIALIZE_PATH = "/v1/initialize"
-
-
-def configure_values(statsig: FakeStatsig, values: Optional[dict]) -> None:
+def configure_values(statsig: FakeStatsig, values: Optional[Dict[str, Any]]) -> None:
     """A case's ``statsig_values``: what the fake's initialize serves, per userID::
 
         {"gates": {"new_checkout": {"users": {"alice": true}, "default": false}},
          "experiments": {"button_colour": {"users": {"alice": {"group": "Test", "value": {...}}},
-                                           "default": {"group": "Control", "value": {...}}}}}
+                                           "default": {"group": "Control", "value": {...}}}},
+         "configs": {"limits": {"default": {"value": {"max": 3}}}},
+         "layers": {"checkout": {"default": {"group": "Test", "value": {...},
+                                             "allocated_experiment": "copy_exp",
+                                             "explicit_parameters": ["title"]}}}}
+
+    Each name may also hold ``secondary_exposures`` (layers: ``undelegated_secondary_exposures``).
     """
     if not values:
         return
 
-    def per_user(spec):
+    def per_user(spec: Dict[str, Any]) -> Callable[[Dict[str, Any]], Any]:
         users, default = spec.get("users") or {}, spec.get("default")
         return lambda user: users.get(user.get("userID"), default)
 
+    def part(pick: Callable[[Dict[str, Any]], Any], key: str) -> Callable[[Dict[str, Any]], Any]:
+        return lambda user: (pick(user) or {}).get(key)
+
     for name, spec in (values.get("gates") or {}).items():
         pick = per_user(spec)
-        statsig.set_gate(name, lambda user, pick=pick: bool(pick(user)),
-                         secondary_exposures=spec.get("secondary_exposures"))
-    for name, spec in (values.get("experiments") or {}).items():
+        statsig.set_gate(name, pick, secondary_exposures=spec.get("secondary_exposures"))
+    for kind in ("experiments", "configs"):
+        for name, spec in (values.get(kind) or {}).items():
+            pick = per_user(spec)
+            statsig.set_config(name, part(pick, "value"), group_name=part(pick, "group"),
+                               rule_id=part(pick, "rule_id"),
+                               secondary_exposures=spec.get("secondary_exposures"),
+                               is_experiment=kind == "experiments")
+    for name, spec in (values.get("layers") or {}).items():
         pick = per_user(spec)
-        statsig.set_experiment(name, lambda user, pick=pick: ((pick(user) or {}).get("group"),
-                                                              (pick(user) or {}).get("value") or {}))
+        statsig.set_layer(name, part(pick, "value"), group_name=part(pick, "group"),
+                          rule_id=part(pick, "rule_id"),
+                          allocated_experiment=part(pick, "allocated_experiment"),
+                          explicit_parameters=part(pick, "explicit_parameters"),
+                          secondary_exposures=spec.get("secondary_exposures"),
+                          undelegated_secondary_exposures=spec.get("undelegated_secondary_exposures"))
 
 
-def _segment_event(event: dict) -> dict:
+def _segment_event(event: Dict[str, Any]) -> Dict[str, Any]:
     """What a recording keeps of a cloud-leg event: what it is and how it is routed."""
     keep = ("type", "event", "name", "userId", "integrations", "_metadata")
     return {k: event[k] for k in keep if k in event}
 
 
-def by_channel(requests: List[dict]) -> List[dict]:
-    """Event requests in their order, then initialize requests in theirs: the two go out
-    on different threads, so how they interleave is no part of conformance."""
-    return sorted(requests, key=lambda r: str(r.get("path", "")).endswith("/initialize"))
-
-
-def compare(case: dict, result: RunResult, events_only: bool = False) -> List[str]:
-    """The differences between a case's expected block and a run, as readable lines."""
+def compare(case: Case, result: RunResult, events_only: bool = False) -> List[str]:
+    """The differences between a case's expected block and a run, as readable lines, by
+    meaning (``meaning.py``): the transport form a request took never makes a difference."""
     expected = case.get("expected")
     if not isinstance(expected, dict) or "requests" not in expected:
         return ["case has no expected requests: run `record` first"]
     lines = list(result.errors)
     if events_only:
-        lines += diff(events_of(expected["requests"]), events_of(result.requests), "events")
+        lines += diff(events_meaning(expected["requests"]), events_meaning(result.requests), "events")
     else:
-        lines += diff(by_channel(expected["requests"]), by_channel(result.requests), "requests")
+        want, got = comparable(expected["requests"]), comparable(result.requests)
+        lines += count_mismatches(got)
+        lines += [f"recording: {line}" for line in count_mismatches(want)]
+        lines += diff([meaning(r) for r in want], [meaning(r) for r in got], "requests")
     if "segment_events" in expected:
         lines += diff(expected["segment_events"], result.segment_events or [], "segment_events")
     return lines

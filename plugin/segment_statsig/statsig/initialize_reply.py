@@ -1,5 +1,5 @@
 """Statsig's client initialize reply: how names are hashed in it, what makes it usable,
-and one answer read from it (an Evaluation)."""
+and where one gate, config or layer sits in it."""
 from __future__ import annotations
 
 import base64
@@ -66,54 +66,8 @@ def parse_reply(text):
     return body
 
 
-class Evaluation:
-    """One answer: a gate, a dynamic config, an experiment or a layer.
-
-    ``value`` (bool for a gate, dict otherwise), ``rule_id``, ``group_name`` (experiments),
-    ``evaluation_reason`` (Uninitialized / NoValues / Cache / Network / NetworkNotModified),
-    ``recognized`` (False when the values did not hold this name), ``get(key, default)``.
-    """
-
-    __slots__ = ("kind", "name", "value", "rule_id", "group_name", "evaluation_reason", "recognized",
-                 "id_type", "secondary_exposures", "time", "_spec", "_on_get")
-
-    def __init__(self, kind, name, value, rule_id="", group_name=None, evaluation_reason="Uninitialized",
-                 recognized=False, id_type=None, secondary_exposures=(), time=None, spec=None, on_get=None):
-        self.kind, self.name, self.value = kind, name, value
-        self.rule_id, self.group_name = rule_id, group_name
-        self.evaluation_reason, self.recognized = evaluation_reason, recognized
-        self.id_type, self.secondary_exposures, self.time = id_type, list(secondary_exposures), time
-        self._spec, self._on_get = spec, on_get
-
-    def get(self, key, default=None):
-        """``value[key]``; ``default`` when absent, null, or (with a non-None default)
-        of another JSON type than ``default``."""
-        value = self.value.get(key) if isinstance(self.value, dict) else None
-        if value is None or (default is not None and not _same_kind(value, default)):
-            return default
-        if self._on_get is not None:
-            self._on_get(self, key)
-        return value
-
-    @property
-    def reason(self):
-        """As exposures carry it: ``Network:Recognized``."""
-        return f"{self.evaluation_reason}:{'Recognized' if self.recognized else 'Unrecognized'}"
-
-    def __repr__(self):
-        return (f"<Statsig {self.kind} {self.name!r} value={self.value!r} rule_id={self.rule_id!r} "
-                f"group_name={self.group_name!r} reason={self.evaluation_reason}>")
-
-
-def _same_kind(value, default):
-    if isinstance(default, bool) or isinstance(value, bool):
-        return isinstance(default, bool) and isinstance(value, bool)
-    if isinstance(default, (int, float)):
-        return isinstance(value, (int, float))
-    return isinstance(value, type(default)) or isinstance(default, type(value))
-
-
 def lookup(values, kind, name):
+    """The spec of gate / config / layer `name` in a parsed reply, or None."""
     if not values:
         return None
     block = values.get(SECTIONS[kind]) or {}

@@ -1,0 +1,50 @@
+"""The plugins that keep an event from a destination the user has not consented to,
+one in each destination's own timeline (analytics-kotlin-consent's ConsentBlocker and
+SegmentConsentBlocker). They read the event's stamp, not the provider: an event carries
+the preferences of the moment it was processed."""
+from __future__ import annotations
+
+from typing import Any, Callable, Dict, Optional
+
+from ..analytics.plugin import Plugin, PluginType
+from .state import ConsentState, consented
+
+PREFERENCE_EVENT = "Segment Consent Preference Updated"
+
+
+def is_preference_event(event: Dict[str, Any]) -> bool:
+    return event.get("type") == "track" and event.get("event") == PREFERENCE_EVENT
+
+
+class ConsentBlocker(Plugin):
+    """A device-mode destination gets an event only when every category it needs is true in
+    the event's stamp. A destination the settings map to no category at all is blocked (as
+    analytics-kotlin-consent: a mapping was meant, its categories are missing); one they do
+    not map passes. The preference event always passes."""
+
+    type = PluginType.ENRICHMENT
+
+    def __init__(self, destination: Any, state: Callable[[], ConsentState]) -> None:
+        self.destination = destination
+        self.state = state
+
+    def execute(self, event: Dict[str, Any]) -> Optional[Dict[str, Any]]:
+        required = self.state().destination_categories.get(self.destination.key)
+        if required is None or is_preference_event(event):
+            return event
+        if required and set(required) <= consented(event):
+            return event
+        self.destination.skipped(event, "blocked")
+        return None
+
+
+class SegmentConsentBlocker(ConsentBlocker):
+    """The cloud leg: Segment's servers hold each destination to its categories, so events
+    go there unless every destination is mapped (hasUnmappedDestinations false) and the
+    user consented to no category at all."""
+
+    def execute(self, event: Dict[str, Any]) -> Optional[Dict[str, Any]]:
+        if self.state().has_unmapped_destinations or is_preference_event(event) or consented(event):
+            return event
+        self.destination.skipped(event, "blocked")
+        return None

@@ -1,0 +1,295 @@
+"""The FeatureStore: the current user's gate and experiment values on the device, as
+Statsig's client SDKs keep them. The server evaluates everything for one user
+(``POST initialize_url``, statsig/transport.py) and the app reads the answers locally.
+
+- Values are fetched on the store's own thread (``segment-statsig-values``), never on
+  the caller's: a check reads what is in memory and returns at once.
+- The last good reply of each user is cached on disk (statsig/values_cache.py); a cold
+  start offline answers from it. A reply that is not a usable initialize response is
+  logged with the reason and ignored: the last good values stay.
+- ``evaluation_reason``: ``Uninitialized`` (nothing known yet), ``NoValues`` (the fetch
+  failed and there is no cache), ``Cache``, ``Network``, ``NetworkNotModified``.
+- Exposures (statsig/exposures.py) are made on the first check of a name per user, value
+  and rule (again after ``dedupe_seconds``) and handed to ``write_exposures`` on the
+  store's thread. A failed fetch is retried as delivery retries (delivery/policy.py).
+"""
+from __future__ import annotations
+
+import collections
+import json
+import logging
+import threading
+import time
+
+from ..delivery import policy
+from . import exposures
+from .evaluation import from_spec
+from .initialize_reply import MalformedReply, lookup, parse_reply
+from .values_cache import ValuesCache
+
+log = logging.getLogger("segment_statsig")
+
+
+def identity_key(user_id, anonymous_id):
+    return json.dumps([user_id, anonymous_id])
+
+
+class FeatureStore:
+    """The values for the current user, the fetch thread, the disk cache and the exposure
+    log. Everything the caller's thread does here is a dict lookup under a lock that no
+    I/O ever holds."""
+
+    def __init__(self, *, transport, key_fn, identity_fn, user_fn, metadata_fn, write_exposures,
+                 storage_dir=None, retries=3, retry_base=1.0, retry_max=30.0, dedupe_seconds=600.0):
+        self.transport = transport            # statsig/transport.py: initialize() posts the request
+        self.key_fn = key_fn                  # () -> client key or None (not known yet)
+        self.identity_fn = identity_fn        # () -> (user_id, anonymous_id): cheap, any thread
+        self.user_fn = user_fn                # () -> the Statsig user dict (store's thread)
+        self.metadata_fn = metadata_fn        # () -> statsigMetadata dict
+        self.write_exposures = write_exposures  # (list of event dicts) -> None (store's thread)
+        self.cache = ValuesCache(storage_dir)
+        self.retries = retries
+        self.retry_base = retry_base
+        self.retry_max = retry_max
+        self._cond = threading.Condition()
+        self._key = None          # identity key of the current user
+        self._gen = 0             # bumped by every user switch or refresh
+        self._settled_gen = -1    # the last gen whose first fetch attempt finished
+        self._want_fetch = False
+        self._values = None       # the reply in use (for _values_key)
+        self._values_key = None
+        self._source = "Uninitialized"
+        self._user = None         # the Statsig user the values were fetched for
+        self._user_for = None     # its identity key
+        self._exposures = collections.deque()
+        self._exposures_made = self._exposures_written = 0
+        self._dedupe = exposures.Deduper(dedupe_seconds)
+        self._stopping = False
+        self._thread = None
+        self.last_error = None
+
+    # --- caller's side ------------------------------------------------------------
+    def start(self):
+        """Begin following the user (idempotent, non-blocking)."""
+        with self._cond:
+            if self._thread is None and not self._stopping:
+                self._thread = threading.Thread(target=self._run, name="segment-statsig-values", daemon=True)
+                self._thread.start()
+                self._follow(force=True)
+
+    def key_changed(self):
+        """The destination learnt its key (from the settings): a fetch waiting for one goes on."""
+        with self._cond:
+            self._cond.notify_all()
+
+    def refresh(self):
+        """The user may have changed (identify, reset): fetch again for the current one."""
+        if self._thread is None:
+            return
+        with self._cond:
+            # a fetch not yet started reads the user when it starts: no second one needed
+            self._follow(force=not self._want_fetch)
+
+    def _follow(self, force=False):
+        """With the lock held: switch to the current identity; fetch when it changed or `force`."""
+        key = identity_key(*self.identity_fn())
+        if key != self._key:
+            self._key = key
+            self._source = "Uninitialized"
+            force = True
+        if force:
+            self._gen += 1
+            self._want_fetch = True
+            self._cond.notify_all()
+        return key
+
+    def evaluate(self, kind, name, expose=True):
+        """An Evaluation of gate / config / layer `name` for the current user."""
+        if not isinstance(name, str) or not name:
+            raise ValueError(f"a {kind} name must be a non-empty str")
+        self.start()
+        with self._cond:
+            key = self._follow()
+            values = self._values if self._values_key == key else None
+            source = self._source
+            user = self._user if self._user_for == key else None
+        ev = from_spec(kind, name, lookup(values, kind, name), source, values.get("time") if values else None)
+        if kind == "layer":
+            ev.on_get = lambda layer, parameter: self._expose(layer, key, user, parameter)
+        elif expose:
+            self._expose(ev, key, user)
+        return ev
+
+    @property
+    def source(self):
+        with self._cond:
+            return self._source
+
+    def wait_for_values(self, timeout):
+        """Block (up to `timeout` s) until the current user's first fetch has finished;
+        True when values are known (from the network or the cache)."""
+        self.start()
+        with self._cond:
+            key = self._follow()
+            gen = self._gen
+            self._cond.wait_for(lambda: self._settled_gen >= gen or self._stopping, timeout)
+            return self._values_key == key and self._values is not None
+
+    def flush_exposures(self, timeout):
+        """Block until the exposures made so far are in the queue; False on timeout."""
+        with self._cond:
+            target = self._exposures_made
+            return self._cond.wait_for(lambda: self._exposures_written >= target or self._thread is None
+                                       or self._stopping, timeout) and self._exposures_written >= target
+
+    def drop_exposures(self):
+        """Forget the exposures not yet in the queue (Analytics.purge); returns how many."""
+        with self._cond:
+            dropped = len(self._exposures)
+            self._exposures.clear()
+            self._exposures_written += dropped
+            self._cond.notify_all()
+            return dropped
+
+    def stop(self, timeout=1.0):
+        with self._cond:
+            self._stopping = True
+            self._cond.notify_all()
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+    # --- exposures ----------------------------------------------------------------
+    def _expose(self, ev, key, user, parameter=None):
+        """Queue the exposure of `ev` (a layer: of reading `parameter`) unless already logged."""
+        with self._cond:
+            if not self._dedupe.first_time(exposures.dedupe_key(key, ev, parameter), time.monotonic()):
+                return
+        now = int(time.time() * 1000)
+        if ev.kind == "layer":
+            event = exposures.layer_exposure(ev, parameter, user, now)
+        else:
+            event = exposures.gate_or_config_exposure(ev, user, now)
+        with self._cond:
+            self._exposures.append((event, key))
+            self._exposures_made += 1
+            self._cond.notify_all()
+
+    # --- the store's thread ---------------------------------------------------------
+    def _run(self):
+        while True:
+            with self._cond:
+                self._cond.wait_for(lambda: self._stopping or self._exposures or self._want_fetch)
+                pending = list(self._exposures)
+                self._exposures.clear()
+                fetch, self._want_fetch = self._want_fetch, False
+                key, gen, stopping = self._key, self._gen, self._stopping
+            if pending:
+                self._write(pending)
+                with self._cond:
+                    self._exposures_written += len(pending)
+                    self._cond.notify_all()
+            if stopping:
+                return
+            if fetch:
+                try:
+                    self._fetch(key, gen)
+                except Exception as error:  # never let the thread die
+                    log.exception("Statsig values: fetch failed unexpectedly")
+                    self._settle(gen, f"unexpected error: {error}")
+
+    def _write(self, pending):
+        events = []
+        for event, key in pending:
+            if event["user"] is None:
+                with self._cond:
+                    user = self._user if self._user_for == key else None
+                event["user"] = user if user is not None else self.user_fn()
+            events.append(event)
+        try:
+            self.write_exposures(events)
+        except Exception:
+            log.exception("Statsig: %d exposure events could not be stored", len(events))
+
+    def _settle(self, gen, error=None):
+        with self._cond:
+            if error is not None:
+                self.last_error = error
+                if self._values is None or self._values_key != self._key:
+                    self._source = "NoValues"
+            self._settled_gen = max(self._settled_gen, gen)
+            self._cond.notify_all()
+
+    def _fetch(self, key, gen):
+        with self._cond:
+            have = self._values_key == key
+        if not have:
+            cached = self.cache.read(key)
+            with self._cond:
+                if cached is not None and self._key == key and self._values_key != key:
+                    self._values, self._values_key = cached, key
+                    self._source = "Cache"
+        user = self.user_fn()
+        with self._cond:
+            if self._key != key:   # the user changed meanwhile: the next round fetches for the new one
+                self._settle(gen)
+                return
+            self._user, self._user_for = user, key
+        api_key = self._wait_for_key(gen)
+        if api_key is None:
+            self._settle(gen)
+            return
+        metadata = self.metadata_fn()
+        for attempt in range(self.retries + 1):
+            result = self.transport.initialize(api_key, user, metadata)
+            status, text = result.status, result.reply
+            if policy.delivered(status):
+                self._accept(key, gen, status, text)
+                return
+            why = f"HTTP {status}: {text[:200]}" if status is not None else text
+            retryable = policy.retryable(status)
+            last = not retryable or attempt == self.retries
+            if attempt == 0 or last:
+                log.warning("Statsig values: initialize failed (%s); %s", why,
+                            "keeping the last values" if last else "retrying")
+                self._settle(gen, f"initialize failed: {why}")
+            delay = policy.backoff_delay(attempt + 1, self.retry_base, self.retry_max)
+            floor = policy.retry_after_floor(result.retry_after)
+            if last or not self._sleep(gen, max(delay, floor or 0.0)):
+                return
+
+    def _sleep(self, gen, seconds):
+        """Wait before a retry; False when stopping or a newer fetch was asked for."""
+        with self._cond:
+            return not self._cond.wait_for(lambda: self._stopping or self._gen != gen, seconds)
+
+    def _wait_for_key(self, gen):
+        """The key, once the settings give one (key_changed() wakes this); None when
+        there is none yet and the store stops or a newer fetch was asked for."""
+        with self._cond:
+            self._cond.wait_for(lambda: self.key_fn() or self._stopping or self._gen != gen)
+            return self.key_fn() or None
+
+    def _accept(self, key, gen, status, text):
+        if status == 204 or not text.strip():
+            reply = {"has_updates": False}
+        else:
+            try:
+                reply = parse_reply(text)
+            except MalformedReply as error:
+                why = f"malformed initialize reply: {error}"
+                log.warning("Statsig values: %s; keeping the last good values", why)
+                self._settle(gen, why)
+                return
+        if reply.get("has_updates") is False:
+            with self._cond:
+                if self._values_key == key:
+                    self._source = "NetworkNotModified"
+            self._settle(gen)
+            return
+        with self._cond:
+            if self._key == key:
+                self._values, self._values_key = reply, key
+                self._source = "Network"
+                self.last_error = None
+        self.cache.write(key, reply)
+        self._settle(gen)

@@ -1,0 +1,62 @@
+"""The last good initialize reply of each user, on disk, so a cold start offline still
+answers: ``statsig-values-<hash>.json`` in the storage folder (mode 0600), ``<hash>`` a
+SHA-256 of the user's identity, so neither the user's IDs nor the key appear in a file
+name. At most MAX_CACHED_USERS files; the oldest go first."""
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import time
+from typing import Optional
+
+from ..analytics.jsonsafe import compact
+from ..storage.files import STATSIG_VALUES, write_json
+from .initialize_reply import parse_reply
+
+log = logging.getLogger("segment_statsig")
+
+MAX_CACHED_USERS = 10
+
+
+def cache_name(key: str) -> str:
+    return STATSIG_VALUES + hashlib.sha256(key.encode("utf-8")).hexdigest()[:40] + ".json"
+
+
+class ValuesCache:
+    def __init__(self, directory: Optional[str]) -> None:
+        self.directory = directory
+
+    def read(self, key: str) -> Optional[dict]:
+        """The reply saved for identity `key`, or None (none, or unreadable: logged)."""
+        if self.directory is None:
+            return None
+        path = os.path.join(self.directory, cache_name(key))
+        try:
+            with open(path, encoding="utf-8") as f:
+                stored = json.load(f)
+            return parse_reply(json.dumps(stored["values"]))
+        except FileNotFoundError:
+            return None
+        except (OSError, ValueError, KeyError, TypeError) as error:
+            log.warning("Statsig values: ignoring unreadable cache %s: %s", os.path.basename(path), error)
+            return None
+
+    def write(self, key: str, reply: dict) -> None:
+        name = cache_name(key)
+        text = compact({"saved_at": int(time.time() * 1000), "values": reply})
+        if write_json(self.directory, name, text):
+            self._prune(name)
+
+    def _prune(self, keep: str) -> None:
+        assert self.directory is not None
+        try:
+            names = [n for n in os.listdir(self.directory) if n.startswith(STATSIG_VALUES) and n.endswith(".json")]
+            if len(names) <= MAX_CACHED_USERS:
+                return
+            paths = sorted((os.path.join(self.directory, n) for n in names if n != keep), key=os.path.getmtime)
+            for path in paths[:len(names) - MAX_CACHED_USERS]:
+                os.unlink(path)
+        except OSError:
+            pass

@@ -1,0 +1,61 @@
+"""Events set aside: a record the timeline could not process, or an event a destination
+failed on, is written here with the error instead of being lost or retried at the head
+of the journal forever. One JSON line each, in the storage folder's QUARANTINE file,
+bounded in size (past the bound only the log line and the count remain)."""
+from __future__ import annotations
+
+import datetime
+import json
+import logging
+import os
+
+from .files import QUARANTINE
+
+log = logging.getLogger("segment_statsig")
+
+MAX_BYTES = 1024 * 1024
+
+
+def set_aside(directory, where, error, record):
+    """Append `record` (the journal line's text, or the event dict) with why it failed.
+    Returns True when it was written; never raises."""
+    if directory is None:
+        return False
+    line = json.dumps({"at": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="milliseconds"),
+                       "where": where, "error": f"{type(error).__name__}: {error}", "record": record},
+                      default=repr, ensure_ascii=True) + "\n"
+    path = os.path.join(directory, QUARANTINE)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        try:
+            if os.fstat(fd).st_size + len(line) > MAX_BYTES:
+                log.warning("quarantine file is full (%d bytes); this event is only logged", MAX_BYTES)
+                return False
+            os.write(fd, line.encode("ascii"))
+        finally:
+            os.close(fd)
+        return True
+    except OSError as failure:
+        log.warning("cannot write the quarantine file (%s)", failure.strerror or failure)
+        return False
+
+
+def erase(directory):
+    """Remove the quarantine file (Analytics.purge)."""
+    if directory is None:
+        return
+    try:
+        os.unlink(os.path.join(directory, QUARANTINE))
+    except FileNotFoundError:
+        pass
+    except OSError as failure:
+        log.warning("cannot erase the quarantine file (%s)", failure.strerror or failure)
+
+
+def describe(event):
+    """'track "Login Button Clicked" (messageId …)': how a log line names an event."""
+    if not isinstance(event, dict):
+        return "an unreadable record"
+    name = event.get("event") if event.get("type") == "track" else event.get("name")
+    label = f"{event.get('type')} {name!r}" if name is not None else str(event.get("type"))
+    return f"{label} (messageId {event.get('messageId')})"
