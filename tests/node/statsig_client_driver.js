@@ -110,8 +110,12 @@ async function main() {
 
   // Values again for another user, then for the first: the client asks with its cache
   // (sinceTime, deltasResponseRequested) and must take the fake's full reply.
+  // The client flushes at each user change without waiting, and 3.33.5's flush() and
+  // shutdown() can resolve while that flush is still compressing: flush first, and wait.
+  await client.flush();
   const other = await client.updateUserAsync(config.other_user);
   out.other_user = { success: other.success, source: other.source };
+  await client.flush();
   const back = await client.updateUserAsync(config.user);
   out.back = { success: back.success, source: back.source, gate: client.checkGate(config.gates[0]) };
 
