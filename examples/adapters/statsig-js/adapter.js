@@ -13,11 +13,18 @@
 // updateUserAsync (after); check_gate -> checkGate; get_config/get_experiment/get_layer ->
 // getDynamicConfig/getExperiment/getLayer(...).get(key, default); flush/on_background ->
 // flush(); shutdown -> shutdown(). The Segment side (anonymousId, traits, lifecycle events,
-// integrations filter, settings from the CDN, the cloud leg) is the small part below.
+// integrations filter, settings from the CDN, the cloud leg) is the small part below, with
+// the privacy calls Statsig's client has nothing for (privacy.js): destination filters by
+// Segment's own @segment/tsub on Statsig's copy of each event; consent (consent_start,
+// consent_changed: events held until start, stamped, blocked per the settings' categories);
+// opt-out (set_enabled: calls ignored); purge (the adapter's own queues only: the client
+// has no call that erases its queue, so what it holds still goes out).
 //
-// Where Statsig's client comes from: SEGMENT_STATSIG_NODE_MODULES (a node_modules folder
-// holding @statsig/js-client), else this repository's tests/node/node_modules (what ./dev
-// installs), else node's own resolution (npm install @statsig/js-client next to this file).
+// Where Statsig's client and tsub come from: SEGMENT_STATSIG_NODE_MODULES (a node_modules
+// folder holding @statsig/js-client and @segment/tsub), else this repository's
+// tests/node/node_modules (what ./dev installs), else node's own resolution (npm install
+// @statsig/js-client @segment/tsub next to this file). tsub is loaded only for settings
+// with routing rules.
 // STATSIG_JS_BROWSER=0 turns off the browser form (window.btoa: initialize statsig encoded,
 // se=1); STATSIG_JS_COMPRESSION=d|e|f is the client's logEventCompressionMode (default f:
 // gzip every rgstr body, gz=1). The harness must pass whichever form is used.
