@@ -13,11 +13,18 @@
 // updateUserAsync (after); check_gate -> checkGate; get_config/get_experiment/get_layer ->
 // getDynamicConfig/getExperiment/getLayer(...).get(key, default); flush/on_background ->
 // flush(); shutdown -> shutdown(). The Segment side (anonymousId, traits, lifecycle events,
-// integrations filter, settings from the CDN, the cloud leg) is the small part below.
+// integrations filter, settings from the CDN, the cloud leg) is the small part below, with
+// the privacy calls Statsig's client has nothing for (privacy.js): destination filters by
+// Segment's own @segment/tsub on Statsig's copy of each event; consent (consent_start,
+// consent_changed: events held until start, stamped, blocked per the settings' categories);
+// opt-out (set_enabled: calls ignored); purge (the adapter's own queues only: the client
+// has no call that erases its queue, so what it holds still goes out).
 //
-// Where Statsig's client comes from: SEGMENT_STATSIG_NODE_MODULES (a node_modules folder
-// holding @statsig/js-client), else this repository's tests/node/node_modules (what ./dev
-// installs), else node's own resolution (npm install @statsig/js-client next to this file).
+// Where Statsig's client and tsub come from: SEGMENT_STATSIG_NODE_MODULES (a node_modules
+// folder holding @statsig/js-client and @segment/tsub), else this repository's
+// tests/node/node_modules (what ./dev installs), else node's own resolution (npm install
+// @statsig/js-client @segment/tsub next to this file). tsub is loaded only for settings
+// with routing rules.
 // STATSIG_JS_BROWSER=0 turns off the browser form (window.btoa: initialize statsig encoded,
 // se=1); STATSIG_JS_COMPRESSION=d|e|f is the client's logEventCompressionMode (default f:
 // gzip every rgstr body, gz=1). The harness must pass whichever form is used.
@@ -26,6 +33,7 @@
 const crypto = require('crypto');
 const path = require('path');
 const mapping = require('./mapping');
+const privacy = require('./privacy');
 
 // -- nothing leaves loopback: the harness's fakes are all there ------------------------------
 const refused = [];
@@ -43,48 +51,64 @@ if (process.env.STATSIG_JS_BROWSER !== '0') {
   globalThis.window = { btoa: (text) => globalThis.btoa(text) }; // the client's browser path
 }
 
-function loadStatsig() {
+// Statsig's client and Segment's tsub: from SEGMENT_STATSIG_NODE_MODULES, else this
+// repository's tests/node/node_modules (what ./dev installs), else node's own resolution.
+function loadPackage(name) {
   const dirs = [process.env.SEGMENT_STATSIG_NODE_MODULES,
     path.join(__dirname, '..', '..', '..', 'tests', 'node', 'node_modules')].filter(Boolean);
   for (const dir of dirs) {
     try {
-      return require(require.resolve('@statsig/js-client', { paths: [dir] }));
+      return require(require.resolve(name, { paths: [dir] }));
     } catch (e) {
       // next place
     }
   }
-  return require('@statsig/js-client');
+  return require(name);
 }
-const { StatsigClient } = loadStatsig();
+const { StatsigClient } = loadPackage('@statsig/js-client');
 
 const QUICK_FLUSH_WINDOW_MS = 200; // the client flushes its first event this soon after start
+const DESTINATION = 'Statsig'; // the destination's name in Segment's settings and filters
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+const warn = (text) => process.stderr.write(`adapter: ${text}\n`);
 
 class Destination {
   constructor(setup) {
     this.setup = setup;
-    const analytics = (setup.options || {}).analytics || {};
+    const options = setup.options || {};
+    const analytics = options.analytics || {};
     this.appInfo = analytics.app_info || null;
     this.lifecycle = analytics.track_lifecycle_events === true;
     this.context = { ...(setup.context || {}), ...(this.appInfo ? { app: this.appInfo } : {}) };
+    // the Segment identity, as of each call
     this.anonymousId = crypto.randomUUID();
     this.userId = null;
     this.traits = {};
+    // privacy: opt-out, consent (only with options.consent: a consent platform), filters
+    this.enabled = true;
+    this.consent = options.consent ? new privacy.Consent(options.consent.categories) : null;
+    this.filter = null;
+    // the Statsig side: the client, the traits its identify events brought, its user
     this.client = null;
+    this.statsigTraits = {};
+    this.clientUser = null;
     this.valuesStarted = false;
     this.pending = Promise.resolve();
     this.cloud = [];
   }
 
-  user() {
-    return mapping.statsigUser({ userId: this.userId, anonymousId: this.anonymousId, traits: this.traits,
-      context: this.context });
+  userOf(event) {
+    return mapping.statsigUser({ userId: event.userId === undefined ? null : event.userId,
+      anonymousId: event.anonymousId, traits: this.statsigTraits, context: this.context });
   }
 
   async start() {
     this.settings = this.setup.settings || await this.fetchSettings();
+    if (this.consent) this.consent.state = privacy.consentState(this.settings);
     const statsig = ((this.settings || {}).integrations || {}).Statsig || {};
     if (!statsig.apiKey) return;
+    const rules = privacy.routingRules(this.settings);
+    if (rules.length > 0) this.filter = privacy.destinationFilter(loadPackage('@segment/tsub'), rules, DESTINATION);
     const destination = (this.setup.options || {}).destination || {};
     const url = this.setup.statsig_url;
     const options = {
@@ -94,13 +118,14 @@ class Destination {
       logEventCompressionMode: process.env.STATSIG_JS_COMPRESSION || 'f',
       loggingBufferMaxSize: destination.max_batch_size || 100,
     };
-    this.client = new StatsigClient(statsig.apiKey, this.user(), options);
+    this.clientUser = this.userOf({ anonymousId: this.anonymousId });
+    this.client = new StatsigClient(statsig.apiKey, this.clientUser, options);
     this.client.initializeSync({ disableBackgroundCacheRefresh: true }); // no values fetched yet
     await sleep(QUICK_FLUSH_WINDOW_MS + 20); // so batches follow the case's flush calls
     if (this.lifecycle) {
       const { version, build } = this.appInfo || {};
-      this.track({ event: 'Application Installed', properties: { version, build } });
-      this.track({ event: 'Application Opened', properties: { from_background: false, version, build } });
+      await this.track({ event: 'Application Installed', properties: { version, build } });
+      await this.track({ event: 'Application Opened', properties: { from_background: false, version, build } });
     }
   }
 
@@ -110,83 +135,152 @@ class Destination {
     return res.ok ? res.json() : null;
   }
 
-  // -- Segment calls ------------------------------------------------------------------------
-  track(args) {
-    this.send('track', args.event, null, args);
+  // -- Segment calls: each makes a Segment event, as of the identity of its moment ------------
+  // Opted out (set_enabled false), a call changes nothing and sends nothing.
+  async track(args) {
+    if (!this.enabled) return;
+    await this.dispatch(this.segmentEvent('track', { event: args.event,
+      properties: mapping.decodeValues(args.properties || {}) }, args));
   }
 
-  screen(args) {
-    this.send('screen', args.name, args.category, args);
-  }
+  async screen(args) { await this.screenOrPage('screen', args); }
 
-  page(args) {
-    this.send('page', args.name, args.category, args);
-  }
+  async page(args) { await this.screenOrPage('page', args); }
 
-  send(type, name, category, args) {
-    const properties = mapping.decodeValues(args.properties || {});
-    this.cloudEvent({ type, event: type === 'track' ? name : undefined, name: type === 'track' ? undefined : name,
-      properties }, args);
-    if (!this.client || !mapping.sendsToStatsig(args.integrations)) return;
-    this.client.logEvent(mapping.eventName(type, name), mapping.eventValue(properties),
-      mapping.eventMetadata(properties, category));
+  async screenOrPage(type, args) {
+    if (!this.enabled) return;
+    const fields = { name: args.name, properties: mapping.decodeValues(args.properties || {}) };
+    if (typeof args.category === 'string') fields.category = args.category;
+    await this.dispatch(this.segmentEvent(type, fields, args));
   }
 
   async identify(args) {
+    if (!this.enabled) return;
     if (args.userId !== undefined && args.userId !== null) this.userId = args.userId;
-    this.traits = { ...this.traits, ...mapping.decodeValues(args.traits || {}) };
-    this.cloudEvent({ type: 'identify', traits: args.traits || {} }, args);
-    await this.userChanged();
+    const traits = mapping.decodeValues(args.traits || {});
+    this.traits = { ...this.traits, ...traits };
+    await this.dispatch(this.segmentEvent('identify', { traits }, args));
   }
 
   async alias(args) {
+    if (!this.enabled) return;
     this.userId = args.userId;
-    this.cloudEvent({ type: 'alias' }, args);
-    await this.userChanged();
+    await this.dispatch(this.segmentEvent('alias', {}, args));
   }
 
-  group(args) {
-    this.cloudEvent({ type: 'group', groupId: args.groupId, traits: args.traits || {} }, args);
+  async group(args) {
+    if (!this.enabled) return;
+    await this.dispatch(this.segmentEvent('group', { groupId: args.groupId,
+      traits: mapping.decodeValues(args.traits || {}) }, args));
   }
 
   async reset() {
+    if (!this.enabled) return;
     this.userId = null;
     this.traits = {};
     this.anonymousId = crypto.randomUUID();
-    await this.userChanged();
+    await this.dispatch({ type: 'reset', anonymousId: this.anonymousId }); // no Segment event: in call order
+  }
+
+  segmentEvent(type, fields, args) {
+    return {
+      type, ...fields, ...(this.userId !== null ? { userId: this.userId } : {}), anonymousId: this.anonymousId,
+      messageId: crypto.randomUUID(), timestamp: args.timestamp || new Date().toISOString(),
+      context: { ...this.context, ...(args.context || {}) }, integrations: { ...(args.integrations || {}) },
+    };
+  }
+
+  // Every event to every destination: held until the consent platform starts, stamped with
+  // the user's choice, then the cloud leg and Statsig's copy, each through its own blocker.
+  async dispatch(event) {
+    if (this.consent && !this.consent.started) {
+      this.consent.held.push(event);
+      return;
+    }
+    if (event.type === 'reset') {
+      await this.statsigReset(event);
+      return;
+    }
+    const stamped = this.consent ? this.consent.stamp(event) : event;
+    this.cloudEvent(stamped);
+    await this.statsigEvent(stamped);
+  }
+
+  // Statsig's copy: the integrations option, consent, then the destination's filters (tsub),
+  // then the mapping onto the client.
+  async statsigEvent(event) {
+    if (!this.client || !mapping.sendsToStatsig(event.integrations)) return;
+    if (this.consent && !privacy.deviceAllows(this.consent.state, DESTINATION, event)) return;
+    let copy = event;
+    if (this.filter) {
+      try {
+        copy = this.filter(event);
+      } catch (error) { // a rule tsub throws on: this event is set aside for Statsig, not sent unfiltered
+        warn(`a destination filter failed on ${event.type} ${event.event || event.name || ''}: ${error}`);
+        return;
+      }
+      if (copy === null) return;
+    }
+    const properties = copy.properties && typeof copy.properties === 'object' ? copy.properties : {};
+    if (copy.type === 'track' || copy.type === 'screen' || copy.type === 'page') {
+      await this.userFollows(copy);
+      this.client.logEvent(mapping.eventName(copy.type, copy.type === 'track' ? copy.event : copy.name),
+        mapping.eventValue(properties), mapping.eventMetadata(properties, copy.category));
+    } else if (copy.type === 'identify') {
+      this.statsigTraits = { ...this.statsigTraits, ...(copy.traits || {}) };
+      await this.userChanged(this.userOf(copy));
+    } else if (copy.type === 'alias') {
+      await this.userChanged(this.userOf(copy));
+    }
+  }
+
+  async statsigReset(event) {
+    this.statsigTraits = {};
+    if (this.client) await this.userChanged(this.userOf(event));
+  }
+
+  // logEvent attaches the client's one current user: an event of another identity (its
+  // identify kept from Statsig by consent or a filter) changes it first.
+  async userFollows(event) {
+    const user = this.userOf(event);
+    if (JSON.stringify(user) !== JSON.stringify(this.clientUser)) await this.userChanged(user);
   }
 
   // The client flushes at every user change, without waiting; its flush() and shutdown()
   // may then resolve while that flush is still compressing its body (3.33.5), and an exit
   // right after loses those events. So the adapter makes that flush itself, and waits.
-  async userChanged() {
-    if (!this.client) return;
+  async userChanged(user) {
     await this.client.flush();
+    this.clientUser = user;
     if (this.valuesStarted) {
-      this.pending = this.client.updateUserAsync(this.user()); // values follow the user
+      this.pending = this.client.updateUserAsync(user); // values follow the user
     } else {
-      this.client.updateUserSync(this.user(), { disableBackgroundCacheRefresh: true });
+      this.client.updateUserSync(user, { disableBackgroundCacheRefresh: true });
     }
   }
 
   startValues() {
     if (this.client && !this.valuesStarted) {
       this.valuesStarted = true;
-      this.pending = this.client.updateUserAsync(this.user());
+      this.pending = this.client.updateUserAsync(this.clientUser);
     }
   }
 
+  // -- value calls (opted out: not asked, so no exposure is logged) ---------------------------
   async wait_for_values() {
+    if (!this.enabled) return;
     this.startValues();
     await this.pending;
   }
 
   check_gate(args) {
+    if (!this.enabled) return;
     this.startValues();
     if (this.client) this.client.checkGate(args.name);
   }
 
   readValue(getter, args) {
+    if (!this.enabled) return;
     this.startValues();
     if (!this.client) return;
     const result = this.client[getter](args.name);
@@ -199,18 +293,19 @@ class Destination {
 
   get_layer(args) { this.readValue('getLayer', args); }
 
+  // -- delivery -----------------------------------------------------------------------------
   async flush() {
     if (this.client) await this.client.flush();
     await this.flushCloud();
   }
 
   async on_background() {
-    if (this.lifecycle) this.track({ event: 'Application Backgrounded', properties: {} });
+    if (this.lifecycle) await this.track({ event: 'Application Backgrounded', properties: {} });
     await this.flush();
   }
 
-  on_foreground() {
-    if (this.lifecycle) this.track({ event: 'Application Foregrounded', properties: { from_background: true } });
+  async on_foreground() {
+    if (this.lifecycle) await this.track({ event: 'Application Foregrounded', properties: { from_background: true } });
   }
 
   async shutdown() {
@@ -218,15 +313,38 @@ class Destination {
     await this.flushCloud();
   }
 
+  // -- privacy calls ------------------------------------------------------------------------
+  async consent_start() {
+    if (!this.consent) throw new Error('consent_start: the case needs options.consent');
+    for (const event of this.consent.start()) await this.dispatch(event); // held, in call order
+  }
+
+  async consent_changed(args) {
+    if (!this.consent) throw new Error('consent_changed: the case needs options.consent');
+    const context = this.consent.changed(args.categories || {}); // the platform's new answer
+    await this.track({ event: privacy.PREFERENCE_EVENT, context });
+  }
+
+  set_enabled(args) {
+    this.enabled = args.enabled === true;
+  }
+
+  // Erase what is undelivered on the device. The adapter's own queues (events held for
+  // consent, the cloud leg's batch) it can; Statsig's client has no call that erases its
+  // queue (its logging 'disabled' mode stores events to send them later), so what was
+  // logged there stays and goes out at the next flush.
+  purge() {
+    if (this.consent) this.consent.held.splice(0);
+    this.cloud.splice(0);
+  }
+
   // -- the cloud leg: Segment gets every call, marked so it does not send them to Statsig again
-  cloudEvent(fields, args) {
+  cloudEvent(event) {
     const writeKey = (((this.settings || {}).integrations || {})['Segment.io'] || {}).apiKey;
     if (!writeKey || !this.setup.segment_api_url) return;
+    if (this.consent && !privacy.cloudAllows(this.consent.state, event)) return;
     this.cloud.push({
-      ...fields, ...(this.userId !== null ? { userId: this.userId } : {}), anonymousId: this.anonymousId,
-      messageId: crypto.randomUUID(),
-      timestamp: args.timestamp || new Date().toISOString(), context: { ...this.context, ...(args.context || {}) },
-      integrations: { ...(args.integrations || {}), Statsig: false },
+      ...mapping.toJSONable(event), integrations: { ...event.integrations, Statsig: false },
       _metadata: { bundled: this.client ? ['Statsig'] : [], unbundled: [] },
     });
   }
@@ -244,7 +362,8 @@ class Destination {
 }
 
 const CALLS = new Set(['track', 'screen', 'page', 'identify', 'group', 'alias', 'reset', 'flush', 'on_background',
-  'on_foreground', 'check_gate', 'get_config', 'get_experiment', 'get_layer', 'wait_for_values', 'shutdown']);
+  'on_foreground', 'check_gate', 'get_config', 'get_experiment', 'get_layer', 'wait_for_values', 'consent_start',
+  'consent_changed', 'set_enabled', 'purge', 'shutdown']);
 
 async function readLines() {
   let text = '';
