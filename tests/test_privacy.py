@@ -328,3 +328,40 @@ def test_purge_before_the_worker_ever_ran(tmp_path):
         assert analytics.purge(timeout=5)
     finally:
         analytics.shutdown(1)
+
+
+def test_a_consent_change_while_opted_out_holds_once_back_in(from_cdn, fake_statsig):
+    choices = Choices(analytics=False)
+    consent = ConsentManager(choices)
+    analytics, _ = from_cdn(settings_with(consent=CONSENT, statsig_categories=["analytics"]), consent=consent)
+    consent.start()
+    analytics.enabled = False
+    choices.choices["analytics"] = True
+    consent.notify_consent_changed()   # nothing is written while opted out
+    analytics.enabled = True
+    analytics.track("Back In With Consent")
+    assert analytics.flush(timeout=10)
+    assert names(fake_statsig) == ["segment_track:Back In With Consent"]
+
+
+def test_opted_out_gate_checks_fetch_nothing_and_log_no_exposure(from_cdn, fake_statsig):
+    fake_statsig.set_gate("new_checkout", True)
+    analytics, destination = from_cdn(settings_with())
+    analytics.enabled = False
+    assert destination.check_gate("new_checkout") is False  # nothing known, nothing fetched
+    analytics.flush(timeout=1)
+    assert fake_statsig.initialize_requests == [] and fake_statsig.events == []
+    analytics.enabled = True
+    assert destination.wait_for_values(5) and destination.check_gate("new_checkout") is True
+    assert analytics.flush(timeout=10)
+    assert names(fake_statsig) == ["statsig::gate_exposure"]
+
+
+def test_a_destination_mapped_to_no_category_gets_nothing_not_even_the_preference(from_cdn, fake_statsig):
+    consent = ConsentManager(lambda: {"analytics": True})
+    analytics, _ = from_cdn(settings_with(consent=CONSENT, statsig_categories=[]), consent=consent)
+    consent.start()
+    consent.notify_consent_changed()
+    analytics.track("Anything")
+    assert analytics.flush(timeout=10)
+    assert fake_statsig.events == []

@@ -84,12 +84,15 @@ function consented(event) {
 
 // A device-mode destination gets the event when the settings do not map it, when it is the
 // preference event, or when every category they map it to is consented in the event's
-// stamp. Mapped to no category at all ([]) it gets nothing else: a mapping was meant.
+// stamp. Mapped to no category at all ([]) it gets nothing, the preference event included
+// (analytics-kotlin-consent's ConsentBlocker: a mapping was meant, its categories are missing).
 function deviceAllows(state, key, event) {
   const required = state.destinationCategories[key];
-  if (required === undefined || isPreferenceEvent(event)) return true;
+  if (required === undefined) return true;
+  if (required.length === 0) return false;
+  if (isPreferenceEvent(event)) return true;
   const given = consented(event);
-  return required.length > 0 && required.every((category) => given.has(category));
+  return required.every((category) => given.has(category));
 }
 
 // The cloud leg: Segment's servers hold each destination to its categories, so an event

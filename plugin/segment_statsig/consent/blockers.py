@@ -18,9 +18,9 @@ def is_preference_event(event: Dict[str, Any]) -> bool:
 
 class ConsentBlocker(Plugin):
     """A device-mode destination gets an event only when every category it needs is true in
-    the event's stamp. A destination the settings map to no category at all is blocked (as
-    analytics-kotlin-consent: a mapping was meant, its categories are missing); one they do
-    not map passes. The preference event always passes."""
+    the event's stamp; the preference event passes. A destination the settings map to no
+    category at all gets nothing, the preference event included (as analytics-kotlin-consent:
+    a mapping was meant and its categories are missing); one they do not map is not held back."""
 
     type = PluginType.ENRICHMENT
 
@@ -30,9 +30,9 @@ class ConsentBlocker(Plugin):
 
     def execute(self, event: Dict[str, Any]) -> Optional[Dict[str, Any]]:
         required = self.state().destination_categories.get(self.destination.key)
-        if required is None or is_preference_event(event):
+        if required is None:
             return event
-        if required and set(required) <= consented(event):
+        if required and (is_preference_event(event) or set(required) <= consented(event)):
             return event
         self.destination.skipped(event, "blocked")
         return None

@@ -71,7 +71,13 @@ class ConsentManager(Plugin):
         every destination receives, stamped with the new preferences."""
         if self.analytics is None:
             raise RuntimeError("add the ConsentManager to an Analytics first")
-        self.analytics.track(PREFERENCE_EVENT, context={"consent": {"categoryPreferences": self.categories()}})
+        choice = self.categories()
+        if not self.analytics.enabled:
+            # Opted out: no event is written, so the choice cannot travel with one; it holds
+            # from now on, for the events after the user opts back in.
+            self._current = choice
+            return
+        self.analytics.track(PREFERENCE_EVENT, context={"consent": {"categoryPreferences": choice}})
 
     def categories(self) -> Dict[str, bool]:
         """The provider's answer, checked: {category: bool}; {} (nothing consented) when it

@@ -169,6 +169,7 @@ class StatsigDestination(QueuedDestination):
         self._feature_store = FeatureStore(
             transport=self.transport, key_fn=lambda: self._api_key,
             identity_fn=lambda: (analytics.user_id, analytics.anonymous_id),
+            allowed_fn=lambda: analytics.enabled,
             user_fn=self._values_user, metadata_fn=self._values_metadata,
             write_exposures=self._store_exposures, storage_dir=analytics.storage_dir)
 

@@ -40,13 +40,17 @@ class FeatureStore:
     I/O ever holds."""
 
     def __init__(self, *, transport, key_fn, identity_fn, user_fn, metadata_fn, write_exposures,
-                 storage_dir=None, retries=3, retry_base=1.0, retry_max=30.0, dedupe_seconds=600.0):
+                 storage_dir=None, retries=3, retry_base=1.0, retry_max=30.0, dedupe_seconds=600.0,
+                 allowed_fn=lambda: True):
         self.transport = transport            # statsig/transport.py: initialize() posts the request
         self.key_fn = key_fn                  # () -> client key or None (not known yet)
         self.identity_fn = identity_fn        # () -> (user_id, anonymous_id): cheap, any thread
         self.user_fn = user_fn                # () -> the Statsig user dict (store's thread)
         self.metadata_fn = metadata_fn        # () -> statsigMetadata dict
         self.write_exposures = write_exposures  # (list of event dicts) -> None (store's thread)
+        # () -> False while the user opted out: nothing is fetched (the user would go to
+        # Statsig) and no exposure is logged; checks answer from what is known.
+        self.allowed_fn = allowed_fn
         self.cache = ValuesCache(storage_dir)
         self.retries = retries
         self.retry_base = retry_base
@@ -56,6 +60,7 @@ class FeatureStore:
         self._gen = 0             # bumped by every user switch or refresh
         self._settled_gen = -1    # the last gen whose first fetch attempt finished
         self._want_fetch = False
+        self._owed = False        # a fetch asked for while opted out
         self._values = None       # the reply in use (for _values_key)
         self._values_key = None
         self._source = "Uninitialized"
@@ -97,7 +102,11 @@ class FeatureStore:
             self._key = key
             self._source = "Uninitialized"
             force = True
-        if force:
+        if force or self._owed:
+            if not self.allowed_fn():  # opted out: fetch once the user is back in
+                self._owed = True
+                return key
+            self._owed = False
             self._gen += 1
             self._want_fetch = True
             self._cond.notify_all()
@@ -161,6 +170,8 @@ class FeatureStore:
     # --- exposures ----------------------------------------------------------------
     def _expose(self, ev, key, user, parameter=None):
         """Queue the exposure of `ev` (a layer: of reading `parameter`) unless already logged."""
+        if not self.allowed_fn():
+            return
         with self._cond:
             if not self._dedupe.first_time(exposures.dedupe_key(key, ev, parameter), time.monotonic()):
                 return
