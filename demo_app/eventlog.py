@@ -283,8 +283,10 @@ class EventLog:
                 for entry in erased:
                     entry.state, entry.status = "erased", None
                     entry.history.append((now, "erased", None))
-                entry = self._new("purge", f"{len(erased)} waiting events erased",
-                                  "Erased on the device, never sent", state="erased")
+                # (the journal's unprocessed calls are erased too: they never had a row)
+                entry = self._new("purge", "erased on the device",
+                                  f"{len(erased)} waiting row{'s' * (len(erased) != 1)} below: never sent",
+                                  state="erased")
             for event in segment_events:
                 entry = self._current
                 if entry is None or entry.statsig is not None or entry.segment is None or \
