@@ -99,8 +99,8 @@ class Backend:
         # a timer, so a recording of the session replays request for request.
         timing = dict(flush_at=10_000, flush_interval=3600.0) if deterministic else dict(flush_at=20, flush_interval=5.0)
         retry = dict(retry_base=3600.0, retry_max=3600.0) if deterministic else dict(retry_base=1.0, retry_max=30.0)
-        # What the stand-in serves (Segment's CDN would): the key, a destination filter and a
-        # consent mapping. With your own key the demo passes the same: it has no workspace.
+        # Segment's settings, in code (no workspace, no CDN fetch): the key, a destination
+        # filter and a consent mapping; the same with the stand-in and with your key.
         self.settings = demo_settings(key)
         # One store per mode: events made against the stand-in never reach a real project.
         stores = {mode: os.path.join(data_dir, folder) for mode, folder in STORES.items()}
