@@ -14,7 +14,7 @@ import os
 from segment_statsig import Analytics, ConsentManager, StatsigDestination
 
 from .eventlog import EventLog, EventObserver
-from .privacy import STATSIG_CATEGORIES, ConsentChoices, demo_settings
+from .privacy import STATSIG, ConsentChoices, demo_settings
 from .recorder import RecordingAnalytics
 
 log = logging.getLogger("demo_app")
@@ -152,8 +152,8 @@ class Backend:
         return self.choices.get_categories()
 
     def statsig_categories(self):
-        """The categories Statsig needs (the settings' consent mapping)."""
-        return list(self.consent.state.destination_categories.get("Statsig", STATSIG_CATEGORIES))
+        """The categories Statsig needs (the settings' consent mapping; none: it gets everything)."""
+        return list(self.consent.state.destination_categories.get(STATSIG) or [])
 
     def statsig_consented(self):
         given = self.choices.get_categories()
