@@ -61,6 +61,9 @@ class StatsigDemoApp(App):
     sent_count = NumericProperty(0)
     retried_count = NumericProperty(0)
     dropped_count = NumericProperty(0)
+    blocked_count = NumericProperty(0)    # kept from Statsig by consent
+    filtered_count = NumericProperty(0)   # dropped by a destination filter
+    collecting = BooleanProperty(True)    # analytics.enabled (False: opted out)
     offline = BooleanProperty(False)
     can_go_offline = BooleanProperty(False)
     returning = BooleanProperty(False)
@@ -237,10 +240,15 @@ class StatsigDemoApp(App):
         self.sent_count = stats["sent"]
         self.retried_count = stats["retried"]
         self.dropped_count = stats["dropped"]
+        self.blocked_count = stats["blocked"]
+        self.filtered_count = stats["filtered"]
+        self.collecting = backend.collecting
         self.offline = backend.offline
         self.anonymous_id = self.analytics.anonymous_id or ""
         self.window_text = "{} x {} px".format(*Window.size)
-        if backend.offline:
+        if not self.collecting:
+            self.delivery_note = "Collection is off (opted out on Privacy): calls write nothing, so no new rows."
+        elif backend.offline:
             self.delivery_note = "The stand-in is refusing (503): events stay in the durable queue and retry."
         elif stats["last_error"] and stats["retried"] and self.queue_depth:
             self.delivery_note = "Last error: " + stats["last_error"][:90]

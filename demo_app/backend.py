@@ -11,9 +11,10 @@ import hashlib
 import logging
 import os
 
-from segment_statsig import Analytics, StatsigDestination
+from segment_statsig import Analytics, ConsentManager, StatsigDestination
 
 from .eventlog import EventLog, EventObserver
+from .privacy import STATSIG, ConsentChoices, demo_settings
 from .recorder import RecordingAnalytics
 
 log = logging.getLogger("demo_app")
@@ -98,19 +99,28 @@ class Backend:
         # a timer, so a recording of the session replays request for request.
         timing = dict(flush_at=10_000, flush_interval=3600.0) if deterministic else dict(flush_at=20, flush_interval=5.0)
         retry = dict(retry_base=3600.0, retry_max=3600.0) if deterministic else dict(retry_base=1.0, retry_max=30.0)
-        self.settings = {"integrations": {"Statsig": {"apiKey": key}}}
+        # Segment's settings, in code (no workspace, no CDN fetch): the key, a destination
+        # filter and a consent mapping; the same with the stand-in and with your key.
+        self.settings = demo_settings(key)
         # One store per mode: events made against the stand-in never reach a real project.
         stores = {mode: os.path.join(data_dir, folder) for mode, folder in STORES.items()}
         self.returning = any(os.path.isdir(path) for path in stores.values())  # the app ran here before
         store = stores[self.mode]
         core = Analytics(storage_dir=store, settings=self.settings,
                          track_lifecycle_events=True, app_info=APP_INFO, **timing)
+        # Consent first: it holds events until start() and stamps each one, so the log's
+        # observer (after it) sees the stamp; then the destination, which gets its blocker.
+        self.choices = ConsentChoices(data_dir)
+        self.consent = core.add(ConsentManager(self.choices))
         core.add(EventObserver(self.event_log))
         self.destination = core.add(StatsigDestination(
             **({"api_url": api_url} if api_url else {}), **timing, **retry))
         self.destination.add_listener(self.event_log.listener)
         self.analytics = RecordingAnalytics(core)
         self.api_url = self.destination.api_url
+        self.initial_consent = self.choices.get_categories()  # for the recording's options
+        self.consent.start()  # the stored choices are loaded: process what waits, stamped with them
+        self.analytics.keep("consent_start")
 
     # --- gates and experiments: memory reads, never the network ------------------------
     def prefetch_values(self):
@@ -136,6 +146,39 @@ class Backend:
         self.analytics.keep("wait_for_values")
         return self.analytics.deliver(timeout) and self.destination.wait_for_values(timeout)
 
+    # --- privacy: consent, opt-out, erase --------------------------------------------
+    def consent_categories(self):
+        """Every category the settings know, and whether the user gives it now."""
+        return self.choices.get_categories()
+
+    def statsig_categories(self):
+        """The categories Statsig needs (the settings' consent mapping; none: it gets everything)."""
+        return list(self.consent.state.destination_categories.get(STATSIG) or [])
+
+    def statsig_consented(self):
+        given = self.choices.get_categories()
+        return all(given.get(category) is True for category in self.statsig_categories())
+
+    def set_consent(self, category, given):
+        """Store the choice, then tell the ConsentManager (it tracks the preference event)."""
+        self.choices.choose(category, given)
+        self.consent.notify_consent_changed()
+        self.analytics.keep("consent_changed", categories=self.choices.get_categories())
+
+    @property
+    def collecting(self):
+        return self.analytics.enabled
+
+    def set_collecting(self, enabled):
+        """Opt out (False) or back in; Analytics keeps the choice across restarts."""
+        self.analytics.enabled = bool(enabled)
+
+    def purge(self, timeout=10.0):
+        """Erase every undelivered event on the device: (ok, how many were waiting in the
+        Statsig queue). Waits for the timeline worker: call it off the UI thread."""
+        waiting = self.queue_depth()
+        return self.analytics.purge(timeout), waiting
+
     # --- what the buttons do ---------------------------------------------------------
     def flush_now(self):
         self.analytics.flush()
@@ -154,6 +197,7 @@ class Backend:
         return self.fake is not None and self.fake.offline
 
     def stats(self):
+        """The destination's counters: sent, retried, dropped, filtered, blocked..."""
         return self.destination.stats.snapshot()
 
     def queue_depth(self):

@@ -9,6 +9,10 @@ and that event's delivery state. Fed from two worker threads, read by the UI thr
 - Exposures (statsig::gate_exposure, statsig::config_exposure, ...) come from no Segment
   call: a gate or experiment check logs them, and the destination's values thread
   queues them. Each gets a row of its own, kind "exposure".
+- Privacy: "blocked" (consent) and "filtered" (a destination filter) come on the timeline
+  worker with the Segment event instead of a Statsig one: the current call made no
+  Statsig event. "purged" (Analytics.purge) marks every row still waiting "erased" and
+  adds a row saying how many.
 
 A row shows a line of each; tapping it opens ``detail(number)``: the whole Segment event,
 the whole Statsig event and its user, and the delivery history. ``unseen()`` counts the
@@ -91,6 +95,23 @@ def _copy(event):
     return json.loads(json.dumps(event, default=str))
 
 
+def describe_consent(event):
+    """'consent: analytics=false, marketing=true': the stamp the ConsentManager put on it."""
+    stamp = ((event.get("context") or {}).get("consent") or {}).get("categoryPreferences")
+    if not isinstance(stamp, dict):
+        return "consent: (no stamp)"
+    return "consent: " + (", ".join(f"{k}={json.dumps(v)}" for k, v in stamp.items()) or "(nothing given)")
+
+
+#: why no Statsig event was made of a call, by the destination's listener state
+NOT_SENT = {"blocked": "Not sent: blocked by consent",
+            "filtered": "Not sent: filtered by a rule"}
+NOT_SENT_WHY = {"blocked": "The event's consent stamp lacks a category Statsig needs, so the consent "
+                           "blocker kept it from Statsig.",
+                "filtered": "A routing rule in the settings (middlewareSettings.routingRules) for "
+                            "Statsig dropped it before the destination made a Statsig event."}
+
+
 def _clock_text(t):
     return time.strftime("%H:%M:%S", time.localtime(t)) + f".{int(round(t % 1 * 1000)) % 1000:03d}"
 
@@ -114,15 +135,24 @@ class Entry:
 
     def row(self):
         """The fields of one row of the event log's RecycleView."""
+        if self.kind == "purge":
+            return {"number": self.number, "call_text": f"purge()  {self.name}", "statsig_text": self.detail,
+                    "metadata_text": "Statsig keeps what it already received.",
+                    "user_text": "", "delivery": "erased", "state_text": "erased"}
         if self.statsig is None:
-            if self.kind == "identify":
+            if self.state in NOT_SENT:
+                statsig = NOT_SENT[self.state]
+            elif self.kind == "identify":
                 statsig = "No Statsig event: sets the user of later events"
             elif self.state == "pending":
                 statsig = "Waiting for the Statsig destination…"
             else:
                 statsig = "No Statsig event for a " + self.kind + " call"
-            metadata = ("traits: " if self.kind in ("identify", "group") else "") + self.detail
-            user = ""
+            if self.kind in ("identify", "group"):
+                metadata = "traits: " + self.detail
+            else:  # a call the destination made nothing of says what it carried
+                metadata = ("properties: " if self.state in NOT_SENT else "") + self.detail
+            user = describe_consent(self.segment or {}) if self.state == "blocked" else ""
         else:
             statsig = self.statsig.get("eventName", "?")
             if "value" in self.statsig:
@@ -146,17 +176,20 @@ class Entry:
             segment = _json(self.segment)
         elif self.kind == "exposure":
             segment = "No Segment call: a gate or experiment check logged this exposure."
+        elif self.kind == "purge":
+            segment = "Analytics.purge(): every undelivered event on this device erased."
         else:
             segment = "Not known: the call was made in an earlier session of the app."
         if self.statsig is None:
-            statsig = self.row()["statsig_text"] + "."
+            statsig = self.row()["statsig_text"] + "." + (" " + NOT_SENT_WHY[self.state]
+                                                          if self.state in NOT_SENT else "")
             user = "(none)"
         else:
             statsig = _json({k: v for k, v in self.statsig.items() if k != "user"})
             user = _json(self.statsig.get("user") or {})
         history = "\n".join(f"{_clock_text(t)}  {state}" + (f" {status}" if status is not None else "")
                              for t, state, status in self.history)
-        return {"title": f"{self.kind}  {self.name}", "segment": segment, "statsig": statsig, "user": user,
+        return {"title": self.row()["call_text"], "segment": segment, "statsig": statsig, "user": user,
                 "history": history or "(nothing yet)", "delivery": self.state, "state_text": self.row()["state_text"]}
 
 
@@ -193,6 +226,9 @@ class EventLog:
         self._changed()
 
     def listener(self, state, events, status):
+        if state in NOT_SENT or state == "purged":
+            self._not_sent(state, events)
+            return
         with self._lock:
             now = self.clock()
             for statsig_event in events:
@@ -235,6 +271,30 @@ class EventLog:
                 if state == "retrying":
                     entry.tries += 1
             self.counts[state] += len(events)
+        self._changed()
+
+    def _not_sent(self, state, segment_events):
+        """blocked / filtered (the Segment events) or purged (none) from the destination."""
+        with self._lock:
+            now = self.clock()
+            if state == "purged":
+                erased = [entry for waiting in self._waiting.values() for entry in waiting]
+                self._waiting.clear()
+                for entry in erased:
+                    entry.state, entry.status = "erased", None
+                    entry.history.append((now, "erased", None))
+                # (the journal's unprocessed calls are erased too: they never had a row)
+                entry = self._new("purge", "erased on the device",
+                                  f"{len(erased)} waiting row{'s' * (len(erased) != 1)} below: never sent",
+                                  state="erased")
+            for event in segment_events:
+                entry = self._current
+                if entry is None or entry.statsig is not None or entry.segment is None or \
+                        entry.segment.get("messageId") != event.get("messageId"):
+                    entry = self._new(*describe_call(event), segment=_copy(event))
+                entry.state = state
+                entry.history.append((now, state, None))
+            self.counts[state] += len(segment_events) or 1
         self._changed()
 
     def _changed(self):

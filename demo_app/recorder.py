@@ -56,6 +56,21 @@ class RecordingAnalytics:
         self._analytics.on_foreground()
         self.keep("on_foreground")
 
+    # privacy (the harness's set_enabled and purge calls; consent_changed is kept by Backend)
+    @property
+    def enabled(self):
+        return self._analytics.enabled
+
+    @enabled.setter
+    def enabled(self, value):
+        self._analytics.enabled = value
+        self.keep("set_enabled", enabled=value)
+
+    def purge(self, timeout=5.0):
+        """Blocks until the timeline worker has erased: not on the UI thread."""
+        self.keep("purge")
+        return self._analytics.purge(timeout)
+
     def deliver(self, timeout):
         """Send everything and wait, without keeping a call: what the harness does inside
         a recorded call (wait_for_values) or between calls. Blocks: not on the UI thread."""

@@ -3,16 +3,19 @@ list of them: the ScreenManager, the top bar, the tabs and screen tracking read 
 from __future__ import annotations
 
 import json
+import threading
 from dataclasses import dataclass
 from typing import Optional
 
 from kivy.app import App
-from kivy.clock import Clock
+from kivy.clock import Clock, mainthread
 from kivy.properties import BooleanProperty, ListProperty, NumericProperty, StringProperty
 from kivy.uix.screenmanager import Screen
 
 from . import catalog, theme
 from .backend import EXPERIMENT, GATE, save_key
+from .privacy import DEBUG_EVENT, RULE_TEXT
+from .widgets import ConsentRow
 
 AUDIENCE_TRAIT = "order_completed_last_30days"  # a Personas computed trait
 
@@ -240,6 +243,90 @@ class SettingsScreen(Screen):
         _app().tell('Sent track("Application Foregrounded"), as the app coming back does (on_resume).')
 
 
+class PrivacyScreen(Screen):
+    """Consent per category, opt-out and erase. Each tap says what it did (the message
+    bar); its effect shows in the Events tab (blocked, filtered and erased rows)."""
+
+    statsig_needs = StringProperty("")
+    rule_text = StringProperty(RULE_TEXT)
+    erasing = BooleanProperty(False)
+
+    def on_kv_post(self, _base):
+        backend = _app().backend
+        needs = backend.statsig_categories()
+        self.statsig_needs = ", ".join(needs) or "nothing"
+        for category in backend.consent_categories():  # one switch per category the settings know
+            self.ids.consent_rows.add_widget(ConsentRow(category=category, screen=self,
+                                                        needed=category in needs))
+        self.refresh()
+
+    def on_pre_enter(self, *_):
+        self.refresh()
+
+    def refresh(self):
+        backend = _app().backend
+        given = backend.consent_categories()
+        for row in self.ids.consent_rows.children:
+            row.given = given.get(row.category, False)
+        _app().collecting = backend.collecting  # the opt-out switch shows it
+
+    def set_consent(self, category, given):
+        app = _app()
+        app.backend.set_consent(category, given)
+        self.refresh()
+        what = (f'notify_consent_changed() sent track("Segment Consent Preference Updated") with '
+                f'{category}: {json.dumps(bool(given))}. ')
+        if category not in app.backend.statsig_categories():
+            what += f"Statsig does not need {category}: nothing changes for it."
+        elif app.backend.statsig_consented():
+            what += "Statsig gets later events again."
+        else:
+            what += f"Statsig needs {category}: later events stay off it (blocked, in Events)."
+        app.tell(what)
+
+    def send_test(self):
+        self._send("Test Event", {"screen": "Privacy"}, "it goes to Statsig.")
+
+    def send_debug(self):
+        self._send(DEBUG_EVENT, {"detail": "cache warm-up"},
+                   "the destination filter drops it before Statsig (filtered, in Events).")
+
+    def _send(self, event, properties, fate):
+        app = _app()
+        app.analytics.track(event, properties)
+        call = f'track("{event}")'
+        if not app.backend.collecting:
+            app.tell(f"{call} wrote nothing: collection is off (opted out).")
+        elif not app.backend.statsig_consented():
+            app.tell(f"Sent {call}. Without consent to {self.statsig_needs}, the consent blocker keeps "
+                     "it from Statsig (blocked, in Events).")
+        else:
+            app.tell(f"Sent {call}: {fate}")
+
+    def set_collecting(self, enabled):
+        app = _app()
+        app.backend.set_collecting(enabled)
+        self.refresh()
+        app.tell("analytics.enabled = True: calls are recorded again." if enabled else
+                 "analytics.enabled = False: every call returns without writing anything, until you "
+                 "switch it back on. Kept across restarts.")
+
+    def erase(self):
+        """analytics.purge() waits for the timeline worker: run it off the UI thread."""
+        if self.erasing:
+            return
+        self.erasing = True
+        backend = _app().backend
+        threading.Thread(target=lambda: self._erased(*backend.purge()), name="demo-purge", daemon=True).start()
+
+    @mainthread
+    def _erased(self, done, waiting):
+        self.erasing = False
+        _app().tell(f"analytics.purge() erased every event waiting on this device ({waiting} in the Statsig "
+                    "queue; the journal and exposures too). What Statsig already received stays there."
+                    if done else "analytics.purge() did not finish in time; nothing is lost by trying again.")
+
+
 @dataclass(frozen=True)
 class ScreenInfo:
     name: str                  # the ScreenManager's name
@@ -260,6 +347,7 @@ SCREENS = (
     # a look inside the log, not a screen of the shop: not tracked
     ScreenInfo("event", EventDetailScreen, "Event", "events", None, back=True),
     ScreenInfo("settings", SettingsScreen, "Settings", "settings", "Settings"),
+    ScreenInfo("privacy", PrivacyScreen, "Privacy", "settings", "Privacy", back=True),
 )
 #: the bottom navigation: (tab, label, the screen it opens)
 TABS = (("home", "Home", "home"), ("shop", "Shop", "catalog"), ("profile", "Profile", "profile"),

@@ -35,6 +35,10 @@ ORANGE = (0.89, 0.40, 0.09, 1)
 RED = (0.80, 0.18, 0.20, 1)
 GREY = (0.62, 0.63, 0.68, 1)
 PURPLE = (0.49, 0.25, 0.80, 1)
+MAGENTA = (0.72, 0.20, 0.52, 1)
+SLATE = (0.33, 0.43, 0.58, 1)
+CHARCOAL = (0.27, 0.28, 0.33, 1)
 
 #: an event log row's delivery state
-STATE = {"queued": AMBER, "sent": GREEN, "retrying": ORANGE, "dropped": RED}
+STATE = {"queued": AMBER, "sent": GREEN, "retrying": ORANGE, "dropped": RED,
+         "blocked": MAGENTA, "filtered": SLATE, "erased": CHARCOAL}

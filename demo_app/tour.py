@@ -12,6 +12,7 @@ import time
 
 from kivy.logger import Logger
 
+from .tour_privacy import PrivacyWalk
 from .tourkit import Driver, TourError, Wait
 
 PHONE = (360, 640)
@@ -19,7 +20,7 @@ DESKTOP = (1100, 720)
 RECORDING = "demo_tour.json"
 
 
-class Tour(Driver):
+class Tour(PrivacyWalk, Driver):
     # --- what the screens show, from the widgets (tour.json, for the tests) -------------
     def checkout_state(self, name):
         checkout = self.screen("checkout")
@@ -214,6 +215,7 @@ class Tour(Driver):
         shown = [r.call_text for r in self.log_rows() if r.call_text.startswith("exposure")]
         self.note("exposure_rows_on_screen", shown)
         self.shot("13_event_log_exposures")
+        yield from self.privacy_steps()
 
     def open_product(self, product_id):
         rows = self.screen("catalog").ids.products
@@ -237,17 +239,17 @@ class Tour(Driver):
         yield 3
         yield from self.press_call(self.screen("home").ids.login_button, "login")
         yield 2
-        self.shot("14_desktop_home")
+        self.shot("20_desktop_home")
         yield from self.go("shop", "catalog")
         yield 3
-        self.shot("15_desktop_catalog")
+        self.shot("21_desktop_catalog")
         yield from self.go("events", "events")
         yield from self.flush("delivery")
         yield self.log_shows("sent")
         yield 3
         view = self.screen("events").ids.log_view
         self.note("log_rows_clear_of_the_scroll_bar", self.clear_of_the_scroll_bar(self.log_rows(), view))
-        self.shot("16_desktop_event_log")
+        self.shot("22_desktop_event_log")
         if self.out_dir:
             with open(os.path.join(self.out_dir, "tour_desktop.json"), "w", encoding="utf-8") as f:
                 json.dump(self.states, f, indent=2)
@@ -259,6 +261,7 @@ class Tour(Driver):
         from segment_statsig.testing.runner import INITIALIZE_PATH, WINDOW_SLACK_MS
 
         from .backend import APP_INFO
+        from .privacy import demo_settings
 
         backend = self.app.backend
         calls = list(self.app.analytics.calls)
@@ -273,11 +276,13 @@ class Tour(Driver):
             "description": "The demo app's scripted tour (python -m demo_app --tour): screens tracked by "
                            "segment_statsig.kivy, the seed's calls from real button presses, app lifecycle, "
                            "the checkout's gate and experiment checks (exposures) before and after identify, "
-                           "and a batch refused while the stand-in was offline, then delivered.",
-            "settings": {"integrations": {"Statsig": {"apiKey": "<API_KEY>"}}},
+                           "a batch refused while the stand-in was offline, then delivered, and the Privacy "
+                           "screen: consent off (an event blocked) and on, an event dropped by a destination "
+                           "filter, opt-out and back in, and an erase of what was undelivered.",
+            "settings": demo_settings("<API_KEY>"),
             "statsig_values": self.statsig_values(),
             "options": {"analytics": {"track_lifecycle_events": True, "app_info": dict(APP_INFO)},
-                        "context": context},
+                        "consent": {"categories": dict(backend.initial_consent)}, "context": context},
         }
         if last_fault >= 0:
             case["server"] = {"statuses": statuses[: last_fault + 1]}

@@ -1,7 +1,8 @@
-"""The building blocks that need behaviour (their look is in kv/widgets.kv and kv/frame.kv)."""
+"""The building blocks that need behaviour or properties set from Python (their look is in
+kv/widgets.kv, kv/frame.kv and kv/privacy.kv)."""
 from __future__ import annotations
 
-from kivy.properties import BooleanProperty, StringProperty
+from kivy.properties import BooleanProperty, ObjectProperty, StringProperty
 from kivy.uix.behaviors import ButtonBehavior
 from kivy.uix.boxlayout import BoxLayout
 from kivy.uix.floatlayout import FloatLayout
@@ -31,3 +32,12 @@ class NavTab(ButtonBehavior, FloatLayout):
     screen = StringProperty("")   # the screen it opens
     badge = StringProperty("")
     active = BooleanProperty(False)
+
+
+class ConsentRow(BoxLayout):
+    """One consent category on the Privacy screen (a row per category the settings know)."""
+
+    category = StringProperty("")
+    given = BooleanProperty(False)    # the user's choice, which its switch shows
+    needed = BooleanProperty(False)   # Statsig needs it (the settings' consent mapping)
+    screen = ObjectProperty(None)     # the PrivacyScreen its switch reports to

@@ -23,8 +23,9 @@ from segment_statsig.testing.runner import compare, load_case, run_case
 ROOT = Path(__file__).resolve().parents[1]
 PHONE_SHOTS = ["01_home", "02_catalog", "03_product", "04_checkout", "05_profile", "06_profile_audience",
                "07_checkout_signed_in", "08_settings", "09_event_log", "10_event_detail", "11_event_log_offline",
-               "12_event_log_online", "13_event_log_exposures"]
-DESKTOP_SHOTS = ["14_desktop_home", "15_desktop_catalog", "16_desktop_event_log"]
+               "12_event_log_online", "13_event_log_exposures", "14_privacy", "15_privacy_consent_off",
+               "16_event_log_blocked_filtered", "17_privacy_opted_out", "18_privacy_erased", "19_event_log_erased"]
+DESKTOP_SHOTS = ["20_desktop_home", "21_desktop_catalog", "22_desktop_event_log"]
 WATCHDOG = 150  # seconds for a whole subprocess run
 
 
@@ -210,6 +211,89 @@ def test_tour_recording_replays_in_the_conformance_harness(tour):
     result = run_case(case, ours)
     assert compare(case, result) == []
     assert len(events_of(result.requests)) == len(events_of(case["expected"]["requests"]))
+
+
+# --- the Privacy screen (issue 15) ---------------------------------------------------------
+
+def test_tour_recording_carries_the_privacy_settings_and_calls(tour):
+    """The stand-in's settings (one rule, one consent mapping) and the Privacy screen's
+    calls, in the harness's terms: the replay above ran them."""
+    from demo_app.privacy import demo_settings
+
+    out, _ = tour
+    case = load_case(out / "demo_tour.json")
+    assert case["settings"] == demo_settings("<API_KEY>")
+    assert case["options"]["consent"] == {"categories": {"analytics": True, "marketing": True}}
+    calls = case["calls"]
+    assert calls[0] == {"method": "consent_start"}  # the stored choices loaded, before any call
+    privacy = [c for c in calls if c["method"] in ("consent_changed", "set_enabled", "purge")]
+    assert privacy == [
+        {"method": "consent_changed", "args": {"categories": {"analytics": False, "marketing": True}}},
+        {"method": "consent_changed", "args": {"categories": {"analytics": True, "marketing": True}}},
+        {"method": "set_enabled", "args": {"enabled": False}},
+        {"method": "set_enabled", "args": {"enabled": True}},
+        {"method": "purge"}]
+    tracks = [c["args"]["event"] for c in calls if c["method"] == "track"]
+    assert tracks.count("Test Event") == 4 and tracks.count("Internal Debug") == 1
+    # blocked, allowed, while opted out, erased: Statsig got the allowed one only
+    events = [e["eventName"] for r in case["expected"]["requests"] if r["status"] == 202 for e in r["body"]["events"]]
+    assert events.count("segment_track:Test Event") == 1
+    assert "segment_track:Internal Debug" not in events
+    assert events.count("segment_track:Segment Consent Preference Updated") == 2
+    assert events[-1] == "segment_screen:Event Log"  # after the erase, delivery goes on
+
+
+def test_tour_privacy_screen_shows_the_mapping_and_the_rule(tour):
+    out, _ = tour
+    state = states(out)
+    assert state["privacy"]["statsig_needs"] == "analytics"
+    assert state["privacy"]["switches"] == {"analytics": True, "marketing": True}
+    assert state["privacy"]["collecting"] is True
+    assert 'drops events named "Internal Debug" before Statsig' in state["privacy"]["rule"]
+
+
+def test_tour_each_privacy_control_says_what_it_did(tour):
+    out, _ = tour
+    state = states(out)
+    assert state["consent_off_message"].startswith('notify_consent_changed() sent track("Segment Consent '
+                                                   'Preference Updated") with analytics: false.')
+    assert "the consent blocker keeps it from Statsig" in state["blocked_message"]
+    assert state["consent_on_message"].endswith("Statsig gets later events again.")
+    assert "the destination filter drops it" in state["filtered_message"]
+    assert state["allowed_message"] == 'Sent track("Test Event"): it goes to Statsig.'
+    assert state["opt_out_message"].startswith("analytics.enabled = False")
+    assert state["opted_out"]["message"] == 'track("Test Event") wrote nothing: collection is off (opted out).'
+    assert state["opt_in_message"].startswith("analytics.enabled = True")
+    assert state["erased"]["message"].startswith("analytics.purge() erased every event waiting on this device")
+
+
+def test_tour_event_log_shows_a_blocked_and_a_filtered_event(tour):
+    out, _ = tour
+    state = states(out)
+    rows = {r["state_text"]: r for r in state["privacy_rows"]}
+    assert rows["blocked"]["call_text"] == "track  Test Event"
+    assert rows["blocked"]["statsig_text"] == "Not sent: blocked by consent"
+    assert rows["blocked"]["user_text"] == "consent: analytics=false, marketing=true"
+    assert rows["filtered"]["call_text"] == "track  Internal Debug"
+    assert rows["filtered"]["statsig_text"] == "Not sent: filtered by a rule"
+    # both in the picture (the log scrolled to them), the consent given again between them
+    assert state["privacy_rows_on_screen"][:3] == ["filtered", "sent 202", "blocked"]
+
+
+def test_tour_opt_out_adds_no_row_and_erase_empties_the_queue(tour):
+    out, _ = tour
+    state = states(out)
+    opted_out = state["opted_out"]
+    assert opted_out["rows_after"] == opted_out["rows_before"]
+    assert opted_out["collecting"] is False and opted_out["switch"] is False
+    assert state["allowed_row"] == "sent 202"  # made with consent, before the opt-out
+    assert state["erased"]["waiting_before"] == 3 and state["erased"]["queue_after"] == 0
+    newest, erase, test_event, screen = state["erase_rows"]
+    assert newest["state_text"] == "sent 202"
+    assert erase == {"call_text": "purge()  erased on the device", "statsig_text": "3 waiting rows below: never sent",
+                     "state_text": "erased"}
+    assert (test_event["call_text"], test_event["state_text"]) == ("track  Test Event", "erased")
+    assert screen["state_text"] == "erased"
 
 
 # --- what a newcomer sees (issue 14) --------------------------------------------------------

@@ -180,3 +180,75 @@ def test_the_badge_counts_what_arrived_since_the_log_was_last_seen():
     for name in "ABCDE":
         small.observe({"type": "track", "event": name})
     assert small.unseen() == 5 and len(small.rows()) == 2  # still arrivals, though the log keeps two
+
+
+# --- privacy: blocked, filtered, erased (issue 15) --------------------------------------
+
+def _private_client(tmp_path, fake_statsig, choices):
+    """The demo's privacy wiring, without Kivy: its settings (the Internal Debug filter, Statsig
+    mapped to analytics) and its consent platform, feeding an EventLog."""
+    from segment_statsig import ConsentManager
+
+    from demo_app.privacy import demo_settings
+
+    log = EventLog()
+    analytics = Analytics(storage_dir=tmp_path / "store", settings=demo_settings(KEY), flush_at=1000,
+                          flush_interval=3600)
+    consent = analytics.add(ConsentManager(choices))
+    analytics.add(EventObserver(log))
+    destination = analytics.add(StatsigDestination(api_url=fake_statsig.url, retry_base=0.02))
+    destination.add_listener(log.listener)
+    consent.start()
+    return log, analytics, consent
+
+
+def test_blocked_and_filtered_calls_say_why_no_statsig_event_was_made(tmp_path, fake_statsig):
+    from demo_app.privacy import ConsentChoices
+
+    choices = ConsentChoices(str(tmp_path))
+    choices.choose("analytics", False)
+    log, analytics, consent = _private_client(tmp_path, fake_statsig, choices)
+    analytics.track("Test Event", {"screen": "Privacy"})
+    choices.choose("analytics", True)
+    consent.notify_consent_changed()
+    analytics.track("Internal Debug", {"detail": "x"})
+    analytics.track("Test Event", {"screen": "Privacy"})
+    assert analytics.flush(timeout=5)
+    analytics.shutdown(timeout=2)
+    sent, filtered, preference, blocked = log.rows()
+    assert (blocked["call_text"], blocked["state_text"]) == ("track  Test Event", "blocked")
+    assert blocked["statsig_text"] == "Not sent: blocked by consent"
+    assert blocked["metadata_text"] == 'properties: {"screen": "Privacy"}'
+    assert blocked["user_text"] == "consent: analytics=false, marketing=true"
+    assert "consent blocker" in log.detail(blocked["number"])["statsig"]
+    assert json.loads(log.detail(blocked["number"])["segment"])["context"]["consent"] == {
+        "categoryPreferences": {"analytics": False, "marketing": True}}
+    assert preference["state_text"] == "sent 202"
+    assert (filtered["call_text"], filtered["state_text"]) == ("track  Internal Debug", "filtered")
+    assert filtered["statsig_text"] == "Not sent: filtered by a rule"
+    assert "routing rule" in log.detail(filtered["number"])["statsig"]
+    assert (sent["call_text"], sent["state_text"]) == ("track  Test Event", "sent 202")
+    assert [e["eventName"] for e in fake_statsig.events] == [
+        "segment_track:Segment Consent Preference Updated", "segment_track:Test Event"]
+
+
+def test_purge_marks_what_waited_erased_and_says_how_many(tmp_path, fake_statsig):
+    from demo_app.privacy import ConsentChoices
+
+    log, analytics, _ = _private_client(tmp_path, fake_statsig, ConsentChoices(str(tmp_path)))
+    destination = analytics.find(StatsigDestination)
+    analytics.track("Delivered")
+    assert analytics.flush(timeout=5)
+    analytics.track("Waiting")
+    analytics.screen("Privacy")
+    deadline = time.monotonic() + 5
+    while destination.queue_depth < 2 and time.monotonic() < deadline:  # processed: rows of their own
+        time.sleep(0.01)
+    assert analytics.purge(timeout=5)
+    analytics.shutdown(timeout=2)
+    erase, screen, waiting, delivered = log.rows()
+    assert erase["call_text"] == "purge()  erased on the device" and erase["state_text"] == "erased"
+    assert erase["statsig_text"] == "2 waiting rows below: never sent"
+    assert [screen["state_text"], waiting["state_text"], delivered["state_text"]] == ["erased", "erased", "sent 202"]
+    assert "erased" in log.detail(waiting["number"])["history"]
+    assert [e["eventName"] for e in fake_statsig.events] == ["segment_track:Delivered"]
