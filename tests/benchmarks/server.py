@@ -158,6 +158,8 @@ class SinkServer:
             self.paths: dict = {}
             self.ids: list = []
             self.per_request: list = []  # events in each event request, in order
+            self.request_log: list = []  # (time, path, is an event request), every request
+            self.id_times: list = []     # (i, time received), with record_ids
 
     def _record_request(self, path, wire, is_event_path, gz=False):
         now = time.time()
@@ -166,6 +168,7 @@ class SinkServer:
             self.bytes += wire
             self.last_request_t = now
             self.paths[path] = self.paths.get(path, 0) + 1
+            self.request_log.append((now, path, is_event_path))
             if is_event_path:
                 self.event_requests += 1
                 self.event_bytes += wire
@@ -182,6 +185,7 @@ class SinkServer:
                 self.last_event_t = now
             if ids:
                 self.ids.extend(ids)
+                self.id_times.extend((i, now) for i in ids)
 
     def snapshot(self) -> dict:
         with self._lock:
