@@ -330,6 +330,7 @@ def m_phone_pace(spec):
     """A phone's pace: `rate` calls a second for `paced_s`, then `idle_s` of nothing,
     then the library's own flush. Each call's return time goes to the parent, which
     matches it with the time the sink received that event."""
+    cpu_start = time.process_time()
     lib = Lib(spec["lib"], spec["url"], spec.get("tmp"), spec.get("options"))
     rate, n = spec["rate"], int(round(spec["rate"] * spec["paced_s"]))
     sleep, mono, now, pc = time.sleep, time.monotonic, time.time, time.perf_counter_ns
@@ -376,6 +377,7 @@ def m_phone_pace(spec):
         "drain": snapshot_delta(s2, s3),
         "drain_returned": ok if isinstance(ok, (bool, type(None))) else repr(ok),
         "drain_error": err,
+        "startup_cpu_ms": (s0["cpu_in"] - cpu_start) * 1000.0,
         "info": lib.info(),
     }
 

@@ -277,6 +277,7 @@ def measure_phone(lib, cfg):
         with srv._lock:
             id_times = list(srv.id_times)
             request_log = list(srv.request_log)
+            connection_log = list(srv.connection_log)
     if not res.get("ok"):
         return res
     first = {}
@@ -293,6 +294,7 @@ def measure_phone(lib, cfg):
     for _, path, _ in window:
         paths[path] = paths.get(path, 0) + 1
     res["paths"] = paths
+    res["connections"] = sum(1 for t in connection_log if t >= res["t_paced"])
     return res
 
 
@@ -608,7 +610,9 @@ def notes(R, cfg) -> str:
             f"{(r['paced']['nvcsw'] + r['drain']['nvcsw']) / r['n']:.2f} wake-ups" for r in rounds)
         notes_line = (f"- phone pace, {LIB_TITLES[lib]}: {len(rounds)} round(s) of {rounds[0]['n']} calls, "
                       f"per event in each: {per_round}; event requests in the idle phase "
-                      f"{ph['idle_event_requests']}; all requests {rounds[-1]['paths']} (last round)")
+                      f"{ph['idle_event_requests']}; all requests {rounds[-1]['paths']}, on "
+                      f"{rounds[-1]['connections']} new connection(s) (last round); start-up (import, "
+                      f"set-up, warm-up) {rounds[-1]['startup_cpu_ms']:.0f} ms of CPU")
         out_lines.append(notes_line)
         busy = phone_threads(ph)
         idle = phone_threads(ph, ("idle",))

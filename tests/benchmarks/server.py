@@ -39,6 +39,13 @@ class _Handler(BaseHTTPRequestHandler):
     def log_message(self, *args):  # silence per-request logging
         pass
 
+    def setup(self):  # once per connection: a client that reconnects per request shows here
+        super().setup()
+        sink = self.server.sink
+        with sink._lock:
+            sink.connections += 1
+            sink.connection_log.append(time.time())
+
     def _read_body(self) -> bytes:
         n = int(self.headers.get("Content-Length") or 0)
         if n:
@@ -159,6 +166,8 @@ class SinkServer:
             self.ids: list = []
             self.per_request: list = []  # events in each event request, in order
             self.request_log: list = []  # (time, path, is an event request), every request
+            self.connections = 0
+            self.connection_log: list = []  # time of each accepted connection
             self.id_times: list = []     # (i, time received), with record_ids
 
     def _record_request(self, path, wire, is_event_path, gz=False):
@@ -201,6 +210,7 @@ class SinkServer:
                 "last_request_t": self.last_request_t,
                 "paths": dict(self.paths),
                 "per_request": list(self.per_request),
+                "connections": self.connections,
             }
 
     # -- lifecycle ----------------------------------------------------------------
