@@ -371,6 +371,7 @@ def m_phone_pace(spec):
         "n": n,
         "returned": returned,
         "cost": summarize_ns(samples),
+        "cost_ns": samples,
         "t_paced": s0["t"], "t_idle": s1["t"], "t_drain": s2["t"], "t_end": s3["t"],
         "paced": snapshot_delta(s0, s1),
         "idle": snapshot_delta(s1, s2),

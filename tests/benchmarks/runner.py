@@ -23,6 +23,7 @@ import sys
 import tempfile
 import time
 
+from .child import summarize_ns
 from .server import SinkServer
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -309,10 +310,7 @@ def pool_phone(results):
     out["event_requests"] = sum(r["event_requests"] for r in good)
     out["idle_event_requests"] = sum(r["idle_event_requests"] for r in good)
     out["latencies"] = [x for r in good for x in r["latencies"]]
-    costs = [r["cost"] for r in good]
-    # Per-call samples stay in the child; pool the rounds' summaries by their median round.
-    costs.sort(key=lambda c: c["p99_us"])
-    out["cost"] = costs[(len(costs) - 1) // 2]
+    out["cost"] = summarize_ns([x for r in good for x in r.pop("cost_ns")])
     return out
 
 
