@@ -576,7 +576,7 @@ def render(R, cfg) -> str:
 
 
 def notes(R, cfg) -> str:
-    n = out_lines = []  # noqa: F841 - the phone notes use the second name
+    n = []
     imp = R.get("import_extra", {})
     for key, stmt in EXTRA_IMPORTS.items():
         r = imp.get(key)
@@ -594,7 +594,7 @@ def notes(R, cfg) -> str:
     floor = R.get("phone_floor")
     if floor and floor.get("ok"):
         fl = floor["paced"]
-        out_lines.append(
+        n.append(
             f"- phone pace, the loop alone (no library, same pacing): {fl['cpu_us'] / floor['n']:,.0f} µs and "
             f"{fl['nvcsw'] / floor['n']:.2f} wake-ups per call; every library's per-event figures include it")
     for lib in LIBS:
@@ -611,7 +611,7 @@ def notes(R, cfg) -> str:
                       f"{ph['idle_event_requests']}; all requests {rounds[-1]['paths']}, on "
                       f"{rounds[-1]['connections']} new connection(s) (last round); start-up (import, "
                       f"set-up, warm-up) {rounds[-1]['startup_cpu_ms']:.0f} ms of CPU")
-        out_lines.append(notes_line)
+        n.append(notes_line)
         busy = phone_threads(ph)
         idle = phone_threads(ph, ("idle",))
         idle_min = ph["idle"]["seconds"] / 60.0
@@ -622,7 +622,7 @@ def notes(R, cfg) -> str:
                 continue
             parts.append(f"{name} {cpu / events:,.0f} µs + {vol / events:.2f} wake-ups per event, "
                          f"idle {icpu / 1000.0 / idle_min:.1f} ms + {ivol / idle_min:.0f} per min")
-        out_lines.append(f"- phone pace, {LIB_TITLES[lib]}, by thread (paced phase + flush; idle): " + "; ".join(parts))
+        n.append(f"- phone pace, {LIB_TITLES[lib]}, by thread (paced phase + flush; idle): " + "; ".join(parts))
     for lib in LIBS:
         e = R.get("e2e", {}).get(lib)
         if e and e.get("ok"):
