@@ -34,32 +34,33 @@ import time
 from .runner import REPO, child_env
 from .server import SinkServer
 
-# (label, module, attribute path): wrapped in the child before the client is made.
+# (label, module, attribute path): wrapped in the child before the client is made. A module
+# may be given as "new|old" (the package's layout moved: storage/, delivery/).
 PROBES = [
     # the caller's thread
     ("track() total", "segment_statsig.analytics.client", "Analytics.track"),
-    ("journal append", "segment_statsig.analytics.journal", "Journal.append"),
+    ("journal append", "segment_statsig.storage.journal|segment_statsig.analytics.journal", "Journal.append"),
     ("nudge (wake the timeline worker)", "segment_statsig.analytics.worker", "TimelineWorker.nudge"),
     # any thread
     ("Event.wait (woken, or its timeout)", "threading", "Event.wait"),
     ("time.sleep (main: the pacing loop; timeline: COALESCE)", "time", "sleep"),
     ("flush(): waiting for the timeline", "segment_statsig.analytics.worker", "TimelineWorker.wait_processed"),
-    ("flush(): waiting for delivery", "segment_statsig.analytics.delivery", "Delivery.wait_idle"),
+    ("flush(): waiting for delivery", "segment_statsig.delivery.worker|segment_statsig.analytics.delivery", "Delivery.wait_idle"),
     # the timeline worker
     ("timeline: one pass (_drain)", "segment_statsig.analytics.worker", "TimelineWorker._drain"),
     ("timeline: plugins + mapping (Timeline.process)", "segment_statsig.analytics.timeline", "Timeline.process"),
     ("timeline: journal lines -> events (to_event)", "segment_statsig.analytics.worker", "to_event"),
-    ("SQLite insert transaction (put_many)", "segment_statsig.analytics.queue", "SqliteQueue.put_many"),
-    ("journal mark_done (zero + pwrite marker)", "segment_statsig.analytics.journal", "Journal.mark_done"),
-    ("committed() -> delivery.queue_grew", "segment_statsig.analytics.queued_destination", "QueuedDestination.committed"),
+    ("SQLite insert transaction (put_many)", "segment_statsig.storage.queue|segment_statsig.analytics.queue", "SqliteQueue.put_many"),
+    ("journal mark_done (zero + pwrite marker)", "segment_statsig.storage.journal|segment_statsig.analytics.journal", "Journal.mark_done"),
+    ("committed() -> delivery.queue_grew", "segment_statsig.delivery.queued_destination|segment_statsig.analytics.queued_destination", "QueuedDestination.committed"),
     # the delivery worker
-    ("delivery: _send_all", "segment_statsig.analytics.delivery", "Delivery._send_all"),
-    ("SQLite peek (SELECT batch)", "segment_statsig.analytics.queue", "SqliteQueue.peek"),
-    ("SQLite remove (DELETE batch)", "segment_statsig.analytics.queue", "SqliteQueue.remove"),
+    ("delivery: _send_all", "segment_statsig.delivery.worker|segment_statsig.analytics.delivery", "Delivery._send_all"),
+    ("SQLite peek (SELECT batch)", "segment_statsig.storage.queue|segment_statsig.analytics.queue", "SqliteQueue.peek"),
+    ("SQLite remove (DELETE batch)", "segment_statsig.storage.queue|segment_statsig.analytics.queue", "SqliteQueue.remove"),
     ("build body (StatsigDestination.send)", "segment_statsig.statsig.destination", "StatsigDestination.send"),
     ("gzip.compress", "gzip", "compress"),
     ("HTTP round trip (urllib3 urlopen)", "urllib3.connectionpool", "HTTPConnectionPool.urlopen"),
-    ("delivery listeners/stats (_notify)", "segment_statsig.analytics.queued_destination", "QueuedDestination._notify"),
+    ("delivery listeners/stats (_notify)", "segment_statsig.delivery.queued_destination|segment_statsig.analytics.queued_destination", "QueuedDestination._notify"),
 ]
 
 
@@ -105,10 +106,15 @@ def _install_probes(acc):
         probe.__wrapped__ = fn
         return probe
 
-    for label, modname, path in PROBES:
-        try:
-            mod = importlib.import_module(modname)
-        except ImportError:
+    for label, modnames, path in PROBES:
+        mod = None
+        for modname in modnames.split("|"):
+            try:
+                mod = importlib.import_module(modname)
+                break
+            except ImportError:
+                continue
+        if mod is None:
             continue
         owner, _, attr = path.rpartition(".")
         target = mod
@@ -130,7 +136,11 @@ def _install_cprofile(profiles, measuring):
     place, enabled and disabled on the thread that runs it."""
     import cProfile
 
-    from segment_statsig.analytics import client, delivery, worker
+    from segment_statsig.analytics import client, worker
+    try:
+        from segment_statsig.delivery import worker as delivery
+    except ImportError:  # the layout before storage/ and delivery/
+        from segment_statsig.analytics import delivery
 
     def wrap(cls, attr, name):
         fn = getattr(cls, attr)
