@@ -27,10 +27,11 @@ def test_benchmark_quick_prints_every_row(tmp_path):
     for title in LIB_TITLES.values():
         assert title in header
     assert "ours ÷ segment" in header
+    assert "ours ÷ best peer" in header
     bodies = {line.split(" | ")[0][2:]: line for line in table[1:]}
     for _key, title in ROWS:
         assert title in bodies, f"row missing: {title}\n{p.stdout}"
         cells = [c.strip() for c in bodies[title].strip("|").split("|")]
-        assert len(cells) == len(LIB_TITLES) + 4, bodies[title]
+        assert len(cells) == len(LIB_TITLES) + 5, bodies[title]
         assert "error" not in cells, f"{bodies[title]}\n{p.stderr[-3000:]}"
     assert out_json.exists()

@@ -20,8 +20,10 @@ import gc
 import json
 import mmap
 import os
+import resource
 import struct
 import sys
+import threading
 import time
 
 WRITE_KEY = "bench-write-key"
@@ -86,6 +88,8 @@ class Lib:
                 _l(_E(_u, "Bench Event", metadata={"i": str(i), "plan": "pro"}))
 
             self.track = _track
+        elif name == "none":  # the harness alone: what the pacing loop costs with no library
+            self.track = lambda i: None
         else:
             raise ValueError(name)
 
@@ -99,6 +103,18 @@ class Lib:
         if self.name == "statsig":
             self.statsig.shutdown()
             return True
+
+    def flush(self, timeout: float):
+        """Deliver what is queued without shutting down (the phone-pace drain)."""
+        if self.name == "ours":
+            return self.analytics.flush(timeout=timeout)
+        if self.name == "segment":
+            self.client.flush()
+            return True
+        if self.name == "statsig":
+            self.statsig.flush()  # synchronous: batches and posts on this thread
+            return True
+        return True
 
     def info(self) -> dict:
         out = {}
@@ -248,7 +264,127 @@ def m_durable_restart(spec):
             "drain_error": err, "info": lib.info()}
 
 
+def thread_snapshot() -> dict:
+    """{tid: [name, cpu ns, voluntary, involuntary switches]} for every live thread of
+    this process (schedstat's first field is the thread's time on a CPU, in ns)."""
+    names = {t.native_id: t.name for t in threading.enumerate()}
+    main = threading.main_thread().native_id
+    out = {}
+    for entry in os.listdir("/proc/self/task"):
+        tid = int(entry)
+        try:
+            with open(f"/proc/self/task/{tid}/schedstat") as f:
+                cpu_ns = int(f.read().split()[0])
+            vol = invol = 0
+            with open(f"/proc/self/task/{tid}/status") as f:
+                for line in f:
+                    if line.startswith("voluntary_ctxt_switches"):
+                        vol = int(line.split()[1])
+                    elif line.startswith("nonvoluntary_ctxt_switches"):
+                        invol = int(line.split()[1])
+        except (OSError, ValueError, IndexError):
+            continue  # the thread ended while we looked
+        name = "main" if tid == main else names.get(tid)
+        if name is None:
+            try:
+                with open(f"/proc/self/task/{tid}/comm") as f:
+                    name = "(native) " + f.read().strip()
+            except OSError:
+                name = "(native)"
+        out[tid] = [name, cpu_ns, vol, invol]
+    return out
+
+
+def process_snapshot() -> dict:
+    """Process totals (getrusage sums every thread, ended ones included) and per thread.
+    The CPU clocks are read on the way in and on the way out, so that a window between
+    two snapshots leaves out the cost of reading /proc itself."""
+    cpu_in, main_in = time.process_time(), time.thread_time()
+    ru = resource.getrusage(resource.RUSAGE_SELF)
+    me = resource.getrusage(resource.RUSAGE_THREAD)  # called on the main thread
+    threads = thread_snapshot()
+    return {"t": time.time(), "cpu_in": cpu_in, "main_in": main_in, "nvcsw": ru.ru_nvcsw,
+            "nivcsw": ru.ru_nivcsw, "main_nvcsw": me.ru_nvcsw, "threads": threads,
+            "cpu_out": time.process_time(), "main_out": time.thread_time()}
+
+
+def snapshot_delta(a: dict, b: dict) -> dict:
+    """What happened between two process snapshots; a thread new in `b` started in between.
+    The main thread's CPU is its own clock's (without the snapshots); the others', schedstat's."""
+    threads = {}
+    main = threading.main_thread().native_id
+    for tid, (name, cpu, vol, invol) in b["threads"].items():
+        _, cpu0, vol0, invol0 = a["threads"].get(tid, [name, 0, 0, 0])
+        cpu_us = (cpu - cpu0) / 1000.0
+        if tid == main:
+            cpu_us = (b["main_in"] - a["main_out"]) * 1e6
+        threads[str(tid)] = {"name": name, "cpu_us": cpu_us, "vol": vol - vol0, "invol": invol - invol0}
+    ended = [t for t in a["threads"] if t not in b["threads"]]
+    return {"seconds": b["t"] - a["t"], "cpu_us": (b["cpu_in"] - a["cpu_out"]) * 1e6,
+            "nvcsw": b["nvcsw"] - a["nvcsw"], "nivcsw": b["nivcsw"] - a["nivcsw"],
+            "main_nvcsw": b["main_nvcsw"] - a["main_nvcsw"], "threads": threads,
+            "threads_ended": len(ended)}
+
+
+def m_phone_pace(spec):
+    """A phone's pace: `rate` calls a second for `paced_s`, then `idle_s` of nothing,
+    then the library's own flush. Each call's return time goes to the parent, which
+    matches it with the time the sink received that event."""
+    cpu_start = time.process_time()
+    lib = Lib(spec["lib"], spec["url"], spec.get("tmp"), spec.get("options"))
+    rate, n = spec["rate"], int(round(spec["rate"] * spec["paced_s"]))
+    sleep, mono, now, pc = time.sleep, time.monotonic, time.time, time.perf_counter_ns
+    track = lib.track
+    # Warm-up (negative ids): lazy imports, the first connection, caches; delivered
+    # and settled before anything is measured.
+    for i in range(spec.get("warmup", 10)):
+        track(-1 - i)
+        sleep(1.0 / rate)
+    lib.flush(spec.get("drain_timeout", 30.0))
+    sleep(spec.get("settle_s", 1.0))
+    returned = [0.0] * n
+    samples = [0] * n
+    gc.collect()
+    s0 = process_snapshot()
+    t0 = mono()
+    for i in range(n):
+        delay = t0 + i / rate - mono()
+        if delay > 0:
+            sleep(delay)
+        a = pc()
+        track(i)
+        samples[i] = pc() - a
+        returned[i] = now()
+    delay = t0 + n / rate - mono()
+    if delay > 0:
+        sleep(delay)
+    s1 = process_snapshot()
+    sleep(spec["idle_s"])  # one sleep: the main thread wakes once in the idle phase
+    s2 = process_snapshot()
+    err = None
+    try:
+        ok = lib.flush(spec.get("drain_timeout", 30.0))
+    except Exception as e:  # report, don't hide
+        ok, err = False, repr(e)
+    s3 = process_snapshot()
+    return {
+        "n": n,
+        "returned": returned,
+        "cost": summarize_ns(samples),
+        "cost_ns": samples,
+        "t_paced": s0["t"], "t_idle": s1["t"], "t_drain": s2["t"], "t_end": s3["t"],
+        "paced": snapshot_delta(s0, s1),
+        "idle": snapshot_delta(s1, s2),
+        "drain": snapshot_delta(s2, s3),
+        "drain_returned": ok if isinstance(ok, (bool, type(None))) else repr(ok),
+        "drain_error": err,
+        "startup_cpu_ms": (s0["cpu_in"] - cpu_start) * 1000.0,
+        "info": lib.info(),
+    }
+
+
 KINDS = {
+    "phone_pace": m_phone_pace,
     "track_cost": m_track_cost,
     "e2e": m_e2e,
     "rss": m_rss,

@@ -23,6 +23,7 @@ import sys
 import tempfile
 import time
 
+from .child import summarize_ns
 from .server import SinkServer
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -57,7 +58,20 @@ ROWS = [
     ("dur_returned", "kill -9: events whose track() had returned"),
     ("dur_delivered", "kill -9: of those, delivered (after restart)"),
     ("dur_lost", "kill -9: of those, lost"),
+    ("phone_cpu", "phone pace: CPU per event, paced phase + final flush (µs)"),
+    ("phone_wake", "phone pace: wake-ups per event, all threads"),
+    ("phone_wake_bg", "phone pace: wake-ups per event, all but the calling thread"),
+    ("phone_idle_cpu", "phone pace, idle after: CPU ms per minute"),
+    ("phone_idle_wake", "phone pace, idle after: wake-ups per minute, all threads"),
+    ("phone_req_per_1k", "phone pace: HTTP requests per 1,000 events"),
+    ("phone_lat_median", "phone pace: delivery latency, median (s)"),
+    ("phone_lat_max", "phone pace: delivery latency, max (s)"),
+    ("phone_late", "phone pace: events left for the final flush"),
+    ("phone_cost_median", "phone pace: track() caller's thread, median (µs)"),
+    ("phone_cost_p99", "phone pace: track() caller's thread, p99 (µs)"),
 ]
+# Rows where more is better (for "ours ÷ best peer"); on every other row less is better.
+HIGHER_BETTER = {"e2e_rate", "big_rate", "events_per_req", "dur_returned", "dur_delivered"}
 ROW_KEYS = [k for k, _ in ROWS]
 IMPORT_STMTS = {
     "ours": "import segment_statsig",
@@ -248,6 +262,73 @@ def measure_durability(lib, cfg):
     return out
 
 
+def measure_phone(lib, cfg):
+    """A phone's pace (tests/benchmarks/PHONE_PACE.md): `phone_rate` calls a second for
+    `phone_paced_s`, `phone_idle_s` of nothing, then the library's own flush. The sink
+    stamps each event's arrival; the child each call's return."""
+    with SinkServer(mode="ok", record_ids=True) as srv, tempfile.TemporaryDirectory() as tmp:
+        spec = {"kind": "phone_pace", "lib": lib, "url": srv.url, "tmp": tmp,
+                "rate": cfg["phone_rate"], "paced_s": cfg["phone_paced_s"], "idle_s": cfg["phone_idle_s"],
+                "warmup": cfg["phone_warmup"], "settle_s": cfg["phone_settle_s"],
+                "drain_timeout": cfg["e2e_deadline"]}
+        budget = cfg["phone_paced_s"] + cfg["phone_idle_s"] + cfg["e2e_deadline"] * 2 + 60
+        res = run_child(spec, timeout=budget)
+        if res.get("ok"):
+            wait_quiet(srv, 0, quiet=cfg["quiet_s"], deadline=time.time() + cfg["quiet_s"] * 2)
+        with srv._lock:
+            id_times = list(srv.id_times)
+            request_log = list(srv.request_log)
+            connection_log = list(srv.connection_log)
+    if not res.get("ok"):
+        return res
+    first = {}
+    for i, t in id_times:
+        if 0 <= i < res["n"] and i not in first:
+            first[i] = t
+    returned = res.pop("returned")
+    res["latencies"] = [(first[i] - returned[i], first[i] >= res["t_drain"]) if i in first else None
+                        for i in range(res["n"])]
+    window = [(t, path, ev) for t, path, ev in request_log if t >= res["t_paced"]]
+    res["event_requests"] = sum(1 for _, _, ev in window if ev)
+    res["idle_event_requests"] = sum(1 for t, _, ev in window if ev and res["t_idle"] <= t < res["t_drain"])
+    paths = {}
+    for _, path, _ in window:
+        paths[path] = paths.get(path, 0) + 1
+    res["paths"] = paths
+    res["connections"] = sum(1 for t in connection_log if t >= res["t_paced"])
+    return res
+
+
+def pool_phone(results):
+    """Every round of one library pooled: sums of CPU, switches and events, all latencies."""
+    good = [r for r in results if r.get("ok")]
+    if not good:
+        return results[-1] if results else {"ok": False, "error": "no rounds"}
+    out = {"ok": True, "rounds": good, "n": sum(r["n"] for r in good)}
+    for phase in ("paced", "idle", "drain"):
+        out[phase] = {k: sum(r[phase][k] for r in good) for k in ("seconds", "cpu_us", "nvcsw", "nivcsw", "main_nvcsw")}
+    out["event_requests"] = sum(r["event_requests"] for r in good)
+    out["idle_event_requests"] = sum(r["idle_event_requests"] for r in good)
+    out["latencies"] = [x for r in good for x in r["latencies"]]
+    out["cost"] = summarize_ns([x for r in good for x in r.pop("cost_ns")])
+    return out
+
+
+def phone_threads(res, phase_names=("paced", "drain")):
+    """{thread name: [cpu µs, voluntary switches]} summed over the rounds and phases."""
+    by = {}
+    for r in res.get("rounds", []):
+        for phase in phase_names:
+            for t in r[phase]["threads"].values():
+                name = t["name"]
+                if name.startswith("Thread-"):
+                    name = "Thread-N"
+                acc = by.setdefault(name, [0.0, 0])
+                acc[0] += t["cpu_us"]
+                acc[1] += t["vol"]
+    return by
+
+
 def parse_importtime(stderr: str):
     """{top-level module: cumulative µs} from `python -X importtime` output."""
     top = {}
@@ -356,11 +437,53 @@ def build_rows(R: dict, cfg: dict) -> dict:
         elif lib == "statsig":
             for k in ("dur_returned", "dur_delivered", "dur_lost"):
                 rows[k][lib] = "n/a"
+        ph = R.get("phone", {}).get(lib)
+        if ph is not None:
+            phone_keys = [k for k in ROW_KEYS if k.startswith("phone_")]
+            if not ph.get("ok"):
+                for k in phone_keys:
+                    rows[k][lib] = "error"
+                continue
+            n = ph["n"]
+            paced, idle, drain = ph["paced"], ph["idle"], ph["drain"]
+            rows["phone_cpu"][lib] = (paced["cpu_us"] + drain["cpu_us"]) / n
+            rows["phone_wake"][lib] = (paced["nvcsw"] + drain["nvcsw"]) / n
+            rows["phone_wake_bg"][lib] = (paced["nvcsw"] - paced["main_nvcsw"]
+                                          + drain["nvcsw"] - drain["main_nvcsw"]) / n
+            minutes = idle["seconds"] / 60.0
+            rows["phone_idle_cpu"][lib] = idle["cpu_us"] / 1000.0 / minutes
+            rows["phone_idle_wake"][lib] = idle["nvcsw"] / minutes
+            rows["phone_req_per_1k"][lib] = ph["event_requests"] * 1000.0 / n
+            lats = sorted(x for x in ph["latencies"] if x is not None)
+            missing = sum(1 for x in ph["latencies"] if x is None)
+            if lats and not missing:
+                rows["phone_lat_median"][lib] = lats[(len(lats) - 1) // 2]
+                rows["phone_lat_max"][lib] = lats[-1]
+            else:
+                rows["phone_lat_median"][lib] = rows["phone_lat_max"][lib] = f"{missing} never arrived"
+            rows["phone_late"][lib] = sum(1 for x in lats if x[1])
+            rows["phone_cost_median"][lib] = ph["cost"]["median_us"]
+            rows["phone_cost_p99"][lib] = ph["cost"]["p99_us"]
     return rows
 
 
 def _num(x):
     return isinstance(x, (int, float)) and not isinstance(x, bool)
+
+
+def _val(key, x):
+    """The number a cell compares by (tuples carry a flag after it)."""
+    if isinstance(x, tuple):
+        x = x[0]
+    return x if _num(x) else None
+
+
+def best_peer(rows, key):
+    """The better of the two peers' values on this row (None when neither has one)."""
+    vals = [v for v in (_val(key, rows[key].get(l)) for l in LIBS if l != "ours") if v is not None]
+    if not vals:
+        return None
+    return max(vals) if key in HIGHER_BETTER else min(vals)
 
 
 def fmt(key, x):
@@ -371,9 +494,16 @@ def fmt(key, x):
     if key == "events_per_req":
         n, gz = x
         return f"{n:,.0f} ({'gzip' if gz else 'no gzip'})"
-    if key in ("e2e_lost", "big_lost", "dur_returned", "dur_delivered", "dur_lost"):
+    if key in ("phone_lat_median", "phone_lat_max"):
+        secs, by_flush = x  # by_flush: it waited for the final flush, so this is a lower bound
+        return ("≥ " if by_flush else "") + (f"{secs:.2f}" if secs < 10 else f"{secs:.1f}")
+    if key in ("phone_wake", "phone_wake_bg"):
+        return f"{x:.2f}"
+    if key in ("phone_idle_cpu", "phone_idle_wake", "phone_req_per_1k"):
+        return f"{x:,.1f}"
+    if key in ("e2e_lost", "big_lost", "dur_returned", "dur_delivered", "dur_lost", "phone_late"):
         return f"{x:,}"
-    if key in ("e2e_rate", "big_rate", "bytes_per_1k", "paced_cpu", "rss_per_event"):
+    if key in ("e2e_rate", "big_rate", "bytes_per_1k", "paced_cpu", "rss_per_event", "phone_cpu"):
         return f"{x:,.0f}"
     if key == "e2e_seconds":
         return f"{x:.2f}"
@@ -396,6 +526,8 @@ def verdicts(rows, cfg):
             ok = None
         out[key] = (goal, "—" if ok is None else ("met" if ok else "**missed**"))
 
+    if cfg is None:
+        cfg = {}
     chk("cost_median", "≤ ½ segment's", lambda: o("cost_median") <= 0.5 * s("cost_median"))
     chk("cost_p99", "≤ 50 µs", lambda: o("cost_p99") <= 50)
     chk("hang_median", "≤ ½ segment's (ok-server) median",
@@ -410,23 +542,36 @@ def verdicts(rows, cfg):
     chk("import_ms", "≤ 15 ms", lambda: o("import_ms") <= 15)
     chk("rss_per_event", "≤ 2 KB", lambda: o("rss_per_event") <= 2048)
     chk("dur_lost", "0", lambda: o("dur_lost") == 0)
+    b = lambda k: best_peer(rows, k)
+    chk("phone_cpu", "≤ ½ best peer's", lambda: o("phone_cpu") <= 0.5 * b("phone_cpu"))
+    chk("phone_wake", "≤ best peer's", lambda: o("phone_wake") <= b("phone_wake"))
+    chk("phone_idle_cpu", "≤ best peer's", lambda: o("phone_idle_cpu") <= b("phone_idle_cpu"))
+    chk("phone_idle_wake", "≤ best peer's", lambda: o("phone_idle_wake") <= b("phone_idle_wake"))
+    chk("phone_cost_p99", "≤ 50 µs", lambda: o("phone_cost_p99") <= 50)
+    lat = rows["phone_lat_max"].get("ours")
+    if isinstance(lat, tuple):
+        goal = f"≤ flush_interval ({cfg['phone_flush_interval']:.0f} s)"
+        if lat[0] > cfg["phone_flush_interval"]:
+            out["phone_lat_max"] = (goal, "**missed**")
+        else:  # waited for the final flush: its own timer would have sent it later
+            out["phone_lat_max"] = (goal, "— (lower bound)" if lat[1] else "met")
     return out
 
 
 def render(R, cfg) -> str:
     rows = build_rows(R, cfg)
     ver = verdicts(rows, cfg)
-    head = ["metric"] + [LIB_TITLES[l] for l in LIBS] + ["ours ÷ segment", "goal", "verdict"]
+    head = ["metric"] + [LIB_TITLES[l] for l in LIBS] + ["ours ÷ segment", "ours ÷ best peer", "goal", "verdict"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for key, title in ROWS:
         vals = rows[key]
         cells = [fmt(key, vals.get(l)) for l in LIBS]
-        o, s = vals.get("ours"), vals.get("segment")
-        if key == "events_per_req" and isinstance(o, tuple) and isinstance(s, tuple):
-            o, s = o[0], s[0]
-        ratio = f"{o / s:.2f}×" if _num(o) and _num(s) and s else "—"
+        o, s = _val(key, vals.get("ours")), _val(key, vals.get("segment"))
+        ratio = f"{o / s:.2f}×" if o is not None and s else "—"
+        bp = best_peer(rows, key)
+        best = f"{o / bp:.2f}×" if o is not None and bp else "—"
         goal, verdict = ver.get(key, ("", ""))
-        lines.append("| " + " | ".join([title] + cells + [ratio, goal, verdict]) + " |")
+        lines.append("| " + " | ".join([title] + cells + [ratio, best, goal, verdict]) + " |")
     return "\n".join(lines)
 
 
@@ -446,6 +591,38 @@ def notes(R, cfg) -> str:
                      f"{d['delivered']:,} delivered in all, {d['duplicates']:,} duplicates, "
                      f"{d['beyond_count']:,} delivered past the published count"
                      + (" (memory-only queue: nothing survives a restart)" if lib == "segment" else ""))
+    floor = R.get("phone_floor")
+    if floor and floor.get("ok"):
+        fl = floor["paced"]
+        n.append(
+            f"- phone pace, the loop alone (no library, same pacing): {fl['cpu_us'] / floor['n']:,.0f} µs and "
+            f"{fl['nvcsw'] / floor['n']:.2f} wake-ups per call; every library's per-event figures include it")
+    for lib in LIBS:
+        ph = R.get("phone", {}).get(lib)
+        if not ph or not ph.get("ok"):
+            continue
+        events = ph["n"]
+        rounds = ph["rounds"]
+        per_round = ", ".join(
+            f"{(r['paced']['cpu_us'] + r['drain']['cpu_us']) / r['n']:,.0f} µs and "
+            f"{(r['paced']['nvcsw'] + r['drain']['nvcsw']) / r['n']:.2f} wake-ups" for r in rounds)
+        notes_line = (f"- phone pace, {LIB_TITLES[lib]}: {len(rounds)} round(s) of {rounds[0]['n']} calls, "
+                      f"per event in each: {per_round}; event requests in the idle phase "
+                      f"{ph['idle_event_requests']}; all requests {rounds[-1]['paths']}, on "
+                      f"{rounds[-1]['connections']} new connection(s) (last round); start-up (import, "
+                      f"set-up, warm-up) {rounds[-1]['startup_cpu_ms']:.0f} ms of CPU")
+        n.append(notes_line)
+        busy = phone_threads(ph)
+        idle = phone_threads(ph, ("idle",))
+        idle_min = ph["idle"]["seconds"] / 60.0
+        parts = []
+        for name, (cpu, vol) in sorted(busy.items(), key=lambda kv: -kv[1][0]):
+            icpu, ivol = idle.get(name, [0.0, 0])
+            if not cpu and not vol and not icpu and not ivol:
+                continue
+            parts.append(f"{name} {cpu / events:,.0f} µs + {vol / events:.2f} wake-ups per event, "
+                         f"idle {icpu / 1000.0 / idle_min:.1f} ms + {ivol / idle_min:.0f} per min")
+        n.append(f"- phone pace, {LIB_TITLES[lib]}, by thread (paced phase + flush; idle): " + "; ".join(parts))
     for lib in LIBS:
         e = R.get("e2e", {}).get(lib)
         if e and e.get("ok"):
@@ -463,10 +640,14 @@ def notes(R, cfg) -> str:
 CONFIGS = {
     "full": dict(track_n=5000, warmup=300, pace_s=0.0003, e2e_n=20000, e2e_deadline=60.0,
                  quiet_s=1.5, rss_n=10000, rss_settle_s=1.5, dur_kill_at=5000,
-                 dur_restart_timeout=30.0, import_runs=7, child_timeout=120.0, e2e_rounds=3),
+                 dur_restart_timeout=30.0, import_runs=7, child_timeout=120.0, e2e_rounds=3,
+                 phone_rate=10.0, phone_paced_s=15.0, phone_idle_s=15.0, phone_warmup=10,
+                 phone_settle_s=1.0, phone_rounds=2, phone_flush_interval=30.0),
     "quick": dict(track_n=300, warmup=50, pace_s=0.0002, e2e_n=1000, e2e_deadline=15.0,
                   quiet_s=0.5, rss_n=1000, rss_settle_s=0.3, dur_kill_at=200,
-                  dur_restart_timeout=10.0, import_runs=1, child_timeout=60.0, e2e_rounds=1),
+                  dur_restart_timeout=10.0, import_runs=1, child_timeout=60.0, e2e_rounds=1,
+                  phone_rate=10.0, phone_paced_s=1.2, phone_idle_s=0.8, phone_warmup=3,
+                  phone_settle_s=0.3, phone_rounds=1, phone_flush_interval=30.0),
 }
 
 
@@ -476,9 +657,12 @@ def main(argv=None):
     ap.add_argument("--quick", action="store_true", help="tiny numbers (a smoke run)")
     ap.add_argument("--json", metavar="PATH", help="also write every raw result as JSON")
     ap.add_argument("--only", default=",".join(LIBS), help="comma-separated subset of ours,segment,statsig")
-    ap.add_argument("--skip", default="", help="comma-separated sections to skip: import,track,hang,e2e,e2e_big,rss,dur")
+    ap.add_argument("--skip", default="", help="comma-separated sections to skip: import,track,hang,e2e,e2e_big,rss,dur,phone")
+    ap.add_argument("--phone-rounds", type=int, metavar="N", help="rounds of the phone-pace scenario (full: 2, quick: 1)")
     args = ap.parse_args(argv)
     cfg = dict(CONFIGS["quick" if args.quick else "full"])
+    if args.phone_rounds is not None:
+        cfg["phone_rounds"] = max(1, args.phone_rounds)
     libs = [l for l in args.only.split(",") if l in LIBS]
     skip = set(filter(None, args.skip.split(",")))
     R: dict = {"config": cfg, "python": sys.version.split()[0], "machine": platform.platform(),
@@ -512,13 +696,25 @@ def main(argv=None):
 
     rounds("e2e", lambda l: measure_e2e(l, cfg), libs)
     rounds("e2e_big", lambda l: measure_e2e(l, cfg, big=True), libs)
+    if "phone" not in skip:
+        # A phone's pace, in rounds, the libraries taking turns; every round pooled.
+        runs = {lib: [] for lib in libs}
+        for r in range(cfg["phone_rounds"]):
+            for lib in libs:
+                log(f"[{time.time() - t_start:6.1f}s] phone: {lib} (round {r + 1} of {cfg['phone_rounds']})")
+                runs[lib].append(measure_phone(lib, cfg))
+        R["phone"] = {lib: pool_phone(results) for lib, results in runs.items()}
+        # The floor every library's figures include: the same loop calling nothing.
+        log(f"[{time.time() - t_start:6.1f}s] phone: the loop alone (no library)")
+        R["phone_floor"] = pool_phone([measure_phone("none", dict(cfg, phone_paced_s=min(5.0, cfg["phone_paced_s"]), phone_idle_s=min(1.0, cfg["phone_idle_s"])))])
     section("rss", lambda l: measure_rss(l, cfg), libs)
     section("dur", lambda l: measure_durability(l, cfg), [l for l in libs if l != "statsig"])
     R["elapsed_s"] = time.time() - t_start
 
     mode = "quick" if args.quick else "full"
     print(f"## segment-statsig benchmark ({mode}: track n={cfg['track_n']}, burst n={cfg['e2e_n']}, "
-          f"RSS n={cfg['rss_n']}; Python {R['python']}, {R['cpus']} CPUs, {R['elapsed_s']:.0f} s)\n")
+          f"RSS n={cfg['rss_n']}, phone pace {cfg['phone_rate']:g}/s for {cfg['phone_paced_s']:g} s "
+          f"+ {cfg['phone_idle_s']:g} s idle × {cfg['phone_rounds']}; Python {R['python']}, {R['cpus']} CPUs, {R['elapsed_s']:.0f} s)\n")
     print(render(R, cfg))
     print()
     print(notes(R, cfg))

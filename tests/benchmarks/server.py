@@ -39,6 +39,13 @@ class _Handler(BaseHTTPRequestHandler):
     def log_message(self, *args):  # silence per-request logging
         pass
 
+    def setup(self):  # once per connection: a client that reconnects per request shows here
+        super().setup()
+        sink = self.server.sink
+        with sink._lock:
+            sink.connections += 1
+            sink.connection_log.append(time.time())
+
     def _read_body(self) -> bytes:
         n = int(self.headers.get("Content-Length") or 0)
         if n:
@@ -158,6 +165,10 @@ class SinkServer:
             self.paths: dict = {}
             self.ids: list = []
             self.per_request: list = []  # events in each event request, in order
+            self.request_log: list = []  # (time, path, is an event request), every request
+            self.connections = 0
+            self.connection_log: list = []  # time of each accepted connection
+            self.id_times: list = []     # (i, time received), with record_ids
 
     def _record_request(self, path, wire, is_event_path, gz=False):
         now = time.time()
@@ -166,6 +177,7 @@ class SinkServer:
             self.bytes += wire
             self.last_request_t = now
             self.paths[path] = self.paths.get(path, 0) + 1
+            self.request_log.append((now, path, is_event_path))
             if is_event_path:
                 self.event_requests += 1
                 self.event_bytes += wire
@@ -182,6 +194,7 @@ class SinkServer:
                 self.last_event_t = now
             if ids:
                 self.ids.extend(ids)
+                self.id_times.extend((i, now) for i in ids)
 
     def snapshot(self) -> dict:
         with self._lock:
@@ -197,6 +210,7 @@ class SinkServer:
                 "last_request_t": self.last_request_t,
                 "paths": dict(self.paths),
                 "per_request": list(self.per_request),
+                "connections": self.connections,
             }
 
     # -- lifecycle ----------------------------------------------------------------
