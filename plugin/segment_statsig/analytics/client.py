@@ -13,7 +13,7 @@ import time
 
 from . import jsonsafe
 from .context import ContextPlugin
-from .events import RESET, parse_timestamp
+from .events import OWN, RESET, parse_timestamp
 from .identity import Identity
 from ..storage.journal import ClosedJournal, Journal
 from ..storage.lock import FolderLock
@@ -277,6 +277,12 @@ class Analytics:
         """Forget the user: new anonymousId, no userId, no traits. Destinations hear
         of it in call order, so events made before still carry the old user."""
         self._record(RESET, {}, None, None, None, change=self.identity.reset)
+
+    def journal_own(self, destination_key, payload):
+        """A destination's own event (Statsig's exposure of a gate check), made on the
+        caller's thread: journaled like a call, so it keeps its place among the calls
+        and survives a kill; the timeline hands it to that destination alone."""
+        self._record(OWN, {"destination": destination_key, "payload": payload}, None, None, None)
 
     # --- privacy --------------------------------------------------------------
     @property

@@ -61,6 +61,7 @@ def merge(base, extra):
 
 class ContextPlugin(Plugin):
     type = PluginType.ENRICHMENT
+    prompt = False
 
     def __init__(self, app_info=None):
         self.app_info = app_info

@@ -11,6 +11,10 @@ import datetime
 import math
 
 RESET = "_reset"  # not a Segment event: tells plugins to forget the user, in call order
+# Not a Segment event either: a destination's own event made on the caller's thread
+# (Statsig's exposures), journaled to keep its place in call order; fields
+# {"destination": key, "payload": {...}} go to that destination's own_event().
+OWN = "_own"
 
 
 _second_text = (None, "")  # the last whole second formatted (one tuple: threads read it whole)

@@ -10,6 +10,10 @@ __all__ = ["Plugin", "EventPlugin", "DestinationPlugin", "PluginType", "UpdateTy
 class Plugin:
     type = PluginType.UTILITY
     analytics = None
+    # True: this plugin sees each event soon after its call (the timeline then processes
+    # every call as it comes). False: batches suit it (flush_at calls, or flush_interval),
+    # which spares a phone a wake-up per call. The library's own plugins say False.
+    prompt = True
 
     def setup(self, analytics):
         self.analytics = analytics
@@ -128,6 +132,12 @@ class DestinationPlugin(EventPlugin):
                 return None
             event = filtered
         return timeline.apply(PluginType.AFTER, EventPlugin.execute(self, event))
+
+    def own_event(self, payload, event):
+        """A payload this destination made itself on the caller's thread and journaled
+        (Analytics.journal_own), back in call order on the timeline worker; `event` has
+        its messageId, timestamp, userId and anonymousId. Not a Segment event: no plugin
+        sees it."""
 
     def skipped(self, event, why):
         """`event` will not reach this destination: `why` is "filtered" (a destination

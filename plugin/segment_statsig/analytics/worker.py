@@ -2,6 +2,14 @@
 timeline on each (analytics/timeline.py), lets the destinations store what they made
 of them, then marks the lines done in the journal and wakes the senders.
 
+It works in batches. The journal made each call durable on return, so nothing forces
+a wake-up per call (on a phone each one costs battery): the worker wakes when flush_at
+calls are pending, or when the batch timer (flush_interval, started when the previous
+batch was processed) runs out, and then tells the destinations to send that part batch.
+It processes at once on flush(), on_background(), shutdown(), an earlier run's lines at
+start, and for every call while a plugin asks for prompt events (Plugin.prompt: a plugin
+of the app's, a delivery listener). With nothing pending it sleeps with no timer at all.
+
 It starts with the app's first call (or flush, lifecycle hook, shutdown), so that
 destinations added right after the constructor see every event. Lines an earlier run
 left are processed even when no call comes: GRACE seconds after the app last added
@@ -15,7 +23,7 @@ import time
 
 from ..storage import quarantine
 from ..storage.records import read_records
-from .events import RESET, to_event
+from .events import OWN, RESET, to_event
 from .plugin import EventPlugin
 
 log = logging.getLogger("segment_statsig")
@@ -24,7 +32,6 @@ log = logging.getLogger("segment_statsig")
 _record_text = json.JSONEncoder(separators=(",", ":")).encode
 
 BATCH_LINES = 500  # journal lines per pass (one destination commit each)
-COALESCE = 0.01    # after a wake, let a burst of calls gather: one commit for many events
 SLOW_EVENT = 1.0   # seconds: an event that takes longer is named in a warning
 GRACE = 5.0        # seconds without a call, after the last add(), before an earlier run's lines are processed
 
@@ -41,7 +48,12 @@ class TimelineWorker:
         self.flush_requested = False
         self.sync_requested = False
         self.stopping = False
-        self.asleep = False  # set by the worker before it waits; the first caller after clears it
+        self.asleep = False  # set by the worker before it waits; the caller that wakes it clears it
+        self.untimed = False  # asleep with no timer (nothing pending, or held): the next call wakes it
+        self.calls = 0       # calls since the worker last took lines (approximate: only timing uses it)
+        self.threshold = analytics.flush_at  # calls that make a batch (1 while a plugin wants prompt events)
+        self.due_at = None   # when the batch timer runs out (None: no timer)
+        self.process_requested = False  # process what is pending now (an exposure wants its place)
         self.quarantined = 0  # records the timeline could not process, set aside
         self.purges_asked = self.purges_done = 0
         self.holding = True  # until start(): the app may still be adding destinations
@@ -75,10 +87,22 @@ class TimelineWorker:
             self.thread.start()
 
     def nudge(self):
-        """Caller's thread: one wake per burst, not per call (a woken worker competes for the GIL)."""
-        if self.asleep:
-            self.asleep = False
+        """Caller's thread, after the journal copy: wake the worker only for a full batch,
+        or when it sleeps with no timer (the first call after an idle spell)."""
+        self.calls += 1
+        if self.asleep and (self.untimed or self.calls >= self.threshold):
+            self.asleep = self.untimed = False
             self.wake.set()
+
+    def process_pending(self, timeout):
+        """Another thread (the values thread, with exposures to store) wants what is
+        journaled so far processed first, so that it keeps its place in call order.
+        Returns at once while events are held (consent)."""
+        if self.analytics._holds or self.thread is None:
+            return False
+        self.process_requested = True
+        self.wake.set()
+        return self.wait_processed(time.monotonic() + timeout)
 
     def request_flush(self, sync=False):
         """Process what is journaled, then have every destination send; `sync` also
@@ -90,13 +114,9 @@ class TimelineWorker:
     def wait_processed(self, deadline):
         """Block until every journaled line is processed (and settings known), or the deadline."""
         settings_ready = self.analytics._settings_ready
-        with self.idle:
-            while self.processing or self.journal.pending or not settings_ready.is_set():
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    return False
-                self.idle.wait(min(left, 0.05))
-        return True
+        with self.idle:  # notified after every pass
+            return self.idle.wait_for(lambda: not self.processing and not self.journal.pending
+                                      and settings_ready.is_set(), max(0.0, deadline - time.monotonic()))
 
     def purge(self, timeout):
         """Have the worker erase what is undelivered, between two passes; True when done."""
@@ -143,17 +163,29 @@ class TimelineWorker:
         # Hold events until the destinations know their settings (bounded wait).
         analytics._settings_ready.wait(analytics.settings_timeout)
         analytics._settings_ready.set()
+        if self.journal.pending:  # an earlier run's lines, or calls made while holding: due now
+            self.due_at = time.monotonic()
         while True:
             self.wake.clear()
             self.processing = True
             try:
-                asked = self.purges_asked
-                if asked > self.purges_done:
-                    self._purge()
-                    with self.idle:
-                        self.purges_done = asked
-                self._drain()
-                if self.flush_requested:
+                self._purge_if_asked()
+                self.threshold = self._threshold()
+                if self.journal.pending and self.due_at is None:
+                    self.due_at = time.monotonic() + analytics.flush_interval  # the first call after idle
+                timer_ran_out = self.due_at is not None and time.monotonic() >= self.due_at
+                flush = self.flush_requested or (timer_ran_out and self.journal.pending)
+                if self.journal.pending and (flush or self.process_requested or self.stopping
+                                             or self.calls >= self.threshold):
+                    self.process_requested = False
+                    self._drain()
+                    # The next batch's timer starts now, so the first call of that batch
+                    # need not wake the worker to start it; a part batch still goes within
+                    # flush_interval of its first call.
+                    self.due_at = time.monotonic() + analytics.flush_interval
+                elif timer_ran_out:
+                    self.due_at = None  # it ran out with nothing pending: no timer until a batch
+                if flush:  # flush() asked, or a part batch is due by the timer: send it now
                     self.flush_requested = False
                     for plugin in analytics.timeline.all():
                         if isinstance(plugin, EventPlugin):
@@ -169,15 +201,48 @@ class TimelineWorker:
                     self.idle.notify_all()
             if self.stopping and not self.journal.pending:
                 return
-            self.asleep = True
-            # A call that came before `asleep` was set is handled now; held lines wait for release().
-            if not self.journal.pending or (analytics._holds and self.purges_asked == self.purges_done):
-                self.wake.wait(analytics.flush_interval)
-                time.sleep(COALESCE)
-            self.asleep = False
+            self._sleep()
+
+    def _sleep(self):
+        """Until a call fills a batch, the batch timer runs out, or someone asks."""
+        analytics = self.analytics
+        self.untimed = True
+        self.asleep = True
+        # Read after `asleep` is set: a call that came before is seen here, one after wakes us.
+        if self.purges_asked > self.purges_done or self.process_requested or self.flush_requested:
+            pass
+        elif analytics._holds:
+            self.wake.wait()  # held (consent): release() wakes us
+        elif not self.journal.pending:
+            if self.due_at is None:
+                self.wake.wait()  # nothing pending, no timer: the next call wakes us
+            else:
+                self.untimed = False  # the batch timer runs on, for the calls to come
+                self.wake.wait(max(0.0, self.due_at - time.monotonic()))
+        elif self.calls < self.threshold:
+            self.untimed = False
+            self.wake.wait(max(0.0, self.due_at - time.monotonic()) if self.due_at is not None else None)
+        self.asleep = self.untimed = False
+
+    def _threshold(self):
+        """flush_at; 1 while any plugin asks for prompt events (a plugin of the app's, or a
+        destination with a delivery listener): they see each event as it is made."""
+        analytics = self.analytics
+        for plugin in analytics._all_plugins():
+            if getattr(plugin, "prompt", False) or getattr(plugin, "_listeners", None):
+                return 1
+        return analytics.flush_at
+
+    def _purge_if_asked(self):
+        asked = self.purges_asked
+        if asked > self.purges_done:
+            self._purge()
+            with self.idle:
+                self.purges_done = asked
 
     def _drain(self):
         analytics = self.analytics
+        self.calls = 0
         while not analytics._holds and self.purges_asked == self.purges_done:
             lines = self.journal.take(BATCH_LINES)
             if not lines:
@@ -195,6 +260,11 @@ class TimelineWorker:
                         for plugin in analytics._all_plugins():
                             if isinstance(plugin, EventPlugin):
                                 plugin.reset()
+                    elif record[0] == OWN:
+                        event = to_event(record)
+                        for destination in analytics.destinations():
+                            if destination.key == event.get("destination"):
+                                destination.own_event(event["payload"], event)
                     else:
                         event = to_event(record)
                         process(event)

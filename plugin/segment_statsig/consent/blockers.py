@@ -23,10 +23,17 @@ class ConsentBlocker(Plugin):
     a mapping was meant and its categories are missing); one they do not map is not held back."""
 
     type = PluginType.ENRICHMENT
+    prompt = False
 
     def __init__(self, destination: Any, state: Callable[[], ConsentState]) -> None:
         self.destination = destination
         self.state = state
+
+    def admits(self, consented: "frozenset[str] | set[str]") -> bool:
+        """Whether an event stamped with these consented categories (not the preference
+        event) may reach this destination."""
+        required = self.state().destination_categories.get(self.destination.key)
+        return required is None or (bool(required) and set(required) <= set(consented))
 
     def execute(self, event: Dict[str, Any]) -> Optional[Dict[str, Any]]:
         required = self.state().destination_categories.get(self.destination.key)

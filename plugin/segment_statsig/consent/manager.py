@@ -30,6 +30,7 @@ Provider = Union[Callable[[], Dict[str, bool]], Any]  # a callable, or an object
 
 class ConsentManager(Plugin):
     type = PluginType.ENRICHMENT  # as analytics-kotlin-consent: after the before-plugins, before destinations
+    prompt = False
 
     def __init__(self, provider: Provider) -> None:
         if callable(getattr(provider, "get_categories", None)):
@@ -78,6 +79,11 @@ class ConsentManager(Plugin):
             self._current = choice
             return
         self.analytics.track(PREFERENCE_EVENT, context={"consent": {"categoryPreferences": choice}})
+
+    def preferences(self) -> Dict[str, bool]:
+        """The choice in force at this point of the timeline (the stamp an event made now
+        gets): for a destination's own events, which no plugin stamps."""
+        return dict(self._current)
 
     def categories(self) -> Dict[str, bool]:
         """The provider's answer, checked: {category: bool}; {} (nothing consented) when it

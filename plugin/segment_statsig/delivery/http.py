@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import gzip
 import logging
+import threading
 import time
 
 
@@ -60,6 +61,7 @@ class HttpSender:
         self.session = None
         # (urllib3 pool, URL to ask it for, default headers, timeout), once set up
         self.connection = None
+        self._setup_lock = threading.Lock()
 
     def prepare(self):
         """Import the network stack and set up the session and its pool now (the delivery
@@ -104,7 +106,14 @@ class HttpSender:
         return result
 
     def _connect(self):
-        """(pool, URL to send to, default headers, timeout), made once."""
+        """(pool, URL to send to, default headers, timeout), made once (two threads may ask:
+        the delivery thread and, for a quick full batch, the timeline's)."""
+        if self.connection is not None:
+            return self.connection
+        with self._setup_lock:
+            return self._set_up()
+
+    def _set_up(self):
         if self.connection is None:
             import requests
             from requests.adapters import HTTPAdapter

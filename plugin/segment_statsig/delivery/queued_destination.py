@@ -21,6 +21,7 @@ encode = compact
 
 
 class QueuedDestination(DestinationPlugin):
+    prompt = False  # it batches anyway; a delivery listener (add_listener) makes it prompt
     queue_file = "queue.sqlite3"   # in the Analytics storage folder
 
     # The receiver's limits (a subclass sets its API's): a batch's events add up to at
@@ -145,7 +146,9 @@ class QueuedDestination(DestinationPlugin):
 
     def committed(self):
         if self.delivery is not None:
-            self.delivery.queue_grew(self._get_queue().count)
+            count = self._get_queue().count
+            if not self.delivery.send_here(count):
+                self.delivery.queue_grew(count)
 
     def reset(self):
         """Forget the user: what was stored before keeps its user until delivered,

@@ -15,6 +15,8 @@ from . import policy
 
 log = logging.getLogger("segment_statsig")
 
+INLINE_MAX_SECONDS = 1.0  # a send that took longer (or failed) keeps the next ones off the timeline
+
 
 class Delivery:
     """The worker thread. `send(texts) -> SendResult`; `ready() -> bool` says whether
@@ -47,6 +49,12 @@ class Delivery:
         self.not_before = 0.0   # while backing off: no attempt before this clock time
         self.server_hold = 0.0  # a server's Retry-After: not even retry_now() sends before it
         self.epoch = 0          # bumped by purged(): rows peeked before it are gone
+        self.send_lock = threading.Lock()  # one sender at a time: this thread or the timeline's
+        # Until a send has proven quick, and again after one was slow or failed, sending is
+        # this thread's alone: a hanging server must never hold up the timeline.
+        self.slow = True
+        self.timer = False      # a flush_interval timer of this sender's own is running
+        self.timer_from = 0.0   # since when
         self.thread = None
 
     def start(self):
@@ -74,6 +82,15 @@ class Delivery:
         """The queue was erased: a batch in flight must not count its rows as removed."""
         self.epoch += 1
 
+    def stored_aside(self, count):
+        """Rows stored by another thread than the timeline's (exposures): they are sent
+        with the next batch, or on this sender's own timer, at the latest."""
+        if not self.timer:
+            self.timer_from = self.clock()
+            self.timer = True
+            self.wake.set()
+        self.queue_grew(count)
+
     def queue_grew(self, count):
         if count >= self.flush_at:
             self.wake.set()
@@ -96,37 +113,67 @@ class Delivery:
                 self.prepare()
             except Exception:  # only a head start: the first send sets up what is missing
                 log.debug("%s: preparing delivery failed", self.name, exc_info=True)
-        last_send = self.clock()
+        self.timer = bool(self.get_queue().count)  # an earlier run's rows: sent on this timer
+        self.timer_from = self.clock()
         while not self.stopping:
             queue = self.get_queue()
             due = (self.flush_requested or queue.count >= self.flush_at
-                   or self.clock() - last_send >= self.flush_interval)
-            wait = self.flush_interval - (self.clock() - last_send)
+                   or (self.timer and self.clock() - self.timer_from >= self.flush_interval))
+            wait = self.flush_interval - (self.clock() - self.timer_from) if self.timer else None
             if self.not_before:  # backing off: the retry is due when the wait is over
                 wait = self.not_before - self.clock()
                 due = wait <= 0
             if due and queue.count and self.ready():
-                self.busy = True
-                try:
-                    self._send_all(queue)
-                except Exception:
-                    log.exception("%s: delivery failed unexpectedly; will retry", self.name)
-                    self._backoff(None)
-                finally:
-                    self.busy = False
-                last_send = self.clock()
+                with self.send_lock:
+                    self._send_guarded(queue)
                 if not self.not_before:
                     self.flush_requested = False
+                if not queue.count:
+                    self.timer = False
                 with self.idle:
                     self.idle.notify_all()
                 continue
             if due and not queue.count:
                 self.flush_requested = False
-                last_send = self.clock()
+                self.timer = False
             with self.idle:
                 self.idle.notify_all()
-            self.wake.wait(max(0.001, min(wait if wait > 0 else self.flush_interval, self.flush_interval)))
+            # No timer unless one is needed: part batches are the timeline's to time (its
+            # batch timer flushes the destinations), so an idle sender sleeps until woken.
+            self.wake.wait(None if wait is None else max(0.001, min(wait, self.flush_interval)))
             self.wake.clear()
+
+    def send_here(self, count):
+        """The timeline worker, with a full batch just stored (`count` rows queued): send
+        it on that thread rather than wake this one (on a phone each wake-up costs), when
+        this sender is idle, not backing off, and its last requests were quick: a slow or
+        hanging server is this thread's to wait for, never the timeline's (the first
+        requests are this thread's too, until one has been quick). True if sent."""
+        if (count < self.flush_at or self.not_before or self.stopping or self.thread is None
+                or self.slow or not self.ready() or not self.send_lock.acquire(blocking=False)):
+            return False
+        try:
+            self._send_guarded(self.get_queue())
+        finally:
+            self.send_lock.release()
+        with self.idle:
+            self.idle.notify_all()
+        if self.not_before:  # it failed: the retry is this thread's
+            self.wake.set()
+        return True
+
+    def _send_guarded(self, queue):
+        """_send_all, with the sender lock held, on either thread."""
+        self.busy = True
+        started = self.clock()
+        try:
+            self._send_all(queue)
+        except Exception:
+            log.exception("%s: delivery failed unexpectedly; will retry", self.name)
+            self._backoff(None)
+        finally:
+            self.busy = False
+        self.slow = self.clock() - started > INLINE_MAX_SECONDS or bool(self.not_before)
 
     def _send_all(self, queue):
         """Send batches until the queue is empty, a retry is scheduled, or we stop."""

@@ -10,7 +10,6 @@ reset forgets it.
 from __future__ import annotations
 
 import logging
-import time
 import uuid
 
 from ..delivery.queued_destination import QueuedDestination, encode
@@ -138,20 +137,8 @@ class StatsigDestination(QueuedDestination):
         metadata = encode(statsig_metadata(analytics.anonymous_id if analytics is not None else None, self.session_id))
         return self.transport.send_events(self._api_key, texts, metadata)
 
-    def wait_idle(self, timeout):
-        # Exposures reach the queue from the values thread a moment after a check.
-        deadline = time.monotonic() + timeout
-        if not self.flush_exposures(timeout):
-            return False
-        return super().wait_idle(max(0.0, deadline - time.monotonic()))
-
-    def purge(self):
-        erased = self._feature_store.drop_exposures() if self._feature_store is not None else 0
-        return erased + super().purge()
-
     def shutdown(self, timeout):
         if self._feature_store is not None:
-            self._feature_store.flush_exposures(min(timeout, 1.0))
             self._feature_store.stop(min(timeout, 1.0))
         stopped = super().shutdown(timeout)
         if stopped:
@@ -171,7 +158,7 @@ class StatsigDestination(QueuedDestination):
             identity_fn=lambda: (analytics.user_id, analytics.anonymous_id),
             allowed_fn=lambda: analytics.enabled,
             user_fn=self._values_user, metadata_fn=self._values_metadata,
-            write_exposures=self._store_exposures, storage_dir=analytics.storage_dir)
+            log_exposure=self._log_exposure, storage_dir=analytics.storage_dir)
 
     def _values_refresh(self):
         if self._feature_store is not None:
@@ -186,14 +173,35 @@ class StatsigDestination(QueuedDestination):
     def _values_metadata(self):
         return statsig_metadata(self.analytics.anonymous_id, self.session_id)
 
-    def _store_exposures(self, events):
-        """On the store's thread: exposure events straight into the durable queue (the
-        timeline worker's pending list is that worker's alone)."""
-        queue = self.store([(str(uuid.uuid4()), event_text(e)) for e in events])
-        if self._listeners:
-            self._notify("queued", events, None)
-        if self.delivery is not None:
-            self.delivery.queue_grew(queue.count)
+    def _log_exposure(self, event):
+        """On the checking thread: journaled like a call (Analytics.journal_own), so an
+        exposure keeps its place among the calls around the check and survives a kill;
+        the timeline worker hands it back to own_event()."""
+        self.analytics.journal_own(self.key, event)
+
+    def own_event(self, payload, event):
+        """An exposure, on the timeline worker in call order: the user of that moment if
+        the values' user was not known at the check; kept from Statsig when consent
+        keeps the events of that moment from it."""
+        if payload.get("user") is None:
+            payload["user"] = build_user(event.get("userId"), event.get("anonymousId"), self._traits,
+                                         self.analytics.context.current())
+        if not self._consent_admits():
+            self.skipped(payload, "blocked")
+            return
+        self.enqueue(payload, event_text(payload), event.get("messageId"))
+
+    def _consent_admits(self):
+        """What this destination's consent blockers make of an event stamped now (no
+        plugin stamps an exposure, so ask for the stamp of this point of the timeline)."""
+        stamp = None
+        for plugin in self.analytics.timeline.all():
+            preferences = getattr(plugin, "preferences", None)
+            if callable(preferences):
+                stamp = {category for category, given in preferences().items() if given is True}
+        if stamp is None:
+            return True
+        return all(plugin.admits(stamp) for plugin in self.timeline.all() if callable(getattr(plugin, "admits", None)))
 
     def _evaluate(self, kind, name):
         from .evaluation import Evaluation
@@ -237,9 +245,15 @@ class StatsigDestination(QueuedDestination):
         return self._feature_store.wait_for_values(timeout)
 
     def flush_exposures(self, timeout=5.0):
-        """Wait until the exposures logged so far are in the durable queue (they are
-        written on the values thread, within milliseconds); call before flush()."""
-        return self._feature_store is None or self._feature_store.flush_exposures(timeout)
+        """Wait until the exposures logged so far are in the durable queue. They are in
+        the journal (durable) from the check on; this has the timeline worker store them
+        now rather than with its next batch. False on timeout or while events are held."""
+        analytics = self.analytics
+        if analytics is None:
+            return True
+        if not analytics.journal.pending:
+            return True
+        return analytics.worker.process_pending(timeout)
 
     @property
     def values_reason(self):

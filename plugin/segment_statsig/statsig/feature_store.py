@@ -10,12 +10,12 @@ Statsig's client SDKs keep them. The server evaluates everything for one user
 - ``evaluation_reason``: ``Uninitialized`` (nothing known yet), ``NoValues`` (the fetch
   failed and there is no cache), ``Cache``, ``Network``, ``NetworkNotModified``.
 - Exposures (statsig/exposures.py) are made on the first check of a name per user, value
-  and rule (again after ``dedupe_seconds``) and handed to ``write_exposures`` on the
-  store's thread. A failed fetch is retried as delivery retries (delivery/policy.py).
+  and rule (again after ``dedupe_seconds``) and handed to ``log_exposure`` right there, on
+  the checking thread: the destination journals them, in call order. A failed fetch is
+  retried as delivery retries (delivery/policy.py).
 """
 from __future__ import annotations
 
-import collections
 import json
 import logging
 import threading
@@ -39,7 +39,7 @@ class FeatureStore:
     log. Everything the caller's thread does here is a dict lookup under a lock that no
     I/O ever holds."""
 
-    def __init__(self, *, transport, key_fn, identity_fn, user_fn, metadata_fn, write_exposures,
+    def __init__(self, *, transport, key_fn, identity_fn, user_fn, metadata_fn, log_exposure,
                  storage_dir=None, retries=3, retry_base=1.0, retry_max=30.0, dedupe_seconds=600.0,
                  allowed_fn=lambda: True):
         self.transport = transport            # statsig/transport.py: initialize() posts the request
@@ -47,7 +47,7 @@ class FeatureStore:
         self.identity_fn = identity_fn        # () -> (user_id, anonymous_id): cheap, any thread
         self.user_fn = user_fn                # () -> the Statsig user dict (store's thread)
         self.metadata_fn = metadata_fn        # () -> statsigMetadata dict
-        self.write_exposures = write_exposures  # (list of event dicts) -> None (store's thread)
+        self.log_exposure = log_exposure      # (exposure event dict) -> None, on the checking thread
         # () -> False while the user opted out: nothing is fetched (the user would go to
         # Statsig) and no exposure is logged; checks answer from what is known.
         self.allowed_fn = allowed_fn
@@ -66,8 +66,6 @@ class FeatureStore:
         self._source = "Uninitialized"
         self._user = None         # the Statsig user the values were fetched for
         self._user_for = None     # its identity key
-        self._exposures = collections.deque()
-        self._exposures_made = self._exposures_written = 0
         self._dedupe = exposures.Deduper(dedupe_seconds)
         self._stopping = False
         self._thread = None
@@ -144,22 +142,6 @@ class FeatureStore:
             self._cond.wait_for(lambda: self._settled_gen >= gen or self._stopping, timeout)
             return self._values_key == key and self._values is not None
 
-    def flush_exposures(self, timeout):
-        """Block until the exposures made so far are in the queue; False on timeout."""
-        with self._cond:
-            target = self._exposures_made
-            return self._cond.wait_for(lambda: self._exposures_written >= target or self._thread is None
-                                       or self._stopping, timeout) and self._exposures_written >= target
-
-    def drop_exposures(self):
-        """Forget the exposures not yet in the queue (Analytics.purge); returns how many."""
-        with self._cond:
-            dropped = len(self._exposures)
-            self._exposures.clear()
-            self._exposures_written += dropped
-            self._cond.notify_all()
-            return dropped
-
     def stop(self, timeout=1.0):
         with self._cond:
             self._stopping = True
@@ -180,25 +162,18 @@ class FeatureStore:
             event = exposures.layer_exposure(ev, parameter, user, now)
         else:
             event = exposures.gate_or_config_exposure(ev, user, now)
-        with self._cond:
-            self._exposures.append((event, key))
-            self._exposures_made += 1
-            self._cond.notify_all()
+        try:
+            self.log_exposure(event)
+        except Exception:
+            log.exception("Statsig: an exposure of %s %r could not be logged", ev.kind, ev.name)
 
     # --- the store's thread ---------------------------------------------------------
     def _run(self):
         while True:
             with self._cond:
-                self._cond.wait_for(lambda: self._stopping or self._exposures or self._want_fetch)
-                pending = list(self._exposures)
-                self._exposures.clear()
+                self._cond.wait_for(lambda: self._stopping or self._want_fetch)
                 fetch, self._want_fetch = self._want_fetch, False
                 key, gen, stopping = self._key, self._gen, self._stopping
-            if pending:
-                self._write(pending)
-                with self._cond:
-                    self._exposures_written += len(pending)
-                    self._cond.notify_all()
             if stopping:
                 return
             if fetch:
@@ -207,19 +182,6 @@ class FeatureStore:
                 except Exception as error:  # never let the thread die
                     log.exception("Statsig values: fetch failed unexpectedly")
                     self._settle(gen, f"unexpected error: {error}")
-
-    def _write(self, pending):
-        events = []
-        for event, key in pending:
-            if event["user"] is None:
-                with self._cond:
-                    user = self._user if self._user_for == key else None
-                event["user"] = user if user is not None else self.user_fn()
-            events.append(event)
-        try:
-            self.write_exposures(events)
-        except Exception:
-            log.exception("Statsig: %d exposure events could not be stored", len(events))
 
     def _settle(self, gen, error=None):
         with self._cond:
