@@ -50,7 +50,8 @@ def main(argv):
         return 3
     if mode == "make":
         analytics.add(Hold(int(argv[4])))
-    analytics.add(StatsigDestination(api_url=api_url, max_batch_size=50, max_queue_events=10_000_000,
+    analytics.add(StatsigDestination(api_url=api_url, max_batch_size=50, max_burst_batch_size=200,
+                                     max_queue_events=10_000_000,
                                      max_queue_bytes=2 << 30,  # the bounds would drop the oldest: not this test's point
                                      retry_base=0.05, retry_max=0.3, timeout=5.0))
     out = sys.stdout

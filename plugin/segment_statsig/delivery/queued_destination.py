@@ -29,14 +29,19 @@ class QueuedDestination(DestinationPlugin):
     max_batch_bytes = 1_000_000
     max_event_bytes = None
 
-    def __init__(self, *, flush_at=None, flush_interval=None, max_batch_size=100, max_queue_events=100_000,
+    def __init__(self, *, flush_at=None, flush_interval=None, max_batch_size=100, max_burst_batch_size=1000,
+                 max_queue_events=100_000,
                  max_queue_bytes=32 * 1024 * 1024, retry_base=1.0, retry_max=60.0):
         super().__init__()
         if isinstance(max_batch_size, bool) or not isinstance(max_batch_size, int) or max_batch_size < 1:
             raise ValueError("max_batch_size must be an int >= 1")
+        if (isinstance(max_burst_batch_size, bool) or not isinstance(max_burst_batch_size, int)
+                or max_burst_batch_size < max_batch_size):
+            raise ValueError("max_burst_batch_size must be an int >= max_batch_size")
         self.flush_at = flush_at
         self.flush_interval = flush_interval
         self.max_batch_size = max_batch_size
+        self.max_burst_batch_size = max_burst_batch_size
         self.max_queue_events = max_queue_events
         self.max_queue_bytes = max_queue_bytes
         self.retry_base = retry_base
@@ -68,7 +73,8 @@ class QueuedDestination(DestinationPlugin):
             self.key.lower(), self._get_queue, self.send, self.ready, self.stats, self._notify,
             flush_at=self.flush_at or analytics.flush_at,
             flush_interval=self.flush_interval or analytics.flush_interval,
-            max_batch_size=self.max_batch_size, max_batch_bytes=self.max_batch_bytes,
+            max_batch_size=self.max_batch_size, max_burst_batch_size=self.max_burst_batch_size,
+            max_batch_bytes=self.max_batch_bytes,
             retry_base=self.retry_base, retry_max=self.retry_max,
             prepare=self.prepare)
         self.delivery.start()

@@ -24,7 +24,8 @@ class Delivery:
     first on the thread (it loads the network stack there, before the first batch)."""
 
     def __init__(self, name, get_queue, send, ready, stats, notify, *, flush_at, flush_interval,
-                 max_batch_size, retry_base, retry_max, max_batch_bytes=None, clock=time.monotonic, prepare=None):
+                 max_batch_size, retry_base, retry_max, max_batch_bytes=None, max_burst_batch_size=None,
+                 clock=time.monotonic, prepare=None):
         self.name = name
         self.get_queue = get_queue
         self.send = send
@@ -33,8 +34,16 @@ class Delivery:
         self.notify = notify  # notify(state, texts, status)
         self.flush_at = flush_at
         self.flush_interval = flush_interval
+        # A batch holds max_batch_size events; while more than that wait (a burst, a backlog
+        # after an outage) it grows up to max_burst_batch_size, as Statsig's own SDKs send.
         self.max_batch_size = max_batch_size
-        self.batch_size = max_batch_size
+        self.max_burst_batch_size = max(max_batch_size, max_burst_batch_size or max_batch_size)
+        self.size_cap = self.max_burst_batch_size  # 413 halves it, each success doubles it back
+        # After a request, a part batch waits this long (a full burst batch does not): at a
+        # high steady rate batches grow instead of requests multiplying; at an app's pace
+        # (flush_at events a few seconds apart) it never holds anything back.
+        self.min_send_interval = min(1.0, flush_interval)
+        self.last_send = -float("inf")
         self.max_batch_bytes = max_batch_bytes  # JSON bytes of a batch's events (None: no bound)
         self.retry_base = retry_base
         self.retry_max = retry_max
@@ -117,9 +126,13 @@ class Delivery:
         self.timer_from = self.clock()
         while not self.stopping:
             queue = self.get_queue()
-            due = (self.flush_requested or queue.count >= self.flush_at
-                   or (self.timer and self.clock() - self.timer_from >= self.flush_interval))
-            wait = self.flush_interval - (self.clock() - self.timer_from) if self.timer else None
+            now = self.clock()
+            due = (self.flush_requested or self._batch_due(queue.count, now)
+                   or (self.timer and now - self.timer_from >= self.flush_interval))
+            wait = self.flush_interval - (now - self.timer_from) if self.timer else None
+            if not due and queue.count >= self.flush_at:  # a full batch, paced after the last request
+                pace = self.min_send_interval - (now - self.last_send)
+                wait = pace if wait is None else min(wait, pace)
             if self.not_before:  # backing off: the retry is due when the wait is over
                 wait = self.not_before - self.clock()
                 due = wait <= 0
@@ -149,7 +162,7 @@ class Delivery:
         this sender is idle, not backing off, and its last requests were quick: a slow or
         hanging server is this thread's to wait for, never the timeline's (the first
         requests are this thread's too, until one has been quick). True if sent."""
-        if (count < self.flush_at or self.not_before or self.stopping or self.thread is None
+        if (not self._batch_due(count, self.clock()) or self.not_before or self.stopping or self.thread is None
                 or self.slow or not self.ready() or not self.send_lock.acquire(blocking=False)):
             return False
         try:
@@ -161,6 +174,11 @@ class Delivery:
         if self.not_before:  # it failed: the retry is this thread's
             self.wake.set()
         return True
+
+    def _batch_due(self, count, now):
+        """A full batch is due: a burst batch at once, one of flush_at paced."""
+        return count >= self.max_burst_batch_size or (
+            count >= self.flush_at and now - self.last_send >= self.min_send_interval)
 
     def _send_guarded(self, queue):
         """_send_all, with the sender lock held, on either thread."""
@@ -181,10 +199,13 @@ class Delivery:
         while not self.stopping and queue.count and self.ready():
             if self.not_before and self.clock() < self.not_before:
                 return
-            if not first and queue.count < self.flush_at and not self.flush_requested:
-                return  # a part batch waits for more events or for the timer
+            if not first and queue.count < self.max_burst_batch_size and not self.flush_requested:
+                return  # what is left waits for the pace, more events or the timer
             first = False
-            rows = queue.peek(self.batch_size)
+            count = queue.count
+            limit = self.max_batch_size if count <= self.max_batch_size else min(count, self.max_burst_batch_size)
+            self.last_send = self.clock()
+            rows = queue.peek(min(limit, self.size_cap))
             if not rows:
                 return
             if self.max_batch_bytes is not None:
@@ -205,11 +226,11 @@ class Delivery:
                 self.stats.add(sent=len(ids), dropped=removed - len(ids))
                 self.attempt = 0
                 self.not_before = 0.0
-                self.batch_size = min(self.max_batch_size, self.batch_size * 2)
+                self.size_cap = min(self.max_burst_batch_size, self.size_cap * 2)
                 self.notify("sent", texts, status)
             elif status == 413 and len(ids) > 1:
-                self.batch_size = max(1, len(ids) // 2)
-                log.warning("%s: 413 for %d events; retrying in batches of %d", self.name, len(ids), self.batch_size)
+                self.size_cap = max(1, len(ids) // 2)
+                log.warning("%s: 413 for %d events; retrying in batches of %d", self.name, len(ids), self.size_cap)
             elif policy.retryable(status):
                 what = f"HTTP {status}" if status is not None else "network error"
                 self.stats.error(f"{what}: {result.reply}")
