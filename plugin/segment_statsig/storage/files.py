@@ -9,6 +9,10 @@ import logging
 import os
 import threading
 
+TYPE_CHECKING = False  # mypy reads the block below; at run time typing (milliseconds) stays unloaded
+if TYPE_CHECKING:
+    from typing import Any, Optional
+
 log = logging.getLogger("segment_statsig")
 
 # Every file in the storage folder (folder 0700, files 0600).
@@ -28,7 +32,7 @@ QUARANTINE = "quarantine.jsonl"        # events that could not be processed, wit
 # folder is checked, "<queue>.corrupt-<time>" a queue file SQLite could not read, moved aside.
 
 
-def default_storage_dir(write_key):
+def default_storage_dir(write_key: Optional[str]) -> str:
     """~/.segment-statsig/<16 hex digits of the write key's SHA-256> (or device-mode):
     the folder name must not show the key in a log line or a repr. A folder an earlier
     version named after the key itself is moved to the new name."""
@@ -45,7 +49,7 @@ def default_storage_dir(write_key):
     return path
 
 
-def make_dir(path):
+def make_dir(path: str) -> Optional[str]:
     """Create the storage folder (0700); None when it cannot be used."""
     try:
         os.makedirs(path, mode=0o700, exist_ok=True)
@@ -61,7 +65,7 @@ def make_dir(path):
         return None
 
 
-def read_json(directory, name):
+def read_json(directory: Optional[str], name: str) -> Any:
     if directory is None:
         return None
     try:
@@ -74,7 +78,7 @@ def read_json(directory, name):
         return None
 
 
-def write_json(directory, name, text):
+def write_json(directory: Optional[str], name: str, text: str) -> bool:
     """Replace `name` with `text` (already JSON). No fsync: survives a crash of the
     app, which is what the caller's thread must guarantee; power loss is the
     journal's sync's business."""
@@ -98,7 +102,7 @@ def write_json(directory, name, text):
 _FULL = {errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)}
 
 
-def describe_error(error):
+def describe_error(error: BaseException) -> str:
     """A storage error in a few words, saying so plainly when the disk is full."""
     if isinstance(error, OSError) and error.errno in _FULL or "database or disk is full" in str(error):
         return f"the disk is full: {getattr(error, 'strerror', None) or error}"
