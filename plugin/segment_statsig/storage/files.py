@@ -11,7 +11,7 @@ import threading
 
 TYPE_CHECKING = False  # mypy reads the block below; at run time typing (milliseconds) stays unloaded
 if TYPE_CHECKING:
-    from typing import Any, Optional
+    from typing import Any, Dict, Optional
 
 log = logging.getLogger("segment_statsig")
 
@@ -65,17 +65,22 @@ def make_dir(path: str) -> Optional[str]:
         return None
 
 
-def read_json(directory: Optional[str], name: str) -> Any:
+def read_json(directory: Optional[str], name: str) -> Optional[Dict[str, Any]]:
+    """The JSON object in `name`, or None (no such file, or not a JSON object: logged)."""
     if directory is None:
         return None
     try:
         with open(os.path.join(directory, name), encoding="utf-8") as f:
-            return json.load(f)
+            value = json.load(f)
     except FileNotFoundError:
         return None
     except (OSError, ValueError) as error:
         log.warning("ignoring unreadable %s: %s", name, error)
         return None
+    if not isinstance(value, dict):  # every file read here holds an object; anything else is damage
+        log.warning("ignoring unreadable %s: a JSON %s, not an object", name, type(value).__name__)
+        return None
+    return value
 
 
 def write_json(directory: Optional[str], name: str, text: str) -> bool:
