@@ -21,7 +21,8 @@ class Identity:
         saved = read_json(directory, USER) or {}
         self.anonymous_id: str = saved.get("anonymousId") or str(uuid.uuid4())
         self.user_id: Optional[str] = saved.get("userId")
-        self.traits: Dict[str, Any] = saved.get("traits") if isinstance(saved.get("traits"), dict) else {}
+        traits = saved.get("traits")
+        self.traits: Dict[str, Any] = traits if isinstance(traits, dict) else {}
         self.ids_json = ""
         if saved.get("anonymousId"):
             self._ids()
