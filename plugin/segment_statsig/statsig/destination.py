@@ -20,6 +20,17 @@ from .mapping import to_statsig_event, user_key
 from .transport import StatsigTransport, event_text, statsig_metadata
 from .user import build_user
 
+TYPE_CHECKING = False  # mypy reads the block below; at run time typing (milliseconds) stays unloaded
+if TYPE_CHECKING:
+    from typing import Any, Dict, List, Optional, Tuple
+
+    from .._typing import Event, Settings
+    from ..analytics.client import Analytics
+    from ..analytics.plugin_types import UpdateType
+    from ..delivery.http import SendResult
+    from .evaluation import Evaluation
+    from .feature_store import FeatureStore
+
 log = logging.getLogger("segment_statsig")
 
 
@@ -27,8 +38,10 @@ class StatsigDestination(QueuedDestination):
     key = "Statsig"
     queue_file = STATSIG_QUEUE
 
-    def __init__(self, api_key=None, *, api_url=None, initialize_url=None, log_event_url=None,
-                 allow_server_secret=False, timeout=10.0, gzip=True, **queue_options):
+    def __init__(self, api_key: Optional[str] = None, *, api_url: Optional[str] = None,
+                 initialize_url: Optional[str] = None, log_event_url: Optional[str] = None,
+                 allow_server_secret: bool = False, timeout: float = 10.0, gzip: bool = True,
+                 **queue_options: Any) -> None:
         super().__init__(**queue_options)
         self.initialize_url, self.log_event_url = transport.endpoints(api_url, initialize_url, log_event_url)
         self.api_url = self.log_event_url.rsplit("/", 1)[0]  # where events go, less the endpoint
@@ -37,16 +50,16 @@ class StatsigDestination(QueuedDestination):
         self._api_key = self._checked_key(api_key) if api_key is not None else None
         self.transport = StatsigTransport(self.initialize_url, self.log_event_url, timeout=timeout, use_gzip=gzip)
         self.session_id = str(uuid.uuid4())
-        self._traits = {}
+        self._traits: Dict[str, Any] = {}
         self._traits_version = 0
-        self._user_cache = (None, None, None)  # (key, user dict, its JSON): consecutive events share a user
+        self._user_cache: Tuple[Any, Any, Any] = (None, None, None)  # (key, user dict, its JSON): consecutive events share a user
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return (f"<StatsigDestination log_event_url={self.log_event_url!r} initialize_url={self.initialize_url!r} "
                 f"api_key={'<set>' if self._api_key else None}>")
 
     # --- the key --------------------------------------------------------------
-    def _checked_key(self, key):
+    def _checked_key(self, key: object) -> str:
         """The key, stripped; ValueError for a server secret (unless allowed) or a key no
         Statsig key looks like. The message never repeats the key."""
         if not isinstance(key, str) or not key.strip():
@@ -63,7 +76,7 @@ class StatsigDestination(QueuedDestination):
                              "copy it again from Statsig's console (Project Settings > Keys)")
         return key
 
-    def update(self, settings, update_type):
+    def update(self, settings: Settings, update_type: UpdateType) -> None:
         """Without an api_key of its own, the key comes from integrations.Statsig.apiKey."""
         if self._key_given:
             return
@@ -82,20 +95,20 @@ class StatsigDestination(QueuedDestination):
             self._feature_store.key_changed()
         self.flush()
 
-    def ready(self):
+    def ready(self) -> bool:
         return self._api_key is not None
 
-    def prepare(self):
+    def prepare(self) -> None:
         """On the delivery thread at start: load the network stack before the first batch."""
         self.transport.prepare()
 
     # --- events ---------------------------------------------------------------
-    def setup(self, analytics):
+    def setup(self, analytics: Analytics) -> None:
         super().setup(analytics)
         self._traits = analytics.traits
         self._values_setup(analytics)
 
-    def track(self, event):
+    def track(self, event: Event) -> Event:
         key = (self._traits_version, *user_key(event))
         cached_key, user, user_json = self._user_cache
         if cached_key != key:
@@ -110,7 +123,7 @@ class StatsigDestination(QueuedDestination):
 
     screen = page = track
 
-    def identify(self, event):
+    def identify(self, event: Event) -> Event:
         traits = event.get("traits")
         if traits:
             self._traits = {**self._traits, **traits}
@@ -118,14 +131,14 @@ class StatsigDestination(QueuedDestination):
         self._values_refresh()
         return event
 
-    def reset(self):
+    def reset(self) -> None:
         super().reset()
         self._traits = {}
         self._traits_version += 1
         self._values_refresh()
 
     @property
-    def user(self):
+    def user(self) -> Dict[str, Any]:
         """The Statsig user the next event will carry, less its context fields."""
         analytics = self.analytics
         if analytics is None:
@@ -133,23 +146,24 @@ class StatsigDestination(QueuedDestination):
         return build_user(analytics.user_id, analytics.anonymous_id, self._traits, {})
 
     # --- sending --------------------------------------------------------------
-    def send(self, texts):
+    def send(self, texts: List[str]) -> SendResult:
         analytics = self.analytics
         metadata = encode(statsig_metadata(analytics.anonymous_id if analytics is not None else None, self.session_id))
-        return self.transport.send_events(self._api_key, texts, metadata)
+        # (the delivery worker sends only while ready(): a key is known)
+        return self.transport.send_events(self._api_key, texts, metadata)  # type: ignore[arg-type]
 
-    def wait_idle(self, timeout):
+    def wait_idle(self, timeout: float) -> bool:
         # Exposures reach the queue from the values thread a moment after a check.
         deadline = time.monotonic() + timeout
         if not self.flush_exposures(timeout):
             return False
         return super().wait_idle(max(0.0, deadline - time.monotonic()))
 
-    def purge(self):
+    def purge(self) -> int:
         erased = self._feature_store.drop_exposures() if self._feature_store is not None else 0
         return erased + super().purge()
 
-    def shutdown(self, timeout):
+    def shutdown(self, timeout: float) -> bool:
         if self._feature_store is not None:
             self._feature_store.flush_exposures(min(timeout, 1.0))
             self._feature_store.stop(min(timeout, 1.0))
@@ -161,9 +175,9 @@ class StatsigDestination(QueuedDestination):
     # --- gates, dynamic configs, experiments (see evaluation.py) ---------------
     # Values come from POST initialize_url on the store's own thread, from the first
     # call that needs them (or prefetch_values()); identify/reset fetch again.
-    _feature_store = None
+    _feature_store: Optional[FeatureStore] = None
 
-    def _values_setup(self, analytics):
+    def _values_setup(self, analytics: Analytics) -> None:
         from .feature_store import FeatureStore
 
         self._feature_store = FeatureStore(
@@ -173,20 +187,22 @@ class StatsigDestination(QueuedDestination):
             user_fn=self._values_user, metadata_fn=self._values_metadata,
             write_exposures=self._store_exposures, storage_dir=analytics.storage_dir)
 
-    def _values_refresh(self):
+    def _values_refresh(self) -> None:
         if self._feature_store is not None:
             self._feature_store.refresh()
 
-    def _values_user(self):
+    def _values_user(self) -> Dict[str, Any]:
         """The Statsig user values are fetched for (and exposures carry): the current
         identity and traits, with the context fields events carry."""
         analytics = self.analytics
+        assert analytics is not None  # the store that calls this is made by setup()
         return build_user(analytics.user_id, analytics.anonymous_id, analytics.traits, analytics.context.current())
 
-    def _values_metadata(self):
+    def _values_metadata(self) -> Dict[str, Any]:
+        assert self.analytics is not None  # the store that calls this is made by setup()
         return statsig_metadata(self.analytics.anonymous_id, self.session_id)
 
-    def _store_exposures(self, events):
+    def _store_exposures(self, events: List[Dict[str, Any]]) -> None:
         """On the store's thread: exposure events straight into the durable queue (the
         timeline worker's pending list is that worker's alone)."""
         queue = self.store([(str(uuid.uuid4()), event_text(e)) for e in events])
@@ -195,58 +211,59 @@ class StatsigDestination(QueuedDestination):
         if self.delivery is not None:
             self.delivery.queue_grew(queue.count)
 
-    def _evaluate(self, kind, name):
+    def _evaluate(self, kind: str, name: str) -> Evaluation:
         from .evaluation import Evaluation
 
         if self._feature_store is None:  # not added to an Analytics yet
             return Evaluation(kind, name, False if kind == "gate" else {})
         return self._feature_store.evaluate(kind, name)
 
-    def check_gate(self, name):
+    def check_gate(self, name: str) -> bool:
         """True when feature gate `name` passes for the current user (False until known).
         Logs a statsig::gate_exposure the first time per user and value."""
-        return self._evaluate("gate", name).value
+        passes: bool = self._evaluate("gate", name).value  # a gate's value is a bool (initialize_reply.py)
+        return passes
 
-    def get_feature_gate(self, name):
+    def get_feature_gate(self, name: str) -> Evaluation:
         """The gate as an Evaluation (value, rule_id, evaluation_reason); logs the exposure."""
         return self._evaluate("gate", name)
 
-    def get_config(self, name):
+    def get_config(self, name: str) -> Evaluation:
         """Dynamic config `name`: .get(key, default), .value, .rule_id, .evaluation_reason.
         Logs a statsig::config_exposure the first time per user and value."""
         return self._evaluate("config", name)
 
-    def get_experiment(self, name):
+    def get_experiment(self, name: str) -> Evaluation:
         """Experiment `name` (a dynamic config with a group_name); logs its exposure."""
         return self._evaluate("config", name)
 
-    def get_layer(self, name):
+    def get_layer(self, name: str) -> Evaluation:
         """Layer `name`; each parameter read with .get() logs a statsig::layer_exposure."""
         return self._evaluate("layer", name)
 
-    def prefetch_values(self):
+    def prefetch_values(self) -> None:
         """Start fetching values now (non-blocking); apps that use gates call it at start."""
         if self._feature_store is not None:
             self._feature_store.start()
 
-    def wait_for_values(self, timeout=5.0):
+    def wait_for_values(self, timeout: float = 5.0) -> bool:
         """Wait up to `timeout` s for the current user's fetch (never call it on a UI
         thread); True when values are known, from the network or the disk cache."""
         if self._feature_store is None:
             return False
         return self._feature_store.wait_for_values(timeout)
 
-    def flush_exposures(self, timeout=5.0):
+    def flush_exposures(self, timeout: float = 5.0) -> bool:
         """Wait until the exposures logged so far are in the durable queue (they are
         written on the values thread, within milliseconds); call before flush()."""
         return self._feature_store is None or self._feature_store.flush_exposures(timeout)
 
     @property
-    def values_reason(self):
+    def values_reason(self) -> str:
         """Where the current values come from: Uninitialized, NoValues, Cache, Network..."""
         return "Uninitialized" if self._feature_store is None else self._feature_store.source
 
     @property
-    def values_error(self):
+    def values_error(self) -> Optional[str]:
         """Why the last initialize fetch failed or was ignored (None after a good one)."""
         return None if self._feature_store is None else self._feature_store.last_error
