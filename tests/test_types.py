@@ -42,3 +42,28 @@ def test_read_json_gives_an_object_or_none_as_annotated(tmp_path, caplog):
         analytics.shutdown(timeout=2)
     assert "user.json: a JSON list, not an object" in caplog.text
     assert isinstance(json.loads((tmp_path / USER).read_text(encoding="utf-8")), dict)  # written afresh
+
+
+def test_a_destinations_own_plugins_are_set_up_with_the_analytics_as_annotated(tmp_path):
+    """Plugin.setup takes an Analytics: a plugin added to a destination before that
+    destination was added is set up once it is (it was set up with None, for good)."""
+    from segment_statsig import Analytics, Plugin, PluginType, StatsigDestination
+
+    class Stamp(Plugin):
+        type = PluginType.ENRICHMENT
+        set_up_with = []
+
+        def setup(self, analytics):
+            super().setup(analytics)
+            self.set_up_with.append(analytics)
+
+    destination = StatsigDestination(api_key="client-test-key", api_url="http://127.0.0.1:9")
+    early = destination.add(Stamp())
+    analytics = Analytics(storage_dir=tmp_path)
+    try:
+        analytics.add(destination)
+        late = destination.add(Stamp())
+        assert early.analytics is analytics and late.analytics is analytics
+        assert Stamp.set_up_with == [analytics, analytics]  # each once
+    finally:
+        analytics.shutdown(timeout=2)

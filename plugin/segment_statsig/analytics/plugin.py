@@ -98,10 +98,16 @@ class DestinationPlugin(EventPlugin):
         self.timeline = Timeline()
         self.routing_rules: List[Dict[str, Any]] = []  # set from the settings (Analytics), applied before the typed method
 
+    def setup(self, analytics: Analytics) -> None:
+        super().setup(analytics)
+        for plugin in self.timeline.all():  # those added before this destination was added
+            plugin.setup(analytics)
+
     def add(self, plugin: P) -> P:
         if plugin.type in (PluginType.DESTINATION, PluginType.UTILITY):
             raise TypeError("a destination's own timeline takes before, enrichment or after plugins")
-        plugin.setup(self.analytics)  # type: ignore[arg-type]  # None before this one's own setup()
+        if self.analytics is not None:  # else setup() sets it up, once this destination is added
+            plugin.setup(self.analytics)
         self.timeline.add(plugin)
         return plugin
 
