@@ -3,7 +3,24 @@
 Importing this package is cheap: names load on first use (PEP 562), and the
 network stack (requests) loads on a worker thread, off the app's start path.
 """
+from __future__ import annotations
+
 from .version import __version__
+
+TYPE_CHECKING = False  # type checkers read the names below; at run time they load on first use
+if TYPE_CHECKING:
+    from typing import Any, List
+
+    from .analytics.client import Analytics as Analytics
+    from .analytics.plugin import DestinationPlugin as DestinationPlugin
+    from .analytics.plugin import EventPlugin as EventPlugin
+    from .analytics.plugin import Plugin as Plugin
+    from .analytics.plugin import PluginType as PluginType
+    from .analytics.plugin import UpdateType as UpdateType
+    from .consent.manager import ConsentManager as ConsentManager
+    from .delivery.stats import DeliveryStats as DeliveryStats
+    from .segment.destination import SegmentDestination as SegmentDestination
+    from .statsig.destination import StatsigDestination as StatsigDestination
 
 _EXPORTS = {
     "Analytics": "segment_statsig.analytics.client",
@@ -21,7 +38,7 @@ _EXPORTS = {
 __all__ = ["__version__", *_EXPORTS]
 
 
-def __getattr__(name):
+def __getattr__(name: str) -> Any:
     module = _EXPORTS.get(name)
     if module is None:
         raise AttributeError(f"module 'segment_statsig' has no attribute {name!r}")
@@ -32,5 +49,5 @@ def __getattr__(name):
     return value
 
 
-def __dir__():
+def __dir__() -> List[str]:
     return sorted(__all__)

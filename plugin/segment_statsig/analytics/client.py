@@ -25,13 +25,22 @@ from ..storage.files import APP, PRIVACY, default_storage_dir, make_dir, read_js
 from .timeline import Timeline
 from .worker import TimelineWorker
 
+TYPE_CHECKING = False  # mypy reads the block below; at run time typing (milliseconds) stays unloaded
+if TYPE_CHECKING:
+    from typing import Any, Callable, Dict, List, Mapping, Optional, Set, Type, TypeVar, Union
+
+    from .._typing import Event, Settings, StrPath, Timestamp
+    from .plugin import Plugin
+
+    P = TypeVar("P", bound=Plugin)
+
 log = logging.getLogger("segment_statsig")
 
 DEFAULT_CDN_URL = "https://cdn-settings.segment.com"
 DEFAULT_API_URL = "https://api.segment.io"
 
 
-def _name(value, what):
+def _name(value: object, what: str) -> str:
     if not isinstance(value, str):
         raise TypeError(f"{what} must be a str, not {type(value).__name__}")
     if not value.strip():
@@ -39,7 +48,7 @@ def _name(value, what):
     return value
 
 
-def _mapping(value, what):
+def _mapping(value: object, what: str) -> Dict[str, Any]:
     if value is None:
         return {}
     if type(value) is dict:
@@ -54,7 +63,7 @@ def _mapping(value, what):
     raise TypeError(f"{what} must be a dict, not {type(value).__name__}")
 
 
-def _routing_rules(settings, key):
+def _routing_rules(settings: object, key: str) -> List[Dict[str, Any]]:
     """The destination filters of destination `key` in Segment's settings (filters/)."""
     if not isinstance(settings, dict) or not settings.get("middlewareSettings"):
         return []  # no filters: the filter engine is not even imported
@@ -67,7 +76,7 @@ def _routing_rules(settings, key):
         return []
 
 
-def _user_id(value, what="user_id"):
+def _user_id(value: object, what: str = "user_id") -> Optional[str]:
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, (str, int)):
@@ -79,9 +88,13 @@ def _user_id(value, what="user_id"):
 
 
 class Analytics:
-    def __init__(self, write_key=None, *, storage_dir=None, flush_at=20, flush_interval=30.0,
-                 cdn_url=DEFAULT_CDN_URL, api_url=DEFAULT_API_URL, settings=None,
-                 track_lifecycle_events=False, app_info=None, context=None, settings_timeout=10.0):
+    journal: Union[Journal, ClosedJournal]  # ClosedJournal after shutdown()
+
+    def __init__(self, write_key: Optional[str] = None, *, storage_dir: Optional[StrPath] = None,
+                 flush_at: int = 20, flush_interval: float = 30.0, cdn_url: str = DEFAULT_CDN_URL,
+                 api_url: str = DEFAULT_API_URL, settings: Optional[Settings] = None,
+                 track_lifecycle_events: bool = False, app_info: Optional[Mapping[str, Any]] = None,
+                 context: Optional[Mapping[str, Any]] = None, settings_timeout: float = 10.0) -> None:
         if write_key is not None and (not isinstance(write_key, str) or not write_key.strip()):
             raise ValueError("write_key must be a non-empty str or None")
         if isinstance(flush_at, bool) or not isinstance(flush_at, int) or flush_at < 1:
@@ -104,7 +117,7 @@ class Analytics:
         self.storage_dir = make_dir(os.fspath(storage_dir))
         # One Analytics per folder (storage/lock.py): refused here, before any call is accepted.
         self._lock = FolderLock(self.storage_dir) if self.storage_dir is not None else None
-        self.journal = None
+        self.journal = None  # type: ignore[assignment]  # _set_up opens it; None only while that fails
         try:
             self._set_up(write_key, settings, context, cdn_url, api_url, settings_timeout, track_lifecycle_events)
         except BaseException:  # a bad argument found late: the folder is free for the next try
@@ -114,21 +127,22 @@ class Analytics:
                 self._lock.release()
             raise
 
-    def _set_up(self, write_key, settings, context, cdn_url, api_url, settings_timeout, track_lifecycle_events):
+    def _set_up(self, write_key: Optional[str], settings: Optional[Settings], context: Optional[Mapping[str, Any]],
+                cdn_url: str, api_url: str, settings_timeout: float, track_lifecycle_events: bool) -> None:
         self._call_lock = threading.Lock()   # orders records and identity changes; never held by I/O threads
         self.identity = Identity(self.storage_dir)
         self.journal = Journal(self.storage_dir)
         self.timeline = Timeline()
         self.timeline.failed = self._destination_failed
         self._plugins_lock = threading.RLock()
-        self._initialized = set()            # ids of plugins that had their INITIAL update
-        self.settings = None
+        self._initialized: Set[int] = set()  # ids of plugins that had their INITIAL update
+        self.settings: Optional[Settings] = None
         self._settings_ready = threading.Event()
-        self._shutdown_result = None
+        self._shutdown_result: Optional[bool] = None
         self.worker = TimelineWorker(self)
         self._opened = False
         self._holding = False   # while True, calls are journaled but the worker is not started
-        self._holds = set()     # plugins holding processing (a ConsentManager before start())
+        self._holds: Set[object] = set()  # plugins holding processing (a ConsentManager before start())
         self._enabled = (read_json(self.storage_dir, PRIVACY) or {}).get("enabled") is not False
 
         self.context = self.add(ContextPlugin(self.app_info))
@@ -156,24 +170,24 @@ class Analytics:
         if self.journal.pending:  # an earlier run's lines: delivered even if the app makes no call
             self.worker.start_later()
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f"<Analytics storage_dir={self.storage_dir!r} write_key={'set' if self.write_key else None}>"
 
     # --- identity -------------------------------------------------------------
     @property
-    def anonymous_id(self):
+    def anonymous_id(self) -> str:
         return self.identity.anonymous_id
 
     @property
-    def user_id(self):
+    def user_id(self) -> Optional[str]:
         return self.identity.user_id
 
     @property
-    def traits(self):
+    def traits(self) -> Dict[str, Any]:
         return dict(self.identity.traits)
 
     # --- plugins --------------------------------------------------------------
-    def add(self, plugin):
+    def add(self, plugin: P) -> P:
         with self._plugins_lock:
             plugin.setup(self)
             self.timeline.add(plugin)
@@ -182,38 +196,39 @@ class Analytics:
         self.worker.plugins_changed()
         return plugin
 
-    def remove(self, plugin):
+    def remove(self, plugin: Plugin) -> None:
         with self._plugins_lock:
             self.timeline.remove(plugin)
             self._initialized.discard(id(plugin))
         self.worker.plugins_changed()
 
-    def find(self, plugin_class):
+    def find(self, plugin_class: Type[P]) -> Optional[P]:
         for plugin in self._all_plugins():
             if isinstance(plugin, plugin_class):
                 return plugin
         return None
 
-    def destinations(self):
-        return list(self.timeline.plugins[PluginType.DESTINATION])
+    def destinations(self) -> List[DestinationPlugin]:
+        # (the destination stage holds DestinationPlugins: add() files each plugin by its type)
+        return list(self.timeline.plugins[PluginType.DESTINATION])  # type: ignore[arg-type]
 
-    def set_context(self, **parts):
+    def set_context(self, **parts: Any) -> None:
         """Context for later events from the app or its UI toolkit, e.g. screen={...}."""
         self.context.set(**parts)
 
-    def _all_plugins(self):
+    def _all_plugins(self) -> List[Plugin]:
         plugins = self.timeline.all()
         for destination in self.destinations():
             plugins.extend(destination.timeline.all())
         return plugins
 
-    def _apply_settings(self, settings):
+    def _apply_settings(self, settings: Settings) -> None:
         with self._plugins_lock:
             self.settings = settings
             for plugin in self._all_plugins():
                 self._update(plugin, settings)
 
-    def _destination_failed(self, destination, event, error):
+    def _destination_failed(self, destination: DestinationPlugin, event: Event, error: Exception) -> None:
         """A destination raised on its copy of an event: set the event aside, count it, say so."""
         kept = quarantine.set_aside(self.storage_dir, getattr(destination, "key", type(destination).__name__), error, event)
         stats = getattr(destination, "stats", None)
@@ -223,7 +238,7 @@ class Analytics:
                   quarantine.describe(event), type(error).__name__, error,
                   "set aside in the quarantine file" if kept else "skipped", exc_info=error)
 
-    def _update(self, plugin, settings):
+    def _update(self, plugin: Plugin, settings: Settings) -> None:
         kind = UpdateType.REFRESH if id(plugin) in self._initialized else UpdateType.INITIAL
         self._initialized.add(id(plugin))
         if isinstance(plugin, DestinationPlugin) and plugin.device_mode:
@@ -234,51 +249,62 @@ class Analytics:
             log.exception("plugin %s failed to apply settings", type(plugin).__name__)
 
     # --- the calls ------------------------------------------------------------
-    def track(self, event, properties=None, *, context=None, integrations=None, timestamp=None):
-        fields = {"event": _name(event, "event"), "properties": _mapping(properties, "properties")}
+    def track(self, event: str, properties: Optional[Mapping[str, Any]] = None, *,
+              context: Optional[Mapping[str, Any]] = None, integrations: Optional[Mapping[str, Any]] = None,
+              timestamp: Optional[Timestamp] = None) -> None:
+        fields: Dict[str, Any] = {"event": _name(event, "event"), "properties": _mapping(properties, "properties")}
         self._record("track", fields, context, integrations, timestamp)
 
-    def screen(self, title, category=None, properties=None, *, context=None, integrations=None, timestamp=None):
-        fields = {"name": _name(title, "title"), "properties": _mapping(properties, "properties")}
+    def screen(self, title: str, category: Optional[str] = None, properties: Optional[Mapping[str, Any]] = None, *,
+               context: Optional[Mapping[str, Any]] = None, integrations: Optional[Mapping[str, Any]] = None,
+               timestamp: Optional[Timestamp] = None) -> None:
+        fields: Dict[str, Any] = {"name": _name(title, "title"), "properties": _mapping(properties, "properties")}
         if category is not None:
             fields["category"] = _name(category, "category")
         self._record("screen", fields, context, integrations, timestamp)
 
-    def page(self, name=None, category=None, properties=None, *, context=None, integrations=None, timestamp=None):
-        fields = {"properties": _mapping(properties, "properties")}
+    def page(self, name: Optional[str] = None, category: Optional[str] = None,
+             properties: Optional[Mapping[str, Any]] = None, *, context: Optional[Mapping[str, Any]] = None,
+             integrations: Optional[Mapping[str, Any]] = None, timestamp: Optional[Timestamp] = None) -> None:
+        fields: Dict[str, Any] = {"properties": _mapping(properties, "properties")}
         if name is not None:
             fields["name"] = _name(name, "name")
         if category is not None:
             fields["category"] = _name(category, "category")
         self._record("page", fields, context, integrations, timestamp)
 
-    def identify(self, user_id=None, traits=None, *, context=None, integrations=None, timestamp=None):
+    def identify(self, user_id: Union[str, int, None] = None, traits: Optional[Mapping[str, Any]] = None, *,
+                 context: Optional[Mapping[str, Any]] = None, integrations: Optional[Mapping[str, Any]] = None,
+                 timestamp: Optional[Timestamp] = None) -> None:
         user_id = _user_id(user_id)
         traits = _mapping(traits, "traits")
         traits_json = jsonsafe.dumps(traits, "identify traits")
         self._record("identify", {"traits": traits}, context, integrations, timestamp,
                      change=lambda: self.identity.identify(user_id, traits_json))
 
-    def group(self, group_id, traits=None, *, context=None, integrations=None, timestamp=None):
-        fields = {"groupId": _user_id(group_id, "group_id"), "traits": _mapping(traits, "traits")}
+    def group(self, group_id: Union[str, int], traits: Optional[Mapping[str, Any]] = None, *,
+              context: Optional[Mapping[str, Any]] = None, integrations: Optional[Mapping[str, Any]] = None,
+              timestamp: Optional[Timestamp] = None) -> None:
+        fields: Dict[str, Any] = {"groupId": _user_id(group_id, "group_id"), "traits": _mapping(traits, "traits")}
         if fields["groupId"] is None:
             raise ValueError("group_id is required")
         self._record("group", fields, context, integrations, timestamp)
 
-    def alias(self, new_id, *, context=None, integrations=None, timestamp=None):
-        new_id = _user_id(new_id, "new_id")
-        if new_id is None:
+    def alias(self, new_id: Union[str, int], *, context: Optional[Mapping[str, Any]] = None,
+              integrations: Optional[Mapping[str, Any]] = None, timestamp: Optional[Timestamp] = None) -> None:
+        checked = _user_id(new_id, "new_id")
+        if checked is None:
             raise ValueError("new_id is required")
         previous = self.identity.user_id or self.identity.anonymous_id
         self._record("alias", {"previousId": previous}, context, integrations, timestamp,
-                     change=lambda: self.identity.alias(new_id))
+                     change=lambda: self.identity.alias(checked))
 
-    def reset(self):
+    def reset(self) -> None:
         """Forget the user: new anonymousId, no userId, no traits. Destinations hear
         of it in call order, so events made before still carry the old user."""
         self._record(RESET, {}, None, None, None, change=self.identity.reset)
 
-    def journal_own(self, destination_key, payload):
+    def journal_own(self, destination_key: str, payload: Dict[str, Any]) -> None:
         """A destination's own event (Statsig's exposure of a gate check), made on the
         caller's thread: journaled like a call, so it keeps its place among the calls
         and survives a kill; the timeline hands it to that destination alone."""
@@ -286,37 +312,40 @@ class Analytics:
 
     # --- privacy --------------------------------------------------------------
     @property
-    def enabled(self):
+    def enabled(self) -> bool:
         """False: the user opted out. Every call returns at once without writing or
         changing anything (reset() included), until set True again. Kept across restarts."""
         return self._enabled
 
     @enabled.setter
-    def enabled(self, value):
+    def enabled(self, value: bool) -> None:
         if not isinstance(value, bool):
             raise TypeError(f"enabled must be True or False, not {value!r}")
         with self._call_lock:
             self._enabled = value
             write_json(self.storage_dir, PRIVACY, json.dumps({"enabled": value}))
 
-    def purge(self, timeout=5.0):
+    def purge(self, timeout: float = 5.0) -> bool:
         """Erase every event the device still holds undelivered: the journal, every
         destination's queue (Statsig exposures included) and the quarantine file. What
         was already sent is not the device's to erase. Runs on the timeline worker,
         between two passes; True once done within `timeout` seconds."""
         self.worker.start()
-        return self.worker.purge(timeout)
+        done: bool = self.worker.purge(timeout)
+        return done
 
-    def hold(self, owner):
+    def hold(self, owner: object) -> None:
         """Keep every call in the journal, unprocessed, until release(owner)."""
         self._holds.add(owner)
 
-    def release(self, owner):
+    def release(self, owner: object) -> None:
         self._holds.discard(owner)
         if self.worker.thread is not None:
             self.worker.wake.set()
 
-    def _record(self, kind, fields, context, integrations, timestamp, change=None):
+    def _record(self, kind: str, fields: Dict[str, Any], context: Optional[Mapping[str, Any]],
+                integrations: Optional[Mapping[str, Any]], timestamp: Optional[Timestamp],
+                change: Optional[Callable[[], None]] = None) -> None:
         """The caller's-thread path: stamp, encode, one journal write, wake the worker."""
         if not self._enabled:  # opted out: nothing is written, nothing changes
             return
@@ -339,7 +368,7 @@ class Analytics:
         worker.nudge()
 
     # --- lifecycle ------------------------------------------------------------
-    def on_start(self):
+    def on_start(self) -> None:
         """Application Installed / Updated (by the stored version), then Opened. Once
         per process; the constructor calls it when track_lifecycle_events is on. Called
         by the app (a UI toolkit's start hook), it also starts processing."""
@@ -359,12 +388,12 @@ class Analytics:
         write_json(self.storage_dir, APP, json.dumps({"version": version, "build": build}))
         self.track("Application Opened", {"from_background": False, "version": version, "build": build})
 
-    def on_foreground(self):
+    def on_foreground(self) -> None:
         if self.track_lifecycle_events:
             self.track("Application Foregrounded", {"from_background": True})
         self.worker.start()
 
-    def on_background(self):
+    def on_background(self) -> None:
         """The app may be killed any time now: flush every destination and sync the journal."""
         if self.track_lifecycle_events:
             self.track("Application Backgrounded")
@@ -372,7 +401,7 @@ class Analytics:
         self.worker.request_flush(sync=True)
 
     # --- flush and shutdown ---------------------------------------------------
-    def flush(self, timeout=None):
+    def flush(self, timeout: Optional[float] = None) -> Optional[bool]:
         """Start sending everything now. With `timeout`, wait up to that many seconds
         for every destination to deliver; True when nothing is left."""
         self.worker.start()
@@ -388,7 +417,7 @@ class Analytics:
                 return False
         return True
 
-    def shutdown(self, timeout=5.0):
+    def shutdown(self, timeout: float = 5.0) -> bool:
         """Flush, then stop the workers. Idempotent; events still queued stay on disk
         for the next start. Calls made after it are journaled for the next start too."""
         if self._shutdown_result is not None:

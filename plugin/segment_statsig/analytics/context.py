@@ -8,8 +8,14 @@ import time
 from ..version import __version__
 from .plugin import Plugin, PluginType
 
+TYPE_CHECKING = False  # mypy reads the block below; at run time typing (milliseconds) stays unloaded
+if TYPE_CHECKING:
+    from typing import Any, Dict, Mapping, Optional
 
-def _locale():
+    from .._typing import Event
+
+
+def _locale() -> str:
     import locale
 
     try:
@@ -19,7 +25,7 @@ def _locale():
     return name.replace("_", "-") if name and name not in ("C", "POSIX") else "en-US"
 
 
-def _timezone():
+def _timezone() -> str:
     zone = os.environ.get("TZ")
     if zone:
         return zone.lstrip(":")
@@ -32,11 +38,11 @@ def _timezone():
     return time.tzname[0] or "UTC"
 
 
-def platform_context(app_info=None):
+def platform_context(app_info: Optional[Mapping[str, Any]] = None) -> Dict[str, Any]:
     import platform
 
     system = platform.system() or "unknown"
-    context = {
+    context: Dict[str, Any] = {
         "library": {"name": "segment-statsig", "version": __version__},
         "os": {"name": system, "version": platform.release()},
         "device": {"type": system.lower(), "model": platform.machine()},
@@ -48,7 +54,7 @@ def platform_context(app_info=None):
     return context
 
 
-def merge(base, extra):
+def merge(base: Mapping[str, Any], extra: Mapping[str, Any]) -> Dict[str, Any]:
     """`extra` wins; nested dicts merge."""
     out = dict(base)
     for key, value in extra.items():
@@ -63,24 +69,24 @@ class ContextPlugin(Plugin):
     type = PluginType.ENRICHMENT
     prompt = False
 
-    def __init__(self, app_info=None):
+    def __init__(self, app_info: Optional[Mapping[str, Any]] = None) -> None:
         self.app_info = app_info
-        self.static = None
-        self.overrides = {}
+        self.static: Optional[Dict[str, Any]] = None
+        self.overrides: Dict[str, Any] = {}
 
-    def set(self, **parts):
+    def set(self, **parts: Any) -> None:
         """More context from the app or a UI toolkit (screen size, device), for later events."""
         self.overrides = merge(self.overrides, parts)
         self.static = None
 
-    def current(self):
+    def current(self) -> Dict[str, Any]:
         """The context every new event starts from (its own context merges over it)."""
         static = self.static
         if static is None:
             static = self.static = merge(platform_context(self.app_info), self.overrides)
         return static
 
-    def execute(self, event):
+    def execute(self, event: Event) -> Event:
         static = self.current()
         own = event.get("context")
         event["context"] = merge(static, own) if own else dict(static)

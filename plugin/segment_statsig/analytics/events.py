@@ -10,6 +10,12 @@ from __future__ import annotations
 import datetime
 import math
 
+TYPE_CHECKING = False  # mypy reads the block below; at run time typing (milliseconds) stays unloaded
+if TYPE_CHECKING:
+    from typing import Any, List, Optional, Tuple
+
+    from .._typing import Event, Timestamp
+
 RESET = "_reset"  # not a Segment event: tells plugins to forget the user, in call order
 # Not a Segment event either: a destination's own event made on the caller's thread
 # (Statsig's exposures), journaled to keep its place in call order; fields
@@ -17,10 +23,10 @@ RESET = "_reset"  # not a Segment event: tells plugins to forget the user, in ca
 OWN = "_own"
 
 
-_second_text = (None, "")  # the last whole second formatted (one tuple: threads read it whole)
+_second_text: Tuple[Optional[int], str] = (None, "")  # the last whole second formatted (one tuple: threads read it whole)
 
 
-def iso_timestamp(unix_time):
+def iso_timestamp(unix_time: float) -> str:
     """ISO-8601 UTC with milliseconds, as Segment's SDKs write it (years 0001-9999)."""
     ms = math.floor(unix_time * 1000)  # floor, never rounds up into the next second (nor, before 1970, down)
     second, millis = divmod(ms, 1000)
@@ -40,7 +46,7 @@ MIN_UNIX = (datetime.datetime(1, 1, 1, tzinfo=datetime.timezone.utc) - _EPOCH).t
 MAX_UNIX = (datetime.datetime(9999, 12, 31, 23, 59, 59, 999000, tzinfo=datetime.timezone.utc) - _EPOCH).total_seconds()
 
 
-def parse_timestamp(value):
+def parse_timestamp(value: Timestamp) -> float:
     """A caller's `timestamp=`: datetime (naive = UTC), unix seconds or ISO-8601 text, as
     unix seconds. TypeError for another type, ValueError for a time no ISO-8601
     timestamp can name (NaN, infinities, beyond year 9999 - such as milliseconds
@@ -74,10 +80,10 @@ def parse_timestamp(value):
     return seconds
 
 
-_second_epoch = (None, 0)
+_second_epoch: Tuple[Optional[str], int] = (None, 0)
 
 
-def unix_ms(iso):
+def unix_ms(iso: str) -> int:
     """Milliseconds since the epoch of an ISO-8601 timestamp."""
     if len(iso) == 24 and iso[19] == "." and iso[23] == "Z":  # our own form: cache its second
         global _second_epoch
@@ -88,7 +94,7 @@ def unix_ms(iso):
     return _unix_ms(iso)
 
 
-def _unix_ms(iso):
+def _unix_ms(iso: str) -> int:
     text = iso[:-1] + "+00:00" if iso.endswith("Z") else iso
     moment = datetime.datetime.fromisoformat(text)
     if moment.tzinfo is None:
@@ -102,13 +108,13 @@ _MILLISECOND = datetime.timedelta(milliseconds=1)
 _VARIANT = {digit: "89ab"[int(digit, 16) & 3] for digit in "0123456789abcdef"}
 
 
-def message_id(hex32):
+def message_id(hex32: str) -> str:
     """A uuid4-shaped string from 32 random hex digits."""
     h = hex32
     return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{_VARIANT[h[16]]}{h[17:20]}-{h[20:32]}"
 
 
-def to_event(record):
+def to_event(record: List[Any]) -> Event:
     """The Segment event for a record (a decoded journal line)."""
     kind, unix_time, mid, anonymous_id, user_id, fields, context, integrations = record
     event = {

@@ -9,22 +9,27 @@ import uuid
 from . import jsonsafe
 from ..storage.files import USER, read_json, write_json
 
+TYPE_CHECKING = False  # mypy reads the block below; at run time typing (milliseconds) stays unloaded
+if TYPE_CHECKING:
+    from typing import Any, Dict, Optional
+
 
 class Identity:
-    def __init__(self, directory):
+    def __init__(self, directory: Optional[str]) -> None:
         self.directory = directory
         self.lock = threading.Lock()
         saved = read_json(directory, USER) or {}
-        self.anonymous_id = saved.get("anonymousId") or str(uuid.uuid4())
-        self.user_id = saved.get("userId")
-        self.traits = saved.get("traits") if isinstance(saved.get("traits"), dict) else {}
+        self.anonymous_id: str = saved.get("anonymousId") or str(uuid.uuid4())
+        self.user_id: Optional[str] = saved.get("userId")
+        traits = saved.get("traits")
+        self.traits: Dict[str, Any] = traits if isinstance(traits, dict) else {}
         self.ids_json = ""
         if saved.get("anonymousId"):
             self._ids()
         else:
             self._save()
 
-    def identify(self, user_id, traits_json):
+    def identify(self, user_id: Optional[str], traits_json: str) -> None:
         """`traits_json`: the traits as the journal wrote them (JSON-safe)."""
         with self.lock:
             if user_id is not None:
@@ -33,23 +38,23 @@ class Identity:
                 self.traits = {**self.traits, **json.loads(traits_json)}
             self._save()
 
-    def alias(self, new_id):
+    def alias(self, new_id: str) -> None:
         with self.lock:
             self.user_id = new_id
             self._save()
 
-    def reset(self):
+    def reset(self) -> None:
         with self.lock:
             self.anonymous_id = str(uuid.uuid4())
             self.user_id = None
             self.traits = {}
             self._save()
 
-    def _ids(self):
+    def _ids(self) -> None:
         # The journal record's [anonymousId, userId] text, made once per change, not per call.
         self.ids_json = json.dumps([self.anonymous_id, self.user_id])[1:-1]
 
-    def _save(self):
+    def _save(self) -> None:
         self._ids()
         write_json(self.directory, USER, jsonsafe.dumps(
             {"anonymousId": self.anonymous_id, "userId": self.user_id, "traits": self.traits}, "traits"))

@@ -29,13 +29,17 @@ import math
 import os
 import uuid
 
+TYPE_CHECKING = False  # mypy reads the block below; at run time typing (milliseconds) stays unloaded
+if TYPE_CHECKING:
+    from typing import Any, Callable, List, Optional, Set
+
 log = logging.getLogger("segment_statsig")
 
 MAX_DEPTH = 64
 _DROP = object()
 
 
-def _convert(obj):
+def _convert(obj: Any) -> Any:
     """The encoder's `default`: turn a known non-JSON type into JSON data."""
     if isinstance(obj, (datetime.datetime, datetime.date, datetime.time)):
         return obj.isoformat()
@@ -65,32 +69,32 @@ _encode = json.JSONEncoder(
 # The plain encoders, for data this library made and knows to be JSON: `compact` for the
 # wire (ASCII); `compact_text` keeps other characters as they are, for JSON that becomes
 # text a person reads (a metadata value) or whose characters are counted (Statsig's limits).
-compact = json.JSONEncoder(separators=(",", ":")).encode
-compact_text = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+compact: Callable[[Any], str] = json.JSONEncoder(separators=(",", ":")).encode
+compact_text: Callable[[Any], str] = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
 
 try:
     # The caller's-thread fast path: the C encoder made once, not per call as
     # JSONEncoder.encode does (half the cost of a track()'s encoding). Without a
     # markers dict it keeps no state, so threads may share it; a cycle ends in a
     # RecursionError, which sends the value down the careful path below.
-    from json.encoder import c_make_encoder, encode_basestring_ascii
+    from json.encoder import c_make_encoder, encode_basestring_ascii  # type: ignore[attr-defined]
 
     _chunks = c_make_encoder(None, _convert, encode_basestring_ascii, None, ":", ",", False, False, False)
 
-    def _fast(value):
+    def _fast(value: Any) -> str:
         return "".join(_chunks(value, 0))
 except ImportError:  # a Python without the _json accelerator
-    _fast = _encode
+    _fast = _encode  # type: ignore[assignment]
 
 
-def dumps(value, what="event"):
+def dumps(value: Any, what: str = "event") -> str:
     """Compact JSON text of `value`, after the rules above; never raises. A top-level
     list keeps its length (an item that cannot be written becomes null), so a record's
     fields stay where the reader looks for them."""
     try:
         return _fast(value)
     except Exception:
-        notes = []
+        notes: List[str] = []
         if type(value) is list:
             clean = [sanitize(item, notes, f"$[{i}]") for i, item in enumerate(value)]
             clean = [None if item is _DROP else item for item in clean]
@@ -105,7 +109,7 @@ def dumps(value, what="event"):
             return "null" if type(value) is not list else "[" + ",".join(["null"] * len(value)) + "]"
 
 
-def sanitize(value, notes, path="$", depth=0, seen=None):
+def sanitize(value: Any, notes: List[str], path: str = "$", depth: int = 0, seen: Optional[Set[int]] = None) -> Any:
     """A JSON-safe copy of `value` (or _DROP), noting every change in `notes`."""
     if value is None or value is True or value is False or isinstance(value, str):
         return value
@@ -152,8 +156,8 @@ def sanitize(value, notes, path="$", depth=0, seen=None):
                     if item is not _DROP:
                         out[key] = item
                 return out
-            out = [sanitize(item, notes, f"{path}[{i}]", depth + 1, seen) for i, item in enumerate(items)]
-            return [item for item in out if item is not _DROP]
+            listed = [sanitize(item, notes, f"{path}[{i}]", depth + 1, seen) for i, item in enumerate(items)]
+            return [item for item in listed if item is not _DROP]
         finally:
             seen.discard(id(value))
     try:
@@ -167,7 +171,7 @@ def sanitize(value, notes, path="$", depth=0, seen=None):
     return sanitize(converted, notes, path, depth + 1, seen)
 
 
-def _key(key):
+def _key(key: Any) -> Any:
     if isinstance(key, str):
         return key
     if key is None or isinstance(key, (bool, int, float)):

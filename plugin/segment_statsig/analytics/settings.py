@@ -8,27 +8,33 @@ import threading
 
 from ..storage.files import SETTINGS, read_json, write_json
 
+TYPE_CHECKING = False  # mypy reads the block below; at run time typing (milliseconds) stays unloaded
+if TYPE_CHECKING:
+    from typing import Any, Callable, Optional
+
+    from .._typing import Settings
+
 log = logging.getLogger("segment_statsig")
 
 
-def _valid(settings):
+def _valid(settings: Any) -> bool:
     return isinstance(settings, dict) and isinstance(settings.get("integrations", {}), dict)
 
 
 class SettingsLoader:
-    def __init__(self, write_key, cdn_url, directory, timeout=10.0):
+    def __init__(self, write_key: str, cdn_url: str, directory: Optional[str], timeout: float = 10.0) -> None:
         self.write_key = write_key
         self.url = f"{cdn_url.rstrip('/')}/v1/projects/{write_key}/settings"
         self.directory = directory
         self.timeout = timeout
 
-    def cached(self):
+    def cached(self) -> Optional[Settings]:
         settings = read_json(self.directory, SETTINGS)
         return settings if _valid(settings) else None
 
-    def fetch_async(self, on_settings, on_done):
+    def fetch_async(self, on_settings: Callable[[Settings], None], on_done: Callable[[], None]) -> None:
         """Fetch on a thread; on_settings(settings) on success, then on_done()."""
-        def run():
+        def run() -> None:
             try:
                 settings = self.fetch()
                 if settings is not None:
@@ -38,7 +44,7 @@ class SettingsLoader:
 
         threading.Thread(target=run, name="segment-statsig-settings", daemon=True).start()
 
-    def fetch(self):
+    def fetch(self) -> Optional[Settings]:
         from ..delivery.http import HttpSender
 
         sender = HttpSender(self.url, self.timeout, use_gzip=False, reply_limit=None)
@@ -52,8 +58,9 @@ class SettingsLoader:
         if result.status != 200:
             log.warning("settings: CDN answered HTTP %s; using cached settings", result.status)
             return None
+        settings: Optional[Settings]
         try:
-            settings = json.loads(result.reply)
+            settings = json.loads(result.reply)  # checked below (_valid)
         except ValueError:
             settings = None
         if not _valid(settings):

@@ -6,10 +6,17 @@ import logging
 
 from .plugin_types import PluginType
 
+TYPE_CHECKING = False  # mypy reads the block below; at run time typing (milliseconds) stays unloaded
+if TYPE_CHECKING:
+    from typing import Any, Callable, Dict, List, Optional
+
+    from .._typing import Event
+    from .plugin import DestinationPlugin, Plugin
+
 log = logging.getLogger("segment_statsig")
 
 
-def copy_event(value):
+def copy_event(value: Any) -> Any:
     """A deep copy of JSON data (dicts, lists, scalars): far cheaper than copy.deepcopy."""
     if isinstance(value, dict):
         return {k: copy_event(v) for k, v in value.items()}
@@ -19,30 +26,30 @@ def copy_event(value):
 
 
 class Timeline:
-    def __init__(self):
-        self.plugins = {t: [] for t in PluginType}
+    def __init__(self) -> None:
+        self.plugins: Dict[PluginType, List[Plugin]] = {t: [] for t in PluginType}
         # failed(destination, event, error): a destination raised on its copy of an event
-        self.failed = None
+        self.failed: Optional[Callable[[DestinationPlugin, Event, Exception], None]] = None
 
     # Copy on write: the worker may be iterating a list while the app adds a plugin.
-    def add(self, plugin):
+    def add(self, plugin: Plugin) -> None:
         self.plugins[plugin.type] = [*self.plugins[plugin.type], plugin]
 
-    def remove(self, plugin):
+    def remove(self, plugin: Plugin) -> None:
         for plugin_type, plugins in self.plugins.items():
             if plugin in plugins:
                 self.plugins[plugin_type] = [p for p in plugins if p is not plugin]
 
-    def all(self):
+    def all(self) -> List[Plugin]:
         return [p for plugins in self.plugins.values() for p in plugins]
 
-    def apply(self, plugin_type, event):
+    def apply(self, plugin_type: PluginType, event: Optional[Event]) -> Optional[Event]:
         """Run one stage; a plugin returning None drops the event. A plugin that
         raises is logged and skipped, so one bad plugin never stops the pipeline."""
         plugins = self.plugins[plugin_type]
         return run_stage(plugins, event) if plugins else event
 
-    def process(self, event):
+    def process(self, event: Optional[Event]) -> Optional[Event]:
         # The stage lists are read once per event and empty ones skipped: this runs for
         # every event on the timeline worker, where each call is a share of throughput.
         plugins = self.plugins
@@ -53,7 +60,8 @@ class Timeline:
             event = run_stage(enrichment, event)
         if event is None:
             return None
-        destinations = plugins[_DESTINATION]
+        # (the destination stage holds DestinationPlugins: Analytics.add files each plugin by its type)
+        destinations: List[DestinationPlugin] = plugins[_DESTINATION]  # type: ignore[assignment]
         after = plugins[_AFTER]
         last = len(destinations) - 1
         for i, destination in enumerate(destinations):
@@ -73,12 +81,13 @@ _BEFORE, _ENRICHMENT, _DESTINATION, _AFTER = (
     PluginType.BEFORE, PluginType.ENRICHMENT, PluginType.DESTINATION, PluginType.AFTER)
 
 
-def run_stage(plugins, event):
+def run_stage(plugins: List[Plugin], event: Optional[Event]) -> Optional[Event]:
     for plugin in plugins:
         if event is None:
             return None
         try:
             event = plugin.execute(event)
         except Exception:
-            log.exception("plugin %s failed on a %s event; skipped", type(plugin).__name__, event.get("type"))
+            # (event is not None here: the assignment above did not happen)
+            log.exception("plugin %s failed on a %s event; skipped", type(plugin).__name__, event.get("type"))  # type: ignore[union-attr]
     return event

@@ -2,8 +2,10 @@
 ConsentManager stamps every event with the user's category preferences and, with the
 categories Segment's settings map each destination to, keeps events from a destination
 whose categories the user has not consented to."""
-from .blockers import ConsentBlocker, SegmentConsentBlocker
-from .manager import PREFERENCE_EVENT, ConsentManager
+from __future__ import annotations
+
+from .blockers import PREFERENCE_EVENT, ConsentBlocker, SegmentConsentBlocker
+from .manager import ConsentManager
 from .state import ConsentState
 
 __all__ = ["ConsentManager", "ConsentBlocker", "SegmentConsentBlocker", "ConsentState", "PREFERENCE_EVENT"]

@@ -4,10 +4,13 @@ SegmentConsentBlocker). They read the event's stamp, not the provider: an event 
 the preferences of the moment it was processed."""
 from __future__ import annotations
 
-from typing import Any, Callable, Dict, Optional
+from typing import TYPE_CHECKING, Any, Callable, Dict, Optional
 
 from ..analytics.plugin import Plugin, PluginType
 from .state import ConsentState, consented
+
+if TYPE_CHECKING:
+    from ..analytics.plugin import DestinationPlugin
 
 PREFERENCE_EVENT = "Segment Consent Preference Updated"
 
@@ -25,7 +28,7 @@ class ConsentBlocker(Plugin):
     type = PluginType.ENRICHMENT
     prompt = False
 
-    def __init__(self, destination: Any, state: Callable[[], ConsentState]) -> None:
+    def __init__(self, destination: DestinationPlugin, state: Callable[[], ConsentState]) -> None:
         self.destination = destination
         self.state = state
 

@@ -17,15 +17,26 @@ must carry the choice of its moment, not the one after.
 from __future__ import annotations
 
 import logging
-from typing import Any, Callable, Dict, Optional, Set, Union
+from typing import TYPE_CHECKING, Any, Callable, Dict, Optional, Protocol, Set, Union
 
-from ..analytics.plugin import DestinationPlugin, Plugin, PluginType
+from ..analytics.plugin import DestinationPlugin, Plugin, PluginType, UpdateType
 from .blockers import PREFERENCE_EVENT, ConsentBlocker, SegmentConsentBlocker, is_preference_event
 from .state import ConsentState
 
+if TYPE_CHECKING:
+    from ..analytics.client import Analytics
+
 log = logging.getLogger("segment_statsig")
 
-Provider = Union[Callable[[], Dict[str, bool]], Any]  # a callable, or an object with get_categories()
+
+class CategoryProvider(Protocol):
+    """A consent platform's adapter. It may also have ``set_category_list(all_categories)``,
+    called with every category the workspace knows when the settings come."""
+
+    def get_categories(self) -> Dict[str, bool]: ...
+
+
+Provider = Union[Callable[[], Dict[str, bool]], CategoryProvider]  # a callable, or an object with get_categories()
 
 
 class ConsentManager(Plugin):
@@ -33,8 +44,9 @@ class ConsentManager(Plugin):
     prompt = False
 
     def __init__(self, provider: Provider) -> None:
+        self._read: Callable[[], object]  # its answer is checked (categories())
         if callable(getattr(provider, "get_categories", None)):
-            self._read = provider.get_categories
+            self._read = provider.get_categories  # type: ignore[union-attr]  # (it has one: just checked)
         elif callable(provider):
             self._read = provider
         else:
@@ -46,11 +58,11 @@ class ConsentManager(Plugin):
         self._current: Dict[str, bool] = {}  # the choice in force, in call order (the worker's)
         self._given: Set[int] = set()  # ids of the destinations that have their blocker
 
-    def setup(self, analytics: Any) -> None:
+    def setup(self, analytics: Analytics) -> None:
         super().setup(analytics)
         analytics.hold(self)  # nothing is processed (it all waits in the journal) until start()
 
-    def update(self, settings: Dict[str, Any], update_type: Any) -> None:
+    def update(self, settings: Dict[str, Any], update_type: UpdateType) -> None:
         self.state = ConsentState.from_settings(settings)
         set_list = getattr(self.provider, "set_category_list", None)
         if callable(set_list):  # the provider learns which categories the workspace has
@@ -113,7 +125,8 @@ class ConsentManager(Plugin):
 
     def _give_blockers(self) -> None:
         """Every destination gets its blocker once, also one added after this manager."""
-        for destination in self.analytics.destinations():
+        # (analytics is set: events come only once this manager was added)
+        for destination in self.analytics.destinations():  # type: ignore[union-attr]
             if id(destination) in self._given or not isinstance(destination, DestinationPlugin):
                 continue
             self._given.add(id(destination))

@@ -13,8 +13,17 @@ import logging
 import threading
 import time
 
-
 from . import policy
+
+TYPE_CHECKING = False  # mypy reads the block below; at run time typing (milliseconds) stays unloaded
+if TYPE_CHECKING:
+    from typing import Dict, Optional, Tuple
+
+    import requests
+    from urllib3 import HTTPConnectionPool, Timeout
+
+    #: (urllib3 pool, URL to ask it for, default headers, timeout)
+    Connection = Tuple[HTTPConnectionPool, str, Dict[str, str], Timeout]
 
 log = logging.getLogger("segment_statsig")
 
@@ -25,13 +34,13 @@ class SendResult:
 
     __slots__ = ("status", "retry_after", "reply")
 
-    def __init__(self, status, retry_after=None, reply=""):
+    def __init__(self, status: Optional[int], retry_after: Optional[float] = None, reply: str = "") -> None:
         self.status = status
         self.retry_after = retry_after
         self.reply = reply
 
 
-def retry_after_seconds(value):
+def retry_after_seconds(value: Optional[str]) -> Optional[float]:
     """Retry-After as seconds (a number or an HTTP date), or None."""
     if not value:
         return None
@@ -52,18 +61,19 @@ class HttpSender:
     HTTP. Retries are the delivery loop's business (delivery/policy.py), so the pool
     makes none."""
 
-    def __init__(self, url, timeout, use_gzip=True, json_reply=False, reply_limit=300):
+    def __init__(self, url: str, timeout: float, use_gzip: bool = True, json_reply: bool = False,
+                 reply_limit: Optional[int] = 300) -> None:
         self.url = url
         self.reply_limit = reply_limit  # characters of the reply kept (None: all of it)
         self.timeout = timeout
         self.use_gzip = use_gzip
         self.json_reply = json_reply  # the API answers JSON (policy.reply_accepted)
-        self.session = None
+        self.session: Optional[requests.Session] = None
         # (urllib3 pool, URL to ask it for, default headers, timeout), once set up
-        self.connection = None
+        self.connection: Optional[Connection] = None
         self._setup_lock = threading.Lock()
 
-    def prepare(self):
+    def prepare(self) -> None:
         """Import the network stack and set up the session and its pool now (the delivery
         thread calls it first, so the imports do not land in the middle of a burst).
         Idempotent; never raises: a failure here is left to the first post to report."""
@@ -73,18 +83,19 @@ class HttpSender:
             log.debug("HTTP set-up for %s failed (%s: %s); the first send tries again",
                       self.url, type(error).__name__, error)
 
-    def post(self, body, headers, secret=None):
+    def post(self, body: bytes, headers: Dict[str, str], secret: Optional[str] = None) -> SendResult:
         """`body` bytes; returns a SendResult, never raises. `secret` is scrubbed from texts."""
         if self.use_gzip:
             body = gzip.compress(body, compresslevel=1)  # 5x less CPU than 6; JSON still shrinks ~10x
             headers["Content-Encoding"] = "gzip"
         return self._request("POST", body, headers, secret)
 
-    def get(self, headers=None, secret=None):
+    def get(self, headers: Optional[Dict[str, str]] = None, secret: Optional[str] = None) -> SendResult:
         """A GET of the URL; returns a SendResult, never raises."""
         return self._request("GET", None, headers or {}, secret)
 
-    def _request(self, method, body, headers, secret):
+    def _request(self, method: str, body: Optional[bytes], headers: Dict[str, str],
+                 secret: Optional[str]) -> SendResult:
         try:
             pool, path, base_headers, timeout = self._connect()
             # What HTTPAdapter.send does, minus its per-request layers. retries=False: no
@@ -105,7 +116,7 @@ class HttpSender:
             result.reply = result.reply.replace(secret, "<API_KEY>")
         return result
 
-    def _connect(self):
+    def _connect(self) -> Connection:
         """(pool, URL to send to, default headers, timeout), made once (two threads may ask:
         the delivery thread and, for a quick full batch, the timeline's)."""
         if self.connection is not None:
@@ -113,7 +124,7 @@ class HttpSender:
         with self._setup_lock:
             return self._set_up()
 
-    def _set_up(self):
+    def _set_up(self) -> Connection:
         if self.connection is None:
             import requests
             from requests.adapters import HTTPAdapter
@@ -132,15 +143,19 @@ class HttpSender:
             # the proxy, with the TLS settings) and the URL to ask it for (the full URL
             # through a plain-http proxy, else the path).
             prepared = requests.Request("POST", self.url).prepare()
-            pool = adapter.get_connection_with_tls_context(prepared, session.verify, proxies=session.proxies)
-            adapter.cert_verify(pool, self.url, session.verify, None)
+            # (types-requests says ConnectionPool, the base class; requests gives an HTTP(S)ConnectionPool.)
+            pool: HTTPConnectionPool = adapter.get_connection_with_tls_context(  # type: ignore[assignment]
+                prepared, session.verify, proxies=session.proxies)
+            adapter.cert_verify(pool, self.url, session.verify, None)  # type: ignore[no-untyped-call]
             path = adapter.request_url(prepared, session.proxies)
-            # requests' defaults: User-Agent, Accept-Encoding, Accept, Connection.
+            # requests' defaults: User-Agent, Accept-Encoding, Accept, Connection (str values, the
+            # stubs allow bytes too).
             self.session = session
-            self.connection = (pool, path, dict(session.headers), Timeout(connect=self.timeout, read=self.timeout))
+            self.connection = (pool, path, dict(session.headers),  # type: ignore[arg-type]
+                               Timeout(connect=self.timeout, read=self.timeout))
         return self.connection
 
-    def close(self):
+    def close(self) -> None:
         """Close the connections; a later post sets them up again."""
         session, self.session, self.connection = self.session, None, None
         if session is not None:

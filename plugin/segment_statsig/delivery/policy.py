@@ -13,7 +13,13 @@ from __future__ import annotations
 
 import json
 import random
-from typing import Optional
+
+TYPE_CHECKING = False  # mypy reads the block below; at run time typing (milliseconds) stays unloaded
+if TYPE_CHECKING:
+    from typing import Optional, Protocol
+
+    class Uniform(Protocol):  # the random module, or a random.Random
+        def uniform(self, a: float, b: float) -> float: ...
 
 RETRYABLE = frozenset({408, 429, 500, 502, 503, 504, 522, 524, 599})
 MAX_RETRY_AFTER = 300.0  # seconds: a server asking for longer is waited on this long
@@ -40,7 +46,7 @@ def retryable(status: Optional[int]) -> bool:
     return status is None or status in RETRYABLE
 
 
-def backoff_delay(attempt: int, base: float, cap: float, rng=random) -> float:
+def backoff_delay(attempt: int, base: float, cap: float, rng: Uniform = random) -> float:
     """Full jitter: uniform in [0, min(cap, base * 2^(attempt-1))] for attempt 1, 2, ..."""
     return rng.uniform(0, min(cap, base * 2 ** (max(1, attempt) - 1)))
 

@@ -11,9 +11,18 @@ from ..analytics.plugin import DestinationPlugin
 from ..storage.fallback import FallbackQueue
 from ..storage.files import describe_error
 from ..storage.quarantine import describe
-from ..storage.queue import MemoryQueue, open_queue
+from ..storage.queue import MemoryQueue, SqliteQueue, open_queue
 from .stats import DeliveryStats
 from .worker import Delivery
+
+TYPE_CHECKING = False  # mypy reads the block below; at run time typing (milliseconds) stays unloaded
+if TYPE_CHECKING:
+    from typing import Any, Dict, List, Optional, Sequence
+
+    from .._typing import Event, Listener, QueueItem
+    from ..analytics.client import Analytics
+    from ..storage.queue import Queue
+    from .http import SendResult
 
 log = logging.getLogger("segment_statsig")
 
@@ -26,12 +35,12 @@ class QueuedDestination(DestinationPlugin):
 
     # The receiver's limits (a subclass sets its API's): a batch's events add up to at
     # most max_batch_bytes of JSON; an event over max_event_bytes can never be delivered.
-    max_batch_bytes = 1_000_000
-    max_event_bytes = None
+    max_batch_bytes: Optional[int] = 1_000_000
+    max_event_bytes: Optional[int] = None
 
-    def __init__(self, *, flush_at=None, flush_interval=None, max_batch_size=100, max_burst_batch_size=1000,
-                 max_queue_events=100_000,
-                 max_queue_bytes=32 * 1024 * 1024, retry_base=1.0, retry_max=60.0):
+    def __init__(self, *, flush_at: Optional[int] = None, flush_interval: Optional[float] = None,
+                 max_batch_size: int = 100, max_burst_batch_size: int = 1000, max_queue_events: int = 100_000,
+                 max_queue_bytes: int = 32 * 1024 * 1024, retry_base: float = 1.0, retry_max: float = 60.0) -> None:
         super().__init__()
         if isinstance(max_batch_size, bool) or not isinstance(max_batch_size, int) or max_batch_size < 1:
             raise ValueError("max_batch_size must be an int >= 1")
@@ -47,27 +56,27 @@ class QueuedDestination(DestinationPlugin):
         self.retry_base = retry_base
         self.retry_max = retry_max
         self.stats = DeliveryStats()
-        self.delivery = None
-        self._pending = []            # JSON texts made since the last commit
-        self._queue = None
+        self.delivery: Optional[Delivery] = None
+        self._pending: List[QueueItem] = []  # JSON texts made since the last commit
+        self._queue: Optional[Queue] = None
         self._queue_lock = threading.Lock()
         self._store_lock = threading.Lock()  # the timeline worker and the values thread both store
-        self._listeners = []
+        self._listeners: List[Listener] = []
 
     # --- what a subclass provides ---------------------------------------------
-    def ready(self):
+    def ready(self) -> bool:
         """True when sending is possible (a key is known)."""
         return True
 
-    def send(self, texts):
+    def send(self, texts: List[str]) -> SendResult:
         """POST one batch; returns a delivery.SendResult."""
         raise NotImplementedError
 
-    def prepare(self):
+    def prepare(self) -> None:
         """Load the network stack (runs on the delivery thread)."""
 
     # --- plugin ---------------------------------------------------------------
-    def setup(self, analytics):
+    def setup(self, analytics: Analytics) -> None:
         super().setup(analytics)
         self.delivery = Delivery(
             self.key.lower(), self._get_queue, self.send, self.ready, self.stats, self._notify,
@@ -79,7 +88,7 @@ class QueuedDestination(DestinationPlugin):
             prepare=self.prepare)
         self.delivery.start()
 
-    def enqueue(self, payload, text=None, message_id=None):
+    def enqueue(self, payload: Dict[str, Any], text: Optional[str] = None, message_id: Optional[str] = None) -> None:
         """Keep `payload` (a JSON-ready dict; `text`, its JSON when already made) for the
         next commit. `message_id` makes storing it idempotent: the journal replays what a
         crash left unmarked, and the queue keeps only one copy."""
@@ -96,26 +105,26 @@ class QueuedDestination(DestinationPlugin):
         if self._listeners:
             self._notify("queued", [payload], None)
 
-    def commit(self):
+    def commit(self) -> None:
         """The timeline worker: store what this pass made."""
         if self._pending:
             items, self._pending = self._pending, []
             self.store(items)
 
-    def store(self, items):
+    def store(self, items: List[QueueItem]) -> Queue:
         """Put (message id, JSON text) items in the durable queue now, from any thread;
         returns the queue. A queue that fails is replaced by one in memory."""
         with self._store_lock:
             return self._store(items)
 
-    def _store(self, texts):
+    def _store(self, texts: List[QueueItem]) -> Queue:
         queue = self._get_queue()
         try:
             dropped = queue.put_many(texts)
         except Exception as error:  # disk full, I/O error: keep going in memory
             queue = self._fall_back(queue, error)
             dropped = queue.put_many(texts)
-        if getattr(queue, "healed", False):  # the file takes writes again
+        if isinstance(queue, FallbackQueue) and queue.healed:  # the file takes writes again
             with self._queue_lock:
                 self._queue = queue.disk
         self.stats.add(queued=len(texts))
@@ -125,17 +134,18 @@ class QueuedDestination(DestinationPlugin):
                         self.key, self.max_queue_events, self.max_queue_bytes, dropped)
         return queue
 
-    def _fall_back(self, queue, error):
+    def _fall_back(self, queue: Queue, error: BaseException) -> FallbackQueue:
         """The queue file refused a write: new events go to memory; what the file holds
         is delivered from it (not copied: a copy would be sent again by the next start)."""
         log.warning("%s: cannot store events in its queue file (%s); keeping new ones in memory (not durable)",
                     self.key, describe_error(error))
-        disk = queue if getattr(queue, "durable", False) else None
+        disk = queue if isinstance(queue, SqliteQueue) else None  # a durable queue (a file)
         try:
             first_id = disk.last_id() + 1 if disk is not None else 1
         except Exception as unreadable:  # a malformed file: what it holds stays there for the next start
             log.warning("%s: cannot read the queue file either (%s); its events stay in it",
                         self.key, describe_error(unreadable))
+            assert disk is not None  # only its last_id() raises here
             disk.close()
             disk, first_id = None, 1
         memory = MemoryQueue(self.max_queue_events, self.max_queue_bytes, first_id=first_id)
@@ -144,19 +154,19 @@ class QueuedDestination(DestinationPlugin):
             self._queue = fallback
         return fallback
 
-    def skipped(self, event, why):
+    def skipped(self, event: Event, why: str) -> None:
         """Counted (stats.filtered / stats.blocked) and told to listeners ("filtered" /
         "blocked", with the Segment event: no Statsig event was made of it)."""
         self.stats.add(**{"filtered" if why == "filtered" else "blocked": 1})
         self._notify(why, [event], None)
 
-    def committed(self):
+    def committed(self) -> None:
         if self.delivery is not None:
             count = self._get_queue().count
             if not self.delivery.send_here(count):
                 self.delivery.queue_grew(count)
 
-    def reset(self):
+    def reset(self) -> None:
         """Forget the user: what was stored before keeps its user until delivered,
         then leaves no trace in the queue file."""
         self.commit()
@@ -168,11 +178,11 @@ class QueuedDestination(DestinationPlugin):
             except Exception as error:
                 log.warning("%s: could not scrub the queue after reset (%s)", self.key, error)
 
-    def flush(self):
+    def flush(self) -> None:
         if self.delivery is not None:
             self.delivery.request_flush()
 
-    def purge(self):
+    def purge(self) -> int:
         """Erase what waits to be sent (the timeline worker, between passes): what this
         pass made and the queue. A batch already in flight is the server's by now."""
         erased = len(self._pending)
@@ -188,16 +198,16 @@ class QueuedDestination(DestinationPlugin):
         self._notify("purged", [], None)
         return erased
 
-    def retry_now(self):
+    def retry_now(self) -> None:
         """The network is back: try now instead of at the end of the current backoff
         step (a server's Retry-After still holds). flush() waits for the backoff."""
         if self.delivery is not None:
             self.delivery.retry_now()
 
-    def wait_idle(self, timeout):
+    def wait_idle(self, timeout: float) -> bool:
         return self.delivery is None or self.delivery.wait_idle(timeout)
 
-    def shutdown(self, timeout):
+    def shutdown(self, timeout: float) -> bool:
         stopped = self.delivery is None or self.delivery.stop(timeout)
         if stopped:
             with self._queue_lock:
@@ -206,7 +216,7 @@ class QueuedDestination(DestinationPlugin):
                     self._queue = None
         return stopped
 
-    def _get_queue(self):
+    def _get_queue(self) -> Queue:
         with self._queue_lock:
             if self._queue is None:
                 directory = self.analytics.storage_dir if self.analytics is not None else None
@@ -214,12 +224,12 @@ class QueuedDestination(DestinationPlugin):
             return self._queue
 
     @property
-    def queue_depth(self):
+    def queue_depth(self) -> int:
         """Events waiting: stored and not yet delivered, plus those not yet stored."""
         return self._get_queue().count + len(self._pending)
 
     # --- listeners ------------------------------------------------------------
-    def add_listener(self, callback):
+    def add_listener(self, callback: Listener) -> None:
         """callback(state, events, status): state "queued" | "sent" | "retrying" |
         "dropped" (the payload dicts), or "filtered" | "blocked" | "purged" (the Segment
         events a filter or consent kept from this destination, or purge() erased); the
@@ -227,10 +237,10 @@ class QueuedDestination(DestinationPlugin):
         worker thread: keep it short."""
         self._listeners.append(callback)
 
-    def remove_listener(self, callback):
+    def remove_listener(self, callback: Listener) -> None:
         self._listeners.remove(callback)
 
-    def _notify(self, state, events, status):
+    def _notify(self, state: str, events: Sequence[Any], status: Optional[int]) -> None:
         if not self._listeners:
             return
         events = [json.loads(e) if isinstance(e, str) else e for e in events]

@@ -2,7 +2,10 @@
 from __future__ import annotations
 
 import threading
-from typing import Any, Dict, Optional
+
+TYPE_CHECKING = False  # mypy reads the block below; at run time typing (milliseconds) stays unloaded
+if TYPE_CHECKING:
+    from typing import Any, Dict, Optional
 
 FIELDS = ("queued", "sent", "dropped", "retried", "requests", "quarantined", "filtered", "blocked", "last_error")
 

@@ -14,6 +14,10 @@ from __future__ import annotations
 import ipaddress
 import re
 
+TYPE_CHECKING = False  # mypy reads the block below; at run time typing (milliseconds) stays unloaded
+if TYPE_CHECKING:
+    from typing import Optional, Tuple
+
 _SCHEME = re.compile(r"^(https?)://", re.IGNORECASE)
 _DNS_NAME = re.compile(r"(?=.{1,253}\Z)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
                        r"(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*")
@@ -45,7 +49,7 @@ def check_url(url: object, what: str = "api_url") -> str:
     return base.rstrip("/")
 
 
-def _split_port(authority: str, what: str, url: str):
+def _split_port(authority: str, what: str, url: str) -> Tuple[str, Optional[int]]:
     if authority.startswith("["):
         end = authority.find("]")
         if end < 0:

@@ -9,6 +9,8 @@
 Each raises FilterError (a ValueError) where tsub throws. None of them changes the
 event it is given. docs/FILTERS.md says what is supported and how it is proven.
 """
+from __future__ import annotations
+
 from .fql import matches
 from .jsvalues import FilterError
 from .rules import apply_rules, routing_rules, rules_for

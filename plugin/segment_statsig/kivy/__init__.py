@@ -12,6 +12,8 @@
 
 Each returns a handle whose ``unbind()`` undoes it.
 """
+from __future__ import annotations
+
 from .device import DeviceContextBinding, device_context, track_device_context
 from .lifecycle import LifecycleBinding, bind_lifecycle
 from .screens import ScreenTracker, track_screens

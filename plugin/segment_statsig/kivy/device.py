@@ -5,12 +5,19 @@ from __future__ import annotations
 import logging
 import platform as _host
 
+TYPE_CHECKING = False  # mypy reads the block below; at run time typing stays unloaded
+if TYPE_CHECKING:
+    from typing import Any, Dict, Optional, Protocol, Tuple
+
+    class ContextAnalytics(Protocol):  # an Analytics, or anything with its set_context()
+        def set_context(self, **parts: Any) -> None: ...
+
 log = logging.getLogger("segment_statsig")
 
 _OS_NAMES = {"android": "Android", "ios": "iOS", "macosx": "macOS", "win": "Windows", "linux": "Linux"}
 
 
-def _android_build():
+def _android_build() -> Tuple[Any, Any, Any, Any]:
     """(manufacturer, model, release, sdk) from android.os.Build, through pyjnius."""
     from jnius import autoclass  # present in every python-for-android build
 
@@ -19,21 +26,22 @@ def _android_build():
     return build.MANUFACTURER, build.MODEL, version.RELEASE, version.SDK_INT
 
 
-def device_context(window=None, kivy_platform=None):
+def device_context(window: Any = None, kivy_platform: Optional[str] = None) -> Dict[str, Dict[str, Any]]:
     """A dict for ``analytics.set_context(**...)``: screen, os and device.
 
     ``window`` defaults to kivy.core.window.Window; ``kivy_platform`` to kivy.utils.platform.
     """
     if window is None:
-        from kivy.core.window import Window as window
+        from kivy.core.window import Window as window  # type: ignore[no-redef]
     if kivy_platform is None:
-        from kivy.utils import platform as kivy_platform
+        from kivy.utils import platform as kivy_platform  # type: ignore[no-redef]
     from kivy.metrics import Metrics
 
     width, height = (int(v) for v in window.size)
-    context = {
+    # (kivy_platform is a str by now: given, or kivy.utils.platform)
+    context: Dict[str, Dict[str, Any]] = {
         "screen": {"width": width, "height": height, "density": round(float(Metrics.density), 3)},
-        "os": {"name": _OS_NAMES.get(kivy_platform, _host.system() or kivy_platform),
+        "os": {"name": _OS_NAMES.get(kivy_platform, _host.system() or kivy_platform),  # type: ignore[arg-type]
                "version": _host.release()},
         "device": {"type": kivy_platform if kivy_platform in ("android", "ios") else "desktop",
                    "model": _host.machine()},
@@ -53,28 +61,29 @@ def device_context(window=None, kivy_platform=None):
 
 
 class DeviceContextBinding:
-    def __init__(self, analytics, window, kivy_platform):
+    def __init__(self, analytics: ContextAnalytics, window: Any, kivy_platform: Optional[str]) -> None:
         self.analytics = analytics
         self.window = window
         self.kivy_platform = kivy_platform
-        self._uid = window.fbind("size", self._update)
+        self._uid: int = window.fbind("size", self._update)
         self._update()
 
-    def _update(self, *_):
+    def _update(self, *_: Any) -> None:
         # Rotation or a resized desktop window: later events carry the new size.
         self.analytics.set_context(**device_context(self.window, self.kivy_platform))
 
-    def unbind(self):
+    def unbind(self) -> None:
         if self._uid:
             self.window.unbind_uid("size", self._uid)
             self._uid = 0
 
 
-def track_device_context(analytics, window=None, kivy_platform=None):
+def track_device_context(analytics: ContextAnalytics, window: Any = None,
+                         kivy_platform: Optional[str] = None) -> DeviceContextBinding:
     """Set the device context now and again whenever the window size changes.
     Returns a handle with ``unbind()``."""
     if window is None:
-        from kivy.core.window import Window as window
+        from kivy.core.window import Window as window  # type: ignore[no-redef]
     if kivy_platform is None:
-        from kivy.utils import platform as kivy_platform
+        from kivy.utils import platform as kivy_platform  # type: ignore[no-redef]
     return DeviceContextBinding(analytics, window, kivy_platform)

@@ -13,47 +13,57 @@ from __future__ import annotations
 
 import logging
 
+TYPE_CHECKING = False  # mypy reads the block below; at run time typing stays unloaded
+if TYPE_CHECKING:
+    from typing import Any, List, Protocol, Tuple
+
+    class LifecycleAnalytics(Protocol):  # an Analytics, or anything with these four
+        def on_start(self) -> None: ...
+        def on_background(self) -> None: ...
+        def on_foreground(self) -> None: ...
+        def shutdown(self, timeout: float = ...) -> object: ...
+
 log = logging.getLogger("segment_statsig")
 
 _EVENTS = ("on_start", "on_pause", "on_resume", "on_stop")
 
 
 class LifecycleBinding:
-    def __init__(self, app, analytics, shutdown_timeout=5.0):
+    def __init__(self, app: Any, analytics: LifecycleAnalytics, shutdown_timeout: float = 5.0) -> None:
         self.app = app
         self.analytics = analytics
         self.shutdown_timeout = shutdown_timeout
         self.stopped = False
-        self._uids = [(name, app.fbind(name, getattr(self, "_" + name))) for name in _EVENTS]
+        self._uids: List[Tuple[str, int]] = [(name, app.fbind(name, getattr(self, "_" + name))) for name in _EVENTS]
 
-    def _call(self, what, *args):
+    def _call(self, what: str, *args: Any) -> None:
         try:
             getattr(self.analytics, what)(*args)
         except Exception:  # analytics must never take the app down
             log.exception("lifecycle: analytics.%s() failed", what)
 
-    def _on_start(self, *_):
+    def _on_start(self, *_: Any) -> None:
         self._call("on_start")
 
-    def _on_pause(self, *_):
+    def _on_pause(self, *_: Any) -> None:
         self._call("on_background")
 
-    def _on_resume(self, *_):
+    def _on_resume(self, *_: Any) -> None:
         self._call("on_foreground")
 
-    def _on_stop(self, *_):
+    def _on_stop(self, *_: Any) -> None:
         if self.stopped:  # App.stop() dispatches on_stop, then run() does again on its way out
             return
         self.stopped = True
         self._call("shutdown", self.shutdown_timeout)
 
-    def unbind(self):
+    def unbind(self) -> None:
         for name, uid in self._uids:
             self.app.unbind_uid(name, uid)
         self._uids = []
 
 
-def bind_lifecycle(app, analytics, *, shutdown_timeout=5.0):
+def bind_lifecycle(app: Any, analytics: LifecycleAnalytics, *, shutdown_timeout: float = 5.0) -> LifecycleBinding:
     """Bind `analytics` to `app`'s lifecycle. Call it before the app starts (in
     ``__init__`` or ``build()``). Returns a LifecycleBinding (``.unbind()``)."""
     return LifecycleBinding(app, analytics, shutdown_timeout)

@@ -14,6 +14,13 @@ from ..delivery.urls import check_url
 from ..delivery.queued_destination import QueuedDestination
 from ..storage.files import SEGMENT_QUEUE
 
+TYPE_CHECKING = False  # mypy reads the block below; at run time typing (milliseconds) stays unloaded
+if TYPE_CHECKING:
+    from typing import Any, List
+
+    from .._typing import Event
+    from ..delivery.http import SendResult
+
 
 class SegmentDestination(QueuedDestination):
     key = "Segment.io"
@@ -24,17 +31,20 @@ class SegmentDestination(QueuedDestination):
     max_batch_bytes = 475_000
     max_event_bytes = 32 * 1024
 
-    def __init__(self, write_key, *, api_url="https://api.segment.io", timeout=15.0, gzip=True, **queue_options):
+    def __init__(self, write_key: str, *, api_url: str = "https://api.segment.io", timeout: float = 15.0,
+                 gzip: bool = True, **queue_options: Any) -> None:
         super().__init__(**queue_options)
         self.http = HttpSender(check_url(api_url, "api_url (Segment)") + "/v1/batch", timeout, gzip)
         self._auth = "Basic " + base64.b64encode(f"{write_key}:".encode()).decode()
         self._write_key_json = json.dumps(write_key)
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f"<SegmentDestination url={self.http.url!r}>"
 
-    def _to_cloud(self, event):
-        bundled = [d.key for d in self.analytics.destinations() if d is not self and d.enabled and d.key]
+    def _to_cloud(self, event: Event) -> Event:
+        # (analytics is set: events come only once this destination was added)
+        bundled = [d.key for d in self.analytics.destinations()  # type: ignore[union-attr]
+                   if d is not self and d.enabled and d.key]
         integrations = dict(event.get("integrations") or {})
         for key in bundled:
             integrations[key] = False
@@ -45,17 +55,17 @@ class SegmentDestination(QueuedDestination):
 
     track = identify = screen = page = group = alias = _to_cloud
 
-    def prepare(self):
+    def prepare(self) -> None:
         self.http.prepare()
 
-    def send(self, texts):
+    def send(self, texts: List[str]) -> SendResult:
         # The key both as basic auth and in the body, as segment-analytics-python 2.x sends it.
         body = ('{"batch":[' + ",".join(texts) + '],"sentAt":"' + iso_timestamp(time.time())
                 + '","writeKey":' + self._write_key_json + "}")
         headers = {"Content-Type": "application/json", "Authorization": self._auth}
         return self.http.post(body.encode("utf-8"), headers)
 
-    def shutdown(self, timeout):
+    def shutdown(self, timeout: float) -> bool:
         stopped = super().shutdown(timeout)
         if stopped:
             self.http.close()

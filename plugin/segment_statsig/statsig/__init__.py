@@ -1,1 +1,2 @@
 """The Statsig destination: mapping, user, transport."""
+from __future__ import annotations

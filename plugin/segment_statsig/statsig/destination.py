@@ -19,6 +19,17 @@ from .mapping import to_statsig_event, user_key
 from .transport import StatsigTransport, event_text, statsig_metadata
 from .user import build_user
 
+TYPE_CHECKING = False  # mypy reads the block below; at run time typing (milliseconds) stays unloaded
+if TYPE_CHECKING:
+    from typing import Any, Dict, List, Optional, Tuple
+
+    from .._typing import Event, Settings
+    from ..analytics.client import Analytics
+    from ..analytics.plugin_types import UpdateType
+    from ..delivery.http import SendResult
+    from .evaluation import Evaluation
+    from .feature_store import FeatureStore
+
 log = logging.getLogger("segment_statsig")
 
 
@@ -26,8 +37,10 @@ class StatsigDestination(QueuedDestination):
     key = "Statsig"
     queue_file = STATSIG_QUEUE
 
-    def __init__(self, api_key=None, *, api_url=None, initialize_url=None, log_event_url=None,
-                 allow_server_secret=False, timeout=10.0, gzip=True, **queue_options):
+    def __init__(self, api_key: Optional[str] = None, *, api_url: Optional[str] = None,
+                 initialize_url: Optional[str] = None, log_event_url: Optional[str] = None,
+                 allow_server_secret: bool = False, timeout: float = 10.0, gzip: bool = True,
+                 **queue_options: Any) -> None:
         super().__init__(**queue_options)
         self.initialize_url, self.log_event_url = transport.endpoints(api_url, initialize_url, log_event_url)
         self.api_url = self.log_event_url.rsplit("/", 1)[0]  # where events go, less the endpoint
@@ -36,16 +49,16 @@ class StatsigDestination(QueuedDestination):
         self._api_key = self._checked_key(api_key) if api_key is not None else None
         self.transport = StatsigTransport(self.initialize_url, self.log_event_url, timeout=timeout, use_gzip=gzip)
         self.session_id = str(uuid.uuid4())
-        self._traits = {}
+        self._traits: Dict[str, Any] = {}
         self._traits_version = 0
-        self._user_cache = (None, None, None)  # (key, user dict, its JSON): consecutive events share a user
+        self._user_cache: Tuple[Any, Any, Any] = (None, None, None)  # (key, user dict, its JSON): consecutive events share a user
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return (f"<StatsigDestination log_event_url={self.log_event_url!r} initialize_url={self.initialize_url!r} "
                 f"api_key={'<set>' if self._api_key else None}>")
 
     # --- the key --------------------------------------------------------------
-    def _checked_key(self, key):
+    def _checked_key(self, key: object) -> str:
         """The key, stripped; ValueError for a server secret (unless allowed) or a key no
         Statsig key looks like. The message never repeats the key."""
         if not isinstance(key, str) or not key.strip():
@@ -62,7 +75,7 @@ class StatsigDestination(QueuedDestination):
                              "copy it again from Statsig's console (Project Settings > Keys)")
         return key
 
-    def update(self, settings, update_type):
+    def update(self, settings: Settings, update_type: UpdateType) -> None:
         """Without an api_key of its own, the key comes from integrations.Statsig.apiKey."""
         if self._key_given:
             return
@@ -81,20 +94,20 @@ class StatsigDestination(QueuedDestination):
             self._feature_store.key_changed()
         self.flush()
 
-    def ready(self):
+    def ready(self) -> bool:
         return self._api_key is not None
 
-    def prepare(self):
+    def prepare(self) -> None:
         """On the delivery thread at start: load the network stack before the first batch."""
         self.transport.prepare()
 
     # --- events ---------------------------------------------------------------
-    def setup(self, analytics):
+    def setup(self, analytics: Analytics) -> None:
         super().setup(analytics)
         self._traits = analytics.traits
         self._values_setup(analytics)
 
-    def track(self, event):
+    def track(self, event: Event) -> Event:
         key = (self._traits_version, *user_key(event))
         cached_key, user, user_json = self._user_cache
         if cached_key != key:
@@ -109,7 +122,7 @@ class StatsigDestination(QueuedDestination):
 
     screen = page = track
 
-    def identify(self, event):
+    def identify(self, event: Event) -> Event:
         traits = event.get("traits")
         if traits:
             self._traits = {**self._traits, **traits}
@@ -117,14 +130,14 @@ class StatsigDestination(QueuedDestination):
         self._values_refresh()
         return event
 
-    def reset(self):
+    def reset(self) -> None:
         super().reset()
         self._traits = {}
         self._traits_version += 1
         self._values_refresh()
 
     @property
-    def user(self):
+    def user(self) -> Dict[str, Any]:
         """The Statsig user the next event will carry, less its context fields."""
         analytics = self.analytics
         if analytics is None:
@@ -132,12 +145,13 @@ class StatsigDestination(QueuedDestination):
         return build_user(analytics.user_id, analytics.anonymous_id, self._traits, {})
 
     # --- sending --------------------------------------------------------------
-    def send(self, texts):
+    def send(self, texts: List[str]) -> SendResult:
         analytics = self.analytics
         metadata = encode(statsig_metadata(analytics.anonymous_id if analytics is not None else None, self.session_id))
-        return self.transport.send_events(self._api_key, texts, metadata)
+        # (the delivery worker sends only while ready(): a key is known)
+        return self.transport.send_events(self._api_key, texts, metadata)  # type: ignore[arg-type]
 
-    def shutdown(self, timeout):
+    def shutdown(self, timeout: float) -> bool:
         if self._feature_store is not None:
             self._feature_store.stop(min(timeout, 1.0))
         stopped = super().shutdown(timeout)
@@ -148,9 +162,9 @@ class StatsigDestination(QueuedDestination):
     # --- gates, dynamic configs, experiments (see evaluation.py) ---------------
     # Values come from POST initialize_url on the store's own thread, from the first
     # call that needs them (or prefetch_values()); identify/reset fetch again.
-    _feature_store = None
+    _feature_store: Optional[FeatureStore] = None
 
-    def _values_setup(self, analytics):
+    def _values_setup(self, analytics: Analytics) -> None:
         from .feature_store import FeatureStore
 
         self._feature_store = FeatureStore(
@@ -160,40 +174,46 @@ class StatsigDestination(QueuedDestination):
             user_fn=self._values_user, metadata_fn=self._values_metadata,
             log_exposure=self._log_exposure, storage_dir=analytics.storage_dir)
 
-    def _values_refresh(self):
+    def _values_refresh(self) -> None:
         if self._feature_store is not None:
             self._feature_store.refresh()
 
-    def _values_user(self):
+    def _values_user(self) -> Dict[str, Any]:
         """The Statsig user values are fetched for (and exposures carry): the current
         identity and traits, with the context fields events carry."""
         analytics = self.analytics
+        assert analytics is not None  # the store that calls this is made by setup()
         return build_user(analytics.user_id, analytics.anonymous_id, analytics.traits, analytics.context.current())
 
-    def _values_metadata(self):
+    def _values_metadata(self) -> Dict[str, Any]:
+        assert self.analytics is not None  # the store that calls this is made by setup()
         return statsig_metadata(self.analytics.anonymous_id, self.session_id)
 
-    def _log_exposure(self, event):
+    def _log_exposure(self, event: Dict[str, Any]) -> None:
         """On the checking thread: journaled like a call (Analytics.journal_own), so an
         exposure keeps its place among the calls around the check and survives a kill;
         the timeline worker hands it back to own_event()."""
+        assert self.analytics is not None  # a store exists only once the destination is added
         self.analytics.journal_own(self.key, event)
 
-    def own_event(self, payload, event):
+    def own_event(self, payload: Dict[str, Any], event: Event) -> None:
         """An exposure, on the timeline worker in call order: the user of that moment if
         the values' user was not known at the check; kept from Statsig when consent
         keeps the events of that moment from it."""
+        analytics = self.analytics
+        assert analytics is not None
         if payload.get("user") is None:
             payload["user"] = build_user(event.get("userId"), event.get("anonymousId"), self._traits,
-                                         self.analytics.context.current())
+                                         analytics.context.current())
         if not self._consent_admits():
             self.skipped(payload, "blocked")
             return
         self.enqueue(payload, event_text(payload), event.get("messageId"))
 
-    def _consent_admits(self):
+    def _consent_admits(self) -> bool:
         """What this destination's consent blockers make of an event stamped now (no
         plugin stamps an exposure, so ask for the stamp of this point of the timeline)."""
+        assert self.analytics is not None
         stamp = None
         for plugin in self.analytics.timeline.all():
             preferences = getattr(plugin, "preferences", None)
@@ -201,66 +221,69 @@ class StatsigDestination(QueuedDestination):
                 stamp = {category for category, given in preferences().items() if given is True}
         if stamp is None:
             return True
-        return all(plugin.admits(stamp) for plugin in self.timeline.all() if callable(getattr(plugin, "admits", None)))
+        for plugin in self.timeline.all():
+            admits = getattr(plugin, "admits", None)
+            if callable(admits) and not admits(stamp):
+                return False
+        return True
 
-    def _evaluate(self, kind, name):
+    def _evaluate(self, kind: str, name: str) -> Evaluation:
         from .evaluation import Evaluation
 
         if self._feature_store is None:  # not added to an Analytics yet
             return Evaluation(kind, name, False if kind == "gate" else {})
         return self._feature_store.evaluate(kind, name)
 
-    def check_gate(self, name):
+    def check_gate(self, name: str) -> bool:
         """True when feature gate `name` passes for the current user (False until known).
         Logs a statsig::gate_exposure the first time per user and value."""
-        return self._evaluate("gate", name).value
+        passes: bool = self._evaluate("gate", name).value  # a gate's value is a bool (initialize_reply.py)
+        return passes
 
-    def get_feature_gate(self, name):
+    def get_feature_gate(self, name: str) -> Evaluation:
         """The gate as an Evaluation (value, rule_id, evaluation_reason); logs the exposure."""
         return self._evaluate("gate", name)
 
-    def get_config(self, name):
+    def get_config(self, name: str) -> Evaluation:
         """Dynamic config `name`: .get(key, default), .value, .rule_id, .evaluation_reason.
         Logs a statsig::config_exposure the first time per user and value."""
         return self._evaluate("config", name)
 
-    def get_experiment(self, name):
+    def get_experiment(self, name: str) -> Evaluation:
         """Experiment `name` (a dynamic config with a group_name); logs its exposure."""
         return self._evaluate("config", name)
 
-    def get_layer(self, name):
+    def get_layer(self, name: str) -> Evaluation:
         """Layer `name`; each parameter read with .get() logs a statsig::layer_exposure."""
         return self._evaluate("layer", name)
 
-    def prefetch_values(self):
+    def prefetch_values(self) -> None:
         """Start fetching values now (non-blocking); apps that use gates call it at start."""
         if self._feature_store is not None:
             self._feature_store.start()
 
-    def wait_for_values(self, timeout=5.0):
+    def wait_for_values(self, timeout: float = 5.0) -> bool:
         """Wait up to `timeout` s for the current user's fetch (never call it on a UI
         thread); True when values are known, from the network or the disk cache."""
         if self._feature_store is None:
             return False
         return self._feature_store.wait_for_values(timeout)
 
-    def flush_exposures(self, timeout=5.0):
+    def flush_exposures(self, timeout: float = 5.0) -> bool:
         """Wait until the exposures logged so far are in the durable queue. They are in
         the journal (durable) from the check on; this has the timeline worker store them
         now rather than with its next batch. False on timeout or while events are held."""
         analytics = self.analytics
-        if analytics is None:
+        if analytics is None or not analytics.journal.pending:
             return True
-        if not analytics.journal.pending:
-            return True
-        return analytics.worker.process_pending(timeout)
+        return bool(analytics.worker.process_pending(timeout))
 
     @property
-    def values_reason(self):
+    def values_reason(self) -> str:
         """Where the current values come from: Uninitialized, NoValues, Cache, Network..."""
         return "Uninitialized" if self._feature_store is None else self._feature_store.source
 
     @property
-    def values_error(self):
+    def values_error(self) -> Optional[str]:
         """Why the last initialize fetch failed or was ignored (None after a good one)."""
         return None if self._feature_store is None else self._feature_store.last_error

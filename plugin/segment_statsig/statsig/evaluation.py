@@ -3,7 +3,9 @@ experiment or a layer, as the app sees it (``check_gate`` returns its value;
 ``get_config`` / ``get_experiment`` / ``get_layer`` return it whole)."""
 from __future__ import annotations
 
-from typing import Any, Callable, Iterable, List, Optional
+TYPE_CHECKING = False  # mypy reads the block below; at run time typing (milliseconds) stays unloaded
+if TYPE_CHECKING:
+    from typing import Any, Callable, Dict, Iterable, List, Optional
 
 
 class Evaluation:
@@ -22,18 +24,18 @@ class Evaluation:
 
     def __init__(self, kind: str, name: str, value: Any, rule_id: str = "", group_name: Optional[str] = None,
                  evaluation_reason: str = "Uninitialized", recognized: bool = False, id_type: Optional[str] = None,
-                 secondary_exposures: Iterable[dict] = (), time: Optional[int] = None,
+                 secondary_exposures: Iterable[Dict[str, Any]] = (), time: Optional[int] = None,
                  explicit_parameters: Iterable[str] = (), allocated_experiment: str = "",
-                 undelegated_secondary_exposures: Iterable[dict] = (),
+                 undelegated_secondary_exposures: Iterable[Dict[str, Any]] = (),
                  on_get: Optional[Callable[["Evaluation", str], None]] = None) -> None:
         self.kind, self.name, self.value = kind, name, value
         self.rule_id, self.group_name = rule_id, group_name
         self.evaluation_reason, self.recognized = evaluation_reason, recognized
         self.id_type, self.time = id_type, time
-        self.secondary_exposures: List[dict] = list(secondary_exposures)
+        self.secondary_exposures: List[Dict[str, Any]] = list(secondary_exposures)
         self.explicit_parameters: List[str] = list(explicit_parameters)
         self.allocated_experiment = allocated_experiment
-        self.undelegated_secondary_exposures: List[dict] = list(undelegated_secondary_exposures)
+        self.undelegated_secondary_exposures: List[Dict[str, Any]] = list(undelegated_secondary_exposures)
         self.on_get = on_get  # called with (self, key) when get() reads a value: a layer logs its exposure
 
     def get(self, key: str, default: Any = None) -> Any:
@@ -64,7 +66,7 @@ def _same_kind(value: Any, default: Any) -> bool:
     return isinstance(value, type(default)) or isinstance(default, type(value))
 
 
-def from_spec(kind: str, name: str, spec: Optional[dict], reason: str, received: Optional[int]) -> Evaluation:
+def from_spec(kind: str, name: str, spec: Optional[Dict[str, Any]], reason: str, received: Optional[int]) -> Evaluation:
     """The Evaluation of `name` from its spec in the initialize reply (None: not there)."""
     spec = spec or {}
     if kind == "gate":

@@ -4,16 +4,19 @@ when one is logged again."""
 from __future__ import annotations
 
 import json
-from typing import Any, Dict, Hashable, Optional
 
 from .evaluation import Evaluation
+
+TYPE_CHECKING = False  # mypy reads the block below; at run time typing (milliseconds) stays unloaded
+if TYPE_CHECKING:
+    from typing import Any, Dict, Hashable, List, Optional
 
 GATE_EXPOSURE = "statsig::gate_exposure"
 CONFIG_EXPOSURE = "statsig::config_exposure"
 LAYER_EXPOSURE = "statsig::layer_exposure"
 
 
-def gate_or_config_exposure(ev: Evaluation, user: Optional[dict], time_ms: int) -> dict:
+def gate_or_config_exposure(ev: Evaluation, user: Optional[Dict[str, Any]], time_ms: int) -> Dict[str, Any]:
     """statsig::gate_exposure for a gate, statsig::config_exposure for a config or experiment."""
     if ev.kind == "gate":
         metadata = {"gate": ev.name, "gateValue": "true" if ev.value else "false", "ruleID": ev.rule_id}
@@ -22,7 +25,7 @@ def gate_or_config_exposure(ev: Evaluation, user: Optional[dict], time_ms: int) 
                   user, time_ms)
 
 
-def layer_exposure(ev: Evaluation, parameter: str, user: Optional[dict], time_ms: int) -> dict:
+def layer_exposure(ev: Evaluation, parameter: str, user: Optional[Dict[str, Any]], time_ms: int) -> Dict[str, Any]:
     """statsig::layer_exposure for reading `parameter`: an explicit parameter exposes the
     experiment the layer allocated the user to, any other its undelegated exposures."""
     explicit = parameter in ev.explicit_parameters
@@ -33,8 +36,8 @@ def layer_exposure(ev: Evaluation, parameter: str, user: Optional[dict], time_ms
     return _event(LAYER_EXPOSURE, metadata, ev, secondary, user, time_ms)
 
 
-def _event(name: str, metadata: Dict[str, str], ev: Evaluation, secondary: list, user: Optional[dict],
-           time_ms: int) -> dict:
+def _event(name: str, metadata: Dict[str, str], ev: Evaluation, secondary: List[Dict[str, Any]],
+           user: Optional[Dict[str, Any]], time_ms: int) -> Dict[str, Any]:
     metadata["reason"] = ev.reason
     if ev.time:
         metadata["lcut"] = str(ev.time)

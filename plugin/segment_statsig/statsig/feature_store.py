@@ -27,10 +27,19 @@ from .evaluation import from_spec
 from .initialize_reply import MalformedReply, lookup, parse_reply
 from .values_cache import ValuesCache
 
+TYPE_CHECKING = False  # mypy reads the block below; at run time typing (milliseconds) stays unloaded
+if TYPE_CHECKING:
+    from typing import Any, Callable, Dict, Optional, Tuple
+
+    from .evaluation import Evaluation
+    from .transport import StatsigTransport
+
+    #: An exposure event waiting for the store's thread, and the identity key it was made for.
+
 log = logging.getLogger("segment_statsig")
 
 
-def identity_key(user_id, anonymous_id):
+def identity_key(user_id: Optional[str], anonymous_id: Optional[str]) -> str:
     return json.dumps([user_id, anonymous_id])
 
 
@@ -39,9 +48,12 @@ class FeatureStore:
     log. Everything the caller's thread does here is a dict lookup under a lock that no
     I/O ever holds."""
 
-    def __init__(self, *, transport, key_fn, identity_fn, user_fn, metadata_fn, log_exposure,
-                 storage_dir=None, retries=3, retry_base=1.0, retry_max=30.0, dedupe_seconds=600.0,
-                 allowed_fn=lambda: True):
+    def __init__(self, *, transport: StatsigTransport, key_fn: Callable[[], Optional[str]],
+                 identity_fn: Callable[[], Tuple[Optional[str], Optional[str]]],
+                 user_fn: Callable[[], Dict[str, Any]], metadata_fn: Callable[[], Dict[str, Any]],
+                 log_exposure: Callable[[Dict[str, Any]], None], storage_dir: Optional[str] = None,
+                 retries: int = 3, retry_base: float = 1.0, retry_max: float = 30.0, dedupe_seconds: float = 600.0,
+                 allowed_fn: Callable[[], bool] = lambda: True) -> None:
         self.transport = transport            # statsig/transport.py: initialize() posts the request
         self.key_fn = key_fn                  # () -> client key or None (not known yet)
         self.identity_fn = identity_fn        # () -> (user_id, anonymous_id): cheap, any thread
@@ -56,23 +68,23 @@ class FeatureStore:
         self.retry_base = retry_base
         self.retry_max = retry_max
         self._cond = threading.Condition()
-        self._key = None          # identity key of the current user
+        self._key: Optional[str] = None  # identity key of the current user
         self._gen = 0             # bumped by every user switch or refresh
         self._settled_gen = -1    # the last gen whose first fetch attempt finished
         self._want_fetch = False
         self._owed = False        # a fetch asked for while opted out
-        self._values = None       # the reply in use (for _values_key)
-        self._values_key = None
+        self._values: Optional[Dict[str, Any]] = None  # the reply in use (for _values_key)
+        self._values_key: Optional[str] = None
         self._source = "Uninitialized"
-        self._user = None         # the Statsig user the values were fetched for
-        self._user_for = None     # its identity key
+        self._user: Optional[Dict[str, Any]] = None  # the Statsig user the values were fetched for
+        self._user_for: Optional[str] = None  # its identity key
         self._dedupe = exposures.Deduper(dedupe_seconds)
         self._stopping = False
-        self._thread = None
-        self.last_error = None
+        self._thread: Optional[threading.Thread] = None
+        self.last_error: Optional[str] = None
 
     # --- caller's side ------------------------------------------------------------
-    def start(self):
+    def start(self) -> None:
         """Begin following the user (idempotent, non-blocking)."""
         with self._cond:
             if self._thread is None and not self._stopping:
@@ -80,12 +92,12 @@ class FeatureStore:
                 self._thread.start()
                 self._follow(force=True)
 
-    def key_changed(self):
+    def key_changed(self) -> None:
         """The destination learnt its key (from the settings): a fetch waiting for one goes on."""
         with self._cond:
             self._cond.notify_all()
 
-    def refresh(self):
+    def refresh(self) -> None:
         """The user may have changed (identify, reset): fetch again for the current one."""
         if self._thread is None:
             return
@@ -93,7 +105,7 @@ class FeatureStore:
             # a fetch not yet started reads the user when it starts: no second one needed
             self._follow(force=not self._want_fetch)
 
-    def _follow(self, force=False):
+    def _follow(self, force: bool = False) -> str:
         """With the lock held: switch to the current identity; fetch when it changed or `force`."""
         key = identity_key(*self.identity_fn())
         if key != self._key:
@@ -110,7 +122,7 @@ class FeatureStore:
             self._cond.notify_all()
         return key
 
-    def evaluate(self, kind, name, expose=True):
+    def evaluate(self, kind: str, name: str, expose: bool = True) -> Evaluation:
         """An Evaluation of gate / config / layer `name` for the current user."""
         if not isinstance(name, str) or not name:
             raise ValueError(f"a {kind} name must be a non-empty str")
@@ -128,11 +140,11 @@ class FeatureStore:
         return ev
 
     @property
-    def source(self):
+    def source(self) -> str:
         with self._cond:
             return self._source
 
-    def wait_for_values(self, timeout):
+    def wait_for_values(self, timeout: Optional[float]) -> bool:
         """Block (up to `timeout` s) until the current user's first fetch has finished;
         True when values are known (from the network or the cache)."""
         self.start()
@@ -142,7 +154,7 @@ class FeatureStore:
             self._cond.wait_for(lambda: self._settled_gen >= gen or self._stopping, timeout)
             return self._values_key == key and self._values is not None
 
-    def stop(self, timeout=1.0):
+    def stop(self, timeout: float = 1.0) -> None:
         with self._cond:
             self._stopping = True
             self._cond.notify_all()
@@ -150,7 +162,7 @@ class FeatureStore:
             self._thread.join(timeout)
 
     # --- exposures ----------------------------------------------------------------
-    def _expose(self, ev, key, user, parameter=None):
+    def _expose(self, ev: Evaluation, key: str, user: Optional[Dict[str, Any]], parameter: Optional[str] = None) -> None:
         """Queue the exposure of `ev` (a layer: of reading `parameter`) unless already logged."""
         if not self.allowed_fn():
             return
@@ -158,8 +170,8 @@ class FeatureStore:
             if not self._dedupe.first_time(exposures.dedupe_key(key, ev, parameter), time.monotonic()):
                 return
         now = int(time.time() * 1000)
-        if ev.kind == "layer":
-            event = exposures.layer_exposure(ev, parameter, user, now)
+        if ev.kind == "layer":  # (a layer's exposure is always of a parameter read: get())
+            event = exposures.layer_exposure(ev, parameter, user, now)  # type: ignore[arg-type]
         else:
             event = exposures.gate_or_config_exposure(ev, user, now)
         try:
@@ -168,7 +180,7 @@ class FeatureStore:
             log.exception("Statsig: an exposure of %s %r could not be logged", ev.kind, ev.name)
 
     # --- the store's thread ---------------------------------------------------------
-    def _run(self):
+    def _run(self) -> None:
         while True:
             with self._cond:
                 self._cond.wait_for(lambda: self._stopping or self._want_fetch)
@@ -177,13 +189,13 @@ class FeatureStore:
             if stopping:
                 return
             if fetch:
-                try:
-                    self._fetch(key, gen)
+                try:  # (key is set: _follow() sets it before it asks for a fetch)
+                    self._fetch(key, gen)  # type: ignore[arg-type]
                 except Exception as error:  # never let the thread die
                     log.exception("Statsig values: fetch failed unexpectedly")
                     self._settle(gen, f"unexpected error: {error}")
 
-    def _settle(self, gen, error=None):
+    def _settle(self, gen: int, error: Optional[str] = None) -> None:
         with self._cond:
             if error is not None:
                 self.last_error = error
@@ -192,7 +204,7 @@ class FeatureStore:
             self._settled_gen = max(self._settled_gen, gen)
             self._cond.notify_all()
 
-    def _fetch(self, key, gen):
+    def _fetch(self, key: str, gen: int) -> None:
         with self._cond:
             have = self._values_key == key
         if not have:
@@ -230,19 +242,19 @@ class FeatureStore:
             if last or not self._sleep(gen, max(delay, floor or 0.0)):
                 return
 
-    def _sleep(self, gen, seconds):
+    def _sleep(self, gen: int, seconds: float) -> bool:
         """Wait before a retry; False when stopping or a newer fetch was asked for."""
         with self._cond:
             return not self._cond.wait_for(lambda: self._stopping or self._gen != gen, seconds)
 
-    def _wait_for_key(self, gen):
+    def _wait_for_key(self, gen: int) -> Optional[str]:
         """The key, once the settings give one (key_changed() wakes this); None when
         there is none yet and the store stops or a newer fetch was asked for."""
         with self._cond:
             self._cond.wait_for(lambda: self.key_fn() or self._stopping or self._gen != gen)
             return self.key_fn() or None
 
-    def _accept(self, key, gen, status, text):
+    def _accept(self, key: str, gen: int, status: Optional[int], text: str) -> None:
         if status == 204 or not text.strip():
             reply = {"has_updates": False}
         else:

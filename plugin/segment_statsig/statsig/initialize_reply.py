@@ -6,10 +6,14 @@ import base64
 import hashlib
 import json
 
+TYPE_CHECKING = False  # mypy reads the block below; at run time typing (milliseconds) stays unloaded
+if TYPE_CHECKING:
+    from typing import Any, Dict, Optional
+
 SECTIONS = {"gate": "feature_gates", "config": "dynamic_configs", "layer": "layer_configs"}
 
 
-def djb2(text):
+def djb2(text: str) -> str:
     """Statsig's name hash (``hash: "djb2"``): 32-bit djb2 over UTF-16 code units,
     starting from 0, as an unsigned decimal string."""
     data = text.encode("utf-16-le")
@@ -19,12 +23,12 @@ def djb2(text):
     return str(h)
 
 
-def sha256_name(text):
+def sha256_name(text: str) -> str:
     """The older ``hash: "sha256"`` form: base64 of the SHA-256 digest."""
     return base64.b64encode(hashlib.sha256(text.encode("utf-8")).digest()).decode("ascii")
 
 
-def hash_name(name, algorithm):
+def hash_name(name: str, algorithm: str) -> str:
     if algorithm == "djb2":
         return djb2(name)
     if algorithm == "sha256":
@@ -36,7 +40,7 @@ class MalformedReply(ValueError):
     """An initialize reply that cannot be used."""
 
 
-def parse_reply(text):
+def parse_reply(text: str) -> Dict[str, Any]:
     """The initialize reply as a dict, or MalformedReply saying why. ``{"has_updates":
     false}`` is valid (nothing changed)."""
     try:
@@ -66,7 +70,7 @@ def parse_reply(text):
     return body
 
 
-def lookup(values, kind, name):
+def lookup(values: Optional[Dict[str, Any]], kind: str, name: str) -> Optional[Dict[str, Any]]:
     """The spec of gate / config / layer `name` in a parsed reply, or None."""
     if not values:
         return None

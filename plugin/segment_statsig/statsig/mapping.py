@@ -33,6 +33,12 @@ from ..analytics.events import unix_ms
 from ..analytics.jsonsafe import compact_text
 from .user import build_user, cut_id
 
+TYPE_CHECKING = False  # mypy reads the block below; at run time typing (milliseconds) stays unloaded
+if TYPE_CHECKING:
+    from typing import Any, Dict, List, Mapping, Optional, Tuple, Union
+
+    from .._typing import Event
+
 log = logging.getLogger("segment_statsig")
 
 PREFIXES = {"track": "segment_track", "screen": "segment_screen", "page": "segment_page"}
@@ -45,15 +51,15 @@ _ORIGINAL_NAME = "segment_event_name"
 _compact = compact_text
 
 
-def _clean_text(text):
+def _clean_text(text: str) -> str:
     # Lone surrogates cannot be sent as UTF-8.
     return text if text.isascii() else text.encode("utf-8", "replace").decode("utf-8")
 
 
-_clean_names = {}  # (prefix, name) -> full name, for names that needed no change
+_clean_names: Dict[Tuple[str, str], str] = {}  # (prefix, name) -> full name, for names that needed no change
 
 
-def event_name(event):
+def event_name(event: Event) -> Tuple[str, Optional[str]]:
     """(Statsig eventName, the original name when it had to change, else None)."""
     prefix = PREFIXES[event["type"]]
     base = event.get("event") if event["type"] == "track" else event.get("name")
@@ -78,7 +84,7 @@ def event_name(event):
     return name, full
 
 
-def _number_or_text(value):
+def _number_or_text(value: Any) -> Union[int, float, str, None]:
     if isinstance(value, bool):
         return None
     if isinstance(value, int):
@@ -90,7 +96,7 @@ def _number_or_text(value):
     return None
 
 
-def _metadata_value(value):
+def _metadata_value(value: Any) -> str:
     if isinstance(value, str):
         return _clean_text(value)
     if value is True:
@@ -102,7 +108,7 @@ def _metadata_value(value):
     return _clean_text(_compact(value))
 
 
-def _pairs(value, name, event_label):
+def _pairs(value: Any, name: str, event_label: str) -> List[Tuple[str, Any]]:
     if (isinstance(value, list) and len(value) % 2 == 0
             and all(isinstance(key, str) and key for key in value[0::2])):
         return list(zip(value[0::2], value[1::2]))
@@ -110,7 +116,7 @@ def _pairs(value, name, event_label):
     return []
 
 
-def fit_metadata(metadata, event_label):
+def fit_metadata(metadata: Dict[str, str], event_label: str) -> Dict[str, str]:
     """Trim the longest values until the metadata's JSON fits METADATA_LIMIT. Linear in
     the metadata's size: each value is encoded once and the total kept by arithmetic,
     so an event with 20,000 properties costs milliseconds, not minutes."""
@@ -144,7 +150,7 @@ def fit_metadata(metadata, event_label):
     return metadata
 
 
-def user_key(event):
+def user_key(event: Event) -> Tuple[Any, ...]:
     """What the Statsig user of an event depends on, besides the traits."""
     context = event.get("context") or {}
     app = context.get("app")
@@ -154,7 +160,7 @@ def user_key(event):
             location.get("country") if isinstance(location, dict) else None)
 
 
-def to_statsig_event(event, traits, user=None):
+def to_statsig_event(event: Event, traits: Mapping[str, Any], user: Optional[Dict[str, Any]] = None) -> Dict[str, Any]:
     """The Statsig event dict for a track/screen/page Segment event. `user`, when
     given, is the prebuilt user of this event; it is copied before any change."""
     name, original = event_name(event)
@@ -168,7 +174,7 @@ def to_statsig_event(event, traits, user=None):
         if not user["custom"]:
             del user["custom"]
 
-    metadata = {}
+    metadata: Dict[str, str] = {}
     for key, value in properties.items():
         if value.__class__ is str and not reserved:  # the common case, inline
             metadata[key] = value if value.isascii() else _clean_text(value)
@@ -194,7 +200,7 @@ def to_statsig_event(event, traits, user=None):
         else:
             log.warning("Statsig: statsigEnvironment of event %r is not an object; ignored", label)
 
-    statsig_event = {"eventName": name, "user": user, "time": unix_ms(event["timestamp"])}
+    statsig_event: Dict[str, Any] = {"eventName": name, "user": user, "time": unix_ms(event["timestamp"])}
     if "value" in properties or "revenue" in properties:
         value = _number_or_text(properties.get("value"))
         if value is None:

@@ -5,13 +5,18 @@ Statsig destination builds a request."""
 from __future__ import annotations
 
 import time
-from typing import Dict, List, Optional, Tuple
 
 from ..analytics.jsonsafe import compact as _encode
 from ..analytics.jsonsafe import dumps as encode_metadata  # the C encoder made once: metadata is a flat dict of str
-from ..delivery.http import HttpSender, SendResult
+from ..delivery.http import HttpSender
 from ..delivery.urls import check_url
 from ..version import __version__
+
+TYPE_CHECKING = False  # mypy reads the block below; at run time typing (milliseconds) stays unloaded
+if TYPE_CHECKING:
+    from typing import Any, Dict, List, Optional, Tuple
+
+    from ..delivery.http import SendResult
 
 SDK_TYPE = "segment-statsig-python"
 
@@ -56,7 +61,7 @@ def headers(api_key: str, event_count: Optional[int] = None) -> Dict[str, str]:
 _name_json: Dict[str, str] = {}  # eventName -> its JSON: apps use a few names over and over
 
 
-def event_text(event: dict, user_json: Optional[str] = None) -> str:
+def event_text(event: Dict[str, Any], user_json: Optional[str] = None) -> str:
     """One Statsig event as JSON, in the wire order eventName, user, time, value,
     metadata (then any other field, such as an exposure's secondaryExposures).
     `user_json`: the user's JSON when it is already made (consecutive events share one)."""
@@ -95,7 +100,7 @@ class StatsigTransport:
         body = '{"events":[' + ",".join(texts) + '],"statsigMetadata":' + statsig_metadata_json + "}"
         return self.events.post(body.encode("utf-8"), headers(api_key, len(texts)), secret=api_key)
 
-    def initialize(self, api_key: str, user: dict, metadata: dict) -> SendResult:
+    def initialize(self, api_key: str, user: Dict[str, Any], metadata: Dict[str, Any]) -> SendResult:
         """Statsig's client initialize: every gate, config and layer evaluated for `user`,
         names hashed with djb2. The reply text is kept whole."""
         body = _encode({"user": user, "hash": "djb2", "statsigMetadata": metadata}).encode("utf-8")

@@ -14,17 +14,21 @@ from __future__ import annotations
 
 from ..analytics.jsonsafe import compact_text
 
+TYPE_CHECKING = False  # mypy reads the block below; at run time typing (milliseconds) stays unloaded
+if TYPE_CHECKING:
+    from typing import Any, Dict, Mapping, Optional
+
 ID_LIMIT = 64
 _KNOWN = ("email", "ip", "userAgent", "country", "locale", "appVersion")
 _NOT_CUSTOM = frozenset({"email", "ip", "userAgent", "country", "locale", "appVersion", "userId", "anonymousId"})
 
 
-def cut_id(value):
+def cut_id(value: Any) -> str:
     text = value if isinstance(value, str) else compact_text(value)
     return text[:ID_LIMIT]
 
 
-def _custom_value(value):
+def _custom_value(value: Any) -> Any:
     if value is None or isinstance(value, (str, bool, int, float)):
         return value
     if isinstance(value, list):
@@ -32,13 +36,14 @@ def _custom_value(value):
     return compact_text(value)
 
 
-def _text(value):
+def _text(value: Any) -> Optional[str]:
     return value if isinstance(value, str) and value else None
 
 
-def build_user(user_id, anonymous_id, traits, context):
+def build_user(user_id: Optional[str], anonymous_id: Optional[str], traits: Mapping[str, Any],
+               context: Mapping[str, Any]) -> Dict[str, Any]:
     """A fresh Statsig user dict (callers may extend it)."""
-    user = {}
+    user: Dict[str, Any] = {}
     if user_id is not None:
         user["userID"] = cut_id(user_id)
     custom_ids = {}
@@ -46,9 +51,9 @@ def build_user(user_id, anonymous_id, traits, context):
         custom_ids["stableID"] = cut_id(anonymous_id)
         custom_ids["segmentAnonymousId"] = cut_id(anonymous_id)
     user["customIDs"] = custom_ids
-    address = traits.get("address") if isinstance(traits.get("address"), dict) else {}
-    location = context.get("location") if isinstance(context.get("location"), dict) else {}
-    app = context.get("app") if isinstance(context.get("app"), dict) else {}
+    address: Any = traits.get("address") if isinstance(traits.get("address"), dict) else {}
+    location: Any = context.get("location") if isinstance(context.get("location"), dict) else {}
+    app: Any = context.get("app") if isinstance(context.get("app"), dict) else {}
     found = {
         "email": _text(traits.get("email")),
         "ip": _text(context.get("ip")) or _text(traits.get("ip")),

@@ -9,11 +9,14 @@ import json
 import logging
 import os
 import time
-from typing import Optional
 
 from ..analytics.jsonsafe import compact
 from ..storage.files import STATSIG_VALUES, write_json
 from .initialize_reply import parse_reply
+
+TYPE_CHECKING = False  # mypy reads the block below; at run time typing (milliseconds) stays unloaded
+if TYPE_CHECKING:
+    from typing import Any, Dict, Optional
 
 log = logging.getLogger("segment_statsig")
 
@@ -28,7 +31,7 @@ class ValuesCache:
     def __init__(self, directory: Optional[str]) -> None:
         self.directory = directory
 
-    def read(self, key: str) -> Optional[dict]:
+    def read(self, key: str) -> Optional[Dict[str, Any]]:
         """The reply saved for identity `key`, or None (none, or unreadable: logged)."""
         if self.directory is None:
             return None
@@ -43,7 +46,7 @@ class ValuesCache:
             log.warning("Statsig values: ignoring unreadable cache %s: %s", os.path.basename(path), error)
             return None
 
-    def write(self, key: str, reply: dict) -> None:
+    def write(self, key: str, reply: Dict[str, Any]) -> None:
         name = cache_name(key)
         text = compact({"saved_at": int(time.time() * 1000), "values": reply})
         if write_json(self.directory, name, text):

@@ -14,6 +14,13 @@ import time
 
 from .files import describe_error
 
+TYPE_CHECKING = False  # mypy reads the block below; at run time typing (milliseconds) stays unloaded
+if TYPE_CHECKING:
+    from typing import Callable, List, Optional
+
+    from .._typing import QueueItem, QueueRow
+    from .queue import MemoryQueue, SqliteQueue
+
 log = logging.getLogger("segment_statsig")
 
 RETRY = 30.0  # seconds between tries of the file while it refuses writes
@@ -22,7 +29,8 @@ RETRY = 30.0  # seconds between tries of the file while it refuses writes
 class FallbackQueue:
     durable = False
 
-    def __init__(self, disk, memory, clock=time.monotonic):
+    def __init__(self, disk: Optional[SqliteQueue], memory: MemoryQueue,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         self.disk = disk        # the SqliteQueue that refused a write, or None when it cannot even be read
         self.memory = memory    # ids above every id of the disk part
         self.clock = clock
@@ -30,14 +38,14 @@ class FallbackQueue:
         self.healed = False     # the file took writes again: the destination may use it alone
 
     @property
-    def count(self):
+    def count(self) -> int:
         return (self.disk.count if self.disk is not None else 0) + self.memory.count
 
     @property
-    def bytes(self):
+    def bytes(self) -> int:
         return (self.disk.bytes if self.disk is not None else 0) + self.memory.bytes
 
-    def put_many(self, items):
+    def put_many(self, items: List[QueueItem]) -> int:
         if self.disk is not None and not self.memory.count and self.clock() >= self.retry_at:
             try:
                 dropped = self.disk.put_many(items)
@@ -49,7 +57,7 @@ class FallbackQueue:
                 return dropped
         return self.memory.put_many(items)
 
-    def peek(self, limit):
+    def peek(self, limit: int) -> List[QueueRow]:
         if self.disk is not None and self.disk.count:
             try:
                 return self.disk.peek(limit)
@@ -59,22 +67,22 @@ class FallbackQueue:
                 self._drop_disk()
         return self.memory.peek(limit)
 
-    def remove(self, ids):
+    def remove(self, ids: List[int]) -> int:
         if not ids:
             return 0
         if max(ids) < self.memory.first_id:
             return self.disk.remove(ids) if self.disk is not None else 0
         return self.memory.remove(ids)
 
-    def forget(self):
+    def forget(self) -> None:
         if self.disk is not None:
             self.disk.forget()
         self.memory.forget()
 
-    def purge(self):
+    def purge(self) -> int:
         return (self.disk.purge() if self.disk is not None else 0) + self.memory.purge()
 
-    def close(self):
+    def close(self) -> None:
         """Events still in memory go into the file if it takes them now; else they
         are lost with the process, and the log says how many."""
         if self.memory.count:
@@ -88,10 +96,10 @@ class FallbackQueue:
                             self._name(), len(held), describe_error(error))
         self._drop_disk()
 
-    def _drop_disk(self):
+    def _drop_disk(self) -> None:
         disk, self.disk = self.disk, None
         if disk is not None:
             disk.close()
 
-    def _name(self):
+    def _name(self) -> str:
         return os.path.basename(self.disk.path) if self.disk is not None else "(in memory)"

@@ -9,6 +9,10 @@ import logging
 import os
 import threading
 
+TYPE_CHECKING = False  # mypy reads the block below; at run time typing (milliseconds) stays unloaded
+if TYPE_CHECKING:
+    from typing import Any, Dict, Optional
+
 log = logging.getLogger("segment_statsig")
 
 # Every file in the storage folder (folder 0700, files 0600).
@@ -28,7 +32,7 @@ QUARANTINE = "quarantine.jsonl"        # events that could not be processed, wit
 # folder is checked, "<queue>.corrupt-<time>" a queue file SQLite could not read, moved aside.
 
 
-def default_storage_dir(write_key):
+def default_storage_dir(write_key: Optional[str]) -> str:
     """~/.segment-statsig/<16 hex digits of the write key's SHA-256> (or device-mode):
     the folder name must not show the key in a log line or a repr. A folder an earlier
     version named after the key itself is moved to the new name."""
@@ -45,7 +49,7 @@ def default_storage_dir(write_key):
     return path
 
 
-def make_dir(path):
+def make_dir(path: str) -> Optional[str]:
     """Create the storage folder (0700); None when it cannot be used."""
     try:
         os.makedirs(path, mode=0o700, exist_ok=True)
@@ -61,20 +65,25 @@ def make_dir(path):
         return None
 
 
-def read_json(directory, name):
+def read_json(directory: Optional[str], name: str) -> Optional[Dict[str, Any]]:
+    """The JSON object in `name`, or None (no such file, or not a JSON object: logged)."""
     if directory is None:
         return None
     try:
         with open(os.path.join(directory, name), encoding="utf-8") as f:
-            return json.load(f)
+            value = json.load(f)
     except FileNotFoundError:
         return None
     except (OSError, ValueError) as error:
         log.warning("ignoring unreadable %s: %s", name, error)
         return None
+    if not isinstance(value, dict):  # every file read here holds an object; anything else is damage
+        log.warning("ignoring unreadable %s: a JSON %s, not an object", name, type(value).__name__)
+        return None
+    return value
 
 
-def write_json(directory, name, text):
+def write_json(directory: Optional[str], name: str, text: str) -> bool:
     """Replace `name` with `text` (already JSON). No fsync: survives a crash of the
     app, which is what the caller's thread must guarantee; power loss is the
     journal's sync's business."""
@@ -98,7 +107,7 @@ def write_json(directory, name, text):
 _FULL = {errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)}
 
 
-def describe_error(error):
+def describe_error(error: BaseException) -> str:
     """A storage error in a few words, saying so plainly when the disk is full."""
     if isinstance(error, OSError) and error.errno in _FULL or "database or disk is full" in str(error):
         return f"the disk is full: {getattr(error, 'strerror', None) or error}"

@@ -34,6 +34,10 @@ import threading
 
 from .files import JOURNAL, JOURNAL_POSITION, describe_error
 
+TYPE_CHECKING = False  # mypy reads the block below; at run time typing (milliseconds) stays unloaded
+if TYPE_CHECKING:
+    from typing import Deque, List, Optional
+
 log = logging.getLogger("segment_statsig")
 
 _POS = struct.Struct("<QQ")   # done, done ^ _CHECK: a torn or garbled marker is seen as such
@@ -49,15 +53,17 @@ MEMORY_MAX_BYTES = 32 * 1024 * 1024
 
 
 class Journal:
-    def __init__(self, directory=None):
+    def __init__(self, directory: Optional[str] = None) -> None:
         self.lock = threading.Lock()
-        self.fd = self.pos_fd = self.map = None
+        self.fd: Optional[int] = None
+        self.pos_fd: Optional[int] = None
+        self.map: Optional[mmap.mmap] = None
         self.capacity = 0   # bytes mapped (and allocated on disk)
         self.room = 0       # where append() may write up to: capacity, or 0 while lines go to memory
         self.size = 0       # end of the records in the file
         self.read = 0       # where the worker reads next (lines before it are taken, not yet done)
         self.done = 0       # processed and stored downstream up to here
-        self.memory = collections.deque()  # lines kept in memory only; they come after the file's
+        self.memory: Deque[bytes] = collections.deque()  # lines kept in memory only; they come after the file's
         self.memory_bytes = 0
         self.dropped = self.reported = 0   # memory lines dropped by the bound, and how many were logged
         self.released = 0   # the map's pages below this are out of the app's RSS
@@ -69,7 +75,7 @@ class Journal:
                 self._to_memory(f"cannot use {directory!r} ({describe_error(error)})")
 
     # --- opening: where the records start and end ---------------------------------
-    def _open(self, directory):
+    def _open(self, directory: str) -> None:
         self.fd = os.open(os.path.join(directory, JOURNAL), os.O_RDWR | os.O_CREAT, 0o600)
         self.pos_fd = os.open(os.path.join(directory, JOURNAL_POSITION), os.O_RDWR | os.O_CREAT, 0o600)
         file_size = os.fstat(self.fd).st_size
@@ -82,6 +88,7 @@ class Journal:
             # memory (append says so). What it holds is still to be read and marked done.
             self.map = mmap.mmap(self.fd, file_size, mmap.MAP_SHARED, mmap.PROT_READ | mmap.PROT_WRITE)
             self.capacity = file_size
+        assert self.map is not None
         end = self._data_end()
         start = self._first_data(self._read_marker(file_size, end), end)
         size = max(start, self.map.rfind(b"\n", start, end) + 1)
@@ -102,10 +109,12 @@ class Journal:
             self.map.madvise(mmap.MADV_DONTNEED, 0, self.capacity)
         self._write_marker()  # also allocates journal.pos now (a full disk shows here, not later)
 
-    def _read_marker(self, file_size, end):
+    def _read_marker(self, file_size: int, end: int) -> int:
         """journal.pos, when it can be trusted; else 0 (the scan from the top finds the
         first record left, since done records are zeroed)."""
+        assert self.pos_fd is not None and self.map is not None
         raw = os.pread(self.pos_fd, _POS.size, 0)
+        done: int
         if len(raw) == _POS.size:
             done, check = _POS.unpack(raw)
             valid = check == done ^ _CHECK
@@ -119,8 +128,9 @@ class Journal:
             log.warning("journal.pos is damaged or missing; looking for the first record left from the top")
         return 0
 
-    def _data_end(self):
+    def _data_end(self) -> int:
         """Just past the last byte that is not zero."""
+        assert self.map is not None
         end = self.capacity
         while end > 0:
             begin = max(0, end - _SCAN)
@@ -130,8 +140,9 @@ class Journal:
             end = begin
         return 0
 
-    def _first_data(self, start, end):
+    def _first_data(self, start: int, end: int) -> int:
         """The first byte at or after `start` that is not zero (done records are zeroed)."""
+        assert self.map is not None
         while start < end:
             chunk = self.map[start:min(end, start + _SCAN)]
             kept = chunk.lstrip(b"\0")
@@ -140,8 +151,9 @@ class Journal:
             start += len(chunk)
         return end
 
-    def _grow(self, capacity):
+    def _grow(self, capacity: int) -> None:
         """Allocate `capacity` bytes on disk (ENOSPC here, never a fault later) and map them."""
+        assert self.fd is not None
         capacity = -(-capacity // _CHUNK) * _CHUNK
         if hasattr(os, "posix_fallocate"):
             os.posix_fallocate(self.fd, 0, capacity)
@@ -155,30 +167,30 @@ class Journal:
             self.map.resize(capacity)
         self.capacity = capacity
 
-    def _to_memory(self, why):
+    def _to_memory(self, why: str) -> None:
         log.warning("journal: %s; keeping events in memory only (not durable)", why)
         for closing in (self.map, self.fd, self.pos_fd):
             try:
                 if closing is not None:
-                    closing.close() if closing is self.map else os.close(closing)
+                    closing.close() if isinstance(closing, mmap.mmap) else os.close(closing)
             except (OSError, ValueError, BufferError):
                 pass
         self.fd = self.pos_fd = self.map = None
         self.room = self.size = self.read = self.done = 0
 
     # --- the caller's thread ------------------------------------------------------
-    def append(self, line):
+    def append(self, line: bytes) -> None:
         """One memory copy, under a lock that only callers and the worker's brief
         bookkeeping take, never the network."""
         with self.lock:
             end = self.size + len(line)
             if end <= self.room:
-                self.map[self.size:end] = line
+                self.map[self.size:end] = line  # type: ignore[index]  # room > 0 only while mapped
                 self.size = end
             else:
                 self._append_slowly(line, end)
 
-    def _append_slowly(self, line, end):
+    def _append_slowly(self, line: bytes, end: int) -> None:
         if self.map is not None and self.room:
             try:
                 self._grow(max(end, 2 * self.capacity))
@@ -198,11 +210,11 @@ class Journal:
 
     # --- the timeline worker ------------------------------------------------------
     @property
-    def pending(self):
+    def pending(self) -> bool:
         """True while lines wait for the worker."""
         return self.read < self.size or bool(self.memory)
 
-    def take(self, limit):
+    def take(self, limit: int) -> List[bytes]:
         """Up to `limit` lines, oldest first (from the file, then from memory); they
         stay in the journal until mark_done()."""
         with self.lock:
@@ -211,6 +223,7 @@ class Journal:
                             self.dropped - self.reported, MEMORY_MAX_LINES, MEMORY_MAX_BYTES)
                 self.reported = self.dropped
             if self.read < self.size:
+                assert self.map is not None  # the file holds lines only while mapped
                 start = self.read
                 cut = self.map.rfind(b"\n", start, min(self.size, start + limit * _TAKE_PER_LINE)) + 1
                 if cut <= start:  # one line longer than that
@@ -231,7 +244,7 @@ class Journal:
                 lines.append(line)
             return lines
 
-    def mark_done(self):
+    def mark_done(self) -> None:
         """Every line taken so far is processed and stored downstream: zero those
         records (the journal then says by itself what is left) and move the marker."""
         with self.lock:
@@ -249,7 +262,7 @@ class Journal:
             except (OSError, ValueError) as error:
                 self._to_memory(f"cannot update the marker ({describe_error(error)})")
 
-    def purge(self):
+    def purge(self) -> int:
         """Erase every line not yet processed (Analytics.purge, on the worker between
         passes); returns how many."""
         with self.lock:
@@ -270,13 +283,15 @@ class Journal:
                 self._to_memory(f"cannot erase the journal ({describe_error(error)})")
             return erased
 
-    def _zero(self, start, end):
+    def _zero(self, start: int, end: int) -> None:
+        assert self.map is not None
         for at in range(start, end, _SCAN):
             self.map[at:min(end, at + _SCAN)] = bytes(min(end, at + _SCAN) - at)
 
-    def _restart(self):
+    def _restart(self) -> None:
         """Everything is done (and zero): write from the top again, in the first allocation."""
         if self.capacity > _CHUNK:
+            assert self.map is not None
             try:  # ftruncate, then mremap: the disk (and the pages) a burst took are given back
                 self.map.resize(_CHUNK)
                 self.capacity = _CHUNK
@@ -288,12 +303,13 @@ class Journal:
         self.size = self.read = self.done = self.released = 0
         self.room = self.capacity
 
-    def _release(self):
+    def _release(self) -> None:
         """Keep the app's RSS small however long the backlog: drop from it the pages
         the worker is done with and those between it and the callers (shared file
         pages: the kernel keeps their data, and a later read maps them again)."""
         if not hasattr(self.map, "madvise"):
             return
+        assert self.map is not None
         page = mmap.PAGESIZE
         behind = self.done // page * page
         if behind - self.released >= _RESIDENT:
@@ -304,10 +320,11 @@ class Journal:
         if upto - ahead >= _RESIDENT:
             self.map.madvise(mmap.MADV_DONTNEED, ahead, upto - ahead)
 
-    def _write_marker(self):
+    def _write_marker(self) -> None:
+        assert self.pos_fd is not None
         os.pwrite(self.pos_fd, _POS.pack(self.done, self.done ^ _CHECK), 0)
 
-    def grow_ahead(self):
+    def grow_ahead(self) -> None:
         """Worker: grow a journal more than half full now, so that a burst's calls
         rarely pay for the allocation themselves."""
         if self.map is None or not self.room or self.size < self.capacity // 2:
@@ -315,7 +332,8 @@ class Journal:
         capacity = 2 * self.capacity
         try:
             if hasattr(os, "posix_fallocate"):
-                os.posix_fallocate(self.fd, 0, capacity)  # outside the lock: callers write meanwhile
+                # Outside the lock: callers write meanwhile (the fd is None if closed meanwhile: TypeError).
+                os.posix_fallocate(self.fd, 0, capacity)  # type: ignore[arg-type]
             with self.lock:
                 if self.map is not None and self.room and self.capacity < capacity:
                     self._grow(capacity)
@@ -324,18 +342,19 @@ class Journal:
             pass  # append() will try, and say why
 
     # --- both ---------------------------------------------------------------------
-    def sync(self):
+    def sync(self) -> None:
         """Guard against power loss too (the app goes to the background, shutdown)."""
         with self.lock:
             if self.map is None:
                 return
+            assert self.pos_fd is not None
             try:
                 self.map.flush()
                 os.fsync(self.pos_fd)
             except (OSError, ValueError):
                 pass
 
-    def close(self):
+    def close(self) -> None:
         self.sync()
         with self.lock:
             if self.memory:
@@ -343,6 +362,7 @@ class Journal:
                 self.memory.clear()
                 self.memory_bytes = 0
             if self.map is not None:
+                assert self.fd is not None and self.pos_fd is not None
                 self.map.close()
                 os.close(self.fd)
                 os.close(self.pos_fd)
@@ -356,10 +376,10 @@ class ClosedJournal:
     Analytics may own the folder by then: the call is dropped, with a warning)."""
     pending = False
 
-    def __init__(self, directory):
+    def __init__(self, directory: Optional[str]) -> None:
         self.directory = directory
 
-    def append(self, line):
+    def append(self, line: bytes) -> None:
         from .lock import FolderLock, StorageInUse
 
         kind = line[2:line.find(b'"', 2)].decode("ascii", "replace")
@@ -378,8 +398,8 @@ class ClosedJournal:
         finally:
             lock.release()
 
-    def sync(self):
+    def sync(self) -> None:
         pass
 
-    def close(self):
+    def close(self) -> None:
         pass

@@ -19,10 +19,14 @@ import os
 
 from .files import LOCK
 
+TYPE_CHECKING = False  # mypy reads the block below; at run time typing (milliseconds) stays unloaded
+if TYPE_CHECKING:
+    from typing import Optional
+
 try:
     import fcntl
 except ImportError:  # not a POSIX system
-    fcntl = None
+    fcntl = None  # type: ignore[assignment]
 
 log = logging.getLogger("segment_statsig")
 
@@ -32,9 +36,9 @@ class StorageInUse(ValueError):
 
 
 class FolderLock:
-    def __init__(self, directory):
+    def __init__(self, directory: str) -> None:
         """Take the folder's lock, or raise StorageInUse."""
-        self.fd = None
+        self.fd: Optional[int] = None
         if fcntl is None:
             log.warning("storage folder %r used without a lock (no fcntl here): one Analytics per folder", directory)
             return
@@ -57,7 +61,7 @@ class FolderLock:
         except OSError:
             pass  # a full disk: the lock holds all the same
 
-    def release(self):
+    def release(self) -> None:
         """Let go (shutdown). Idempotent."""
         fd, self.fd = self.fd, None
         if fd is not None:
@@ -71,7 +75,7 @@ class FolderLock:
     __del__ = release
 
 
-def _holder(fd):
+def _holder(fd: int) -> Optional[int]:
     try:
         text = os.pread(fd, 32, 0).decode("ascii").strip()
         return int(text) if text.isdigit() else None
@@ -79,7 +83,7 @@ def _holder(fd):
         return None
 
 
-def _refusal(directory, holder):
+def _refusal(directory: str, holder: Optional[int]) -> str:
     if holder == os.getpid():
         return (f"storage_dir {directory!r} is in use by another Analytics in this process; "
                 f"call its shutdown() first, or give this one another storage_dir")

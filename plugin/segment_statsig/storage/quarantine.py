@@ -11,12 +11,16 @@ import os
 
 from .files import QUARANTINE
 
+TYPE_CHECKING = False  # mypy reads the block below; at run time typing (milliseconds) stays unloaded
+if TYPE_CHECKING:
+    from typing import Any, Optional
+
 log = logging.getLogger("segment_statsig")
 
 MAX_BYTES = 1024 * 1024
 
 
-def set_aside(directory, where, error, record):
+def set_aside(directory: Optional[str], where: str, error: BaseException, record: Any) -> bool:
     """Append `record` (the journal line's text, or the event dict) with why it failed.
     Returns True when it was written; never raises."""
     if directory is None:
@@ -40,7 +44,7 @@ def set_aside(directory, where, error, record):
         return False
 
 
-def erase(directory):
+def erase(directory: Optional[str]) -> None:
     """Remove the quarantine file (Analytics.purge)."""
     if directory is None:
         return
@@ -52,7 +56,7 @@ def erase(directory):
         log.warning("cannot erase the quarantine file (%s)", failure.strerror or failure)
 
 
-def describe(event):
+def describe(event: Any) -> str:
     """'track "Login Button Clicked" (messageId …)': how a log line names an event."""
     if not isinstance(event, dict):
         return "an unreadable record"

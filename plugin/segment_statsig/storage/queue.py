@@ -18,6 +18,27 @@ import time
 
 from .files import QUEUE_DELIVERED, describe_error
 
+TYPE_CHECKING = False  # mypy reads the block below; at run time typing (milliseconds) stays unloaded
+if TYPE_CHECKING:
+    from typing import Deque, Iterable, List, Optional, Protocol, Set, Tuple
+
+    from .._typing import QueueItem, QueueRow
+
+    class Queue(Protocol):
+        """What a destination's delivery needs of its queue: MemoryQueue, SqliteQueue and
+        FallbackQueue (storage/fallback.py) are the three."""
+
+        @property
+        def count(self) -> int: ...   # events held
+        @property
+        def bytes(self) -> int: ...   # their JSON's length
+        def put_many(self, items: List[QueueItem]) -> int: ...
+        def peek(self, limit: int) -> List[QueueRow]: ...
+        def remove(self, ids: List[int]) -> int: ...
+        def forget(self) -> None: ...
+        def purge(self) -> int: ...
+        def close(self) -> None: ...
+
 log = logging.getLogger("segment_statsig")
 
 _MARK = struct.Struct("<QQ")   # delivered up to this id, and a check (a torn marker reads as none)
@@ -28,14 +49,14 @@ _GIVE_BACK = 1 << 20           # an empty queue whose files hold more than this 
 class MemoryQueue:
     durable = False
 
-    def __init__(self, max_events, max_bytes, first_id=1):
+    def __init__(self, max_events: int, max_bytes: int, first_id: int = 1) -> None:
         self.max_events, self.max_bytes = max_events, max_bytes
-        self.items = collections.deque()  # (id, text)
+        self.items: Deque[QueueRow] = collections.deque()  # (id, text)
         self.next_id = self.first_id = first_id
         self.count = self.bytes = 0
         self.lock = threading.Lock()
 
-    def put_many(self, items):
+    def put_many(self, items: List[QueueItem]) -> int:
         """Store (message id, text) items; returns how many of the oldest were dropped to
         stay in bounds. (In memory nothing survives a crash, so ids need no checking.)"""
         with self.lock:
@@ -52,11 +73,11 @@ class MemoryQueue:
                 dropped += 1
             return dropped
 
-    def peek(self, limit):
+    def peek(self, limit: int) -> List[QueueRow]:
         with self.lock:
             return [self.items[i] for i in range(min(limit, len(self.items)))]
 
-    def remove(self, ids):
+    def remove(self, ids: List[int]) -> int:
         """Remove rows a peek() returned (the oldest, so every row up to the last of
         them); returns how many were still there."""
         if not ids:
@@ -70,10 +91,10 @@ class MemoryQueue:
             self.count = len(self.items)
             return removed
 
-    def forget(self):
+    def forget(self) -> None:
         pass
 
-    def purge(self):
+    def purge(self) -> int:
         """Erase every event; returns how many."""
         with self.lock:
             erased = len(self.items)
@@ -81,7 +102,7 @@ class MemoryQueue:
             self.count = self.bytes = 0
             return erased
 
-    def close(self):
+    def close(self) -> None:
         pass
 
 
@@ -90,8 +111,10 @@ REPLAY_WINDOW = 2000  # > the journal lines one worker pass stores (worker.BATCH
 
 class SqliteQueue:
     durable = True
+    count: int  # rows held (rows marked delivered not counted)
+    bytes: int  # the length of their bodies
 
-    def __init__(self, path, max_events, max_bytes):
+    def __init__(self, path: str, max_events: int, max_bytes: int) -> None:
         import sqlite3
 
         self.sqlite3 = sqlite3
@@ -107,8 +130,9 @@ class SqliteQueue:
             self.db.execute("PRAGMA synchronous=NORMAL")
             # Deleted rows are zeroed, not left in free pages: reset() must leave no user on disk.
             self.db.execute("PRAGMA secure_delete=ON")
-            self.forget_upto = None
-            self.peeked = None
+            self.forget_upto: Optional[int] = None
+            # (the last row id a peek() returned, the lengths of the rows it returned)
+            self.peeked: Optional[Tuple[int, List[int]]] = None
             # Rowids only grow while rows exist, which is all the delivery order needs;
             # no AUTOINCREMENT, no index: an insert is a plain append.
             self.db.execute("CREATE TABLE IF NOT EXISTS events (id INTEGER PRIMARY KEY, mid TEXT, body TEXT NOT NULL)")
@@ -121,18 +145,18 @@ class SqliteQueue:
             # A crash between storing a pass of events and marking them done in the
             # journal makes the next start replay that pass (at most one pass, the rows
             # stored last): remember their message ids so the replay is not stored twice.
-            self.recent_mids = {mid for (mid,) in self.db.execute(
+            self.recent_mids: Set[str] = {mid for (mid,) in self.db.execute(
                 "SELECT mid FROM events WHERE id > ? ORDER BY id DESC LIMIT ?", (self.gone_upto, REPLAY_WINDOW)) if mid}
         except Exception:
             self.db.close()
             raise
 
-    def _recount(self):
+    def _recount(self) -> None:
         self.count, self.bytes = self.db.execute(
             "SELECT COUNT(*), COALESCE(SUM(LENGTH(body)), 0) FROM events WHERE id > ?", (self.gone_upto,)).fetchone()
 
     # --- rows delivered on a full disk --------------------------------------------
-    def _open_mark(self):
+    def _open_mark(self) -> Optional[int]:
         """The marker file, allocated now (while there is room): 16 bytes, rewritten in place."""
         try:
             fd = os.open(self.path + QUEUE_DELIVERED, os.O_RDWR | os.O_CREAT, 0o600)
@@ -145,7 +169,7 @@ class SqliteQueue:
             pass
         return fd
 
-    def _read_mark(self):
+    def _read_mark(self) -> int:
         if self.mark_fd is None:
             return 0
         try:
@@ -154,16 +178,18 @@ class SqliteQueue:
             return 0
         return upto if check == upto ^ _CHECK else 0
 
-    def _write_mark(self, upto):
+    def _write_mark(self, upto: int) -> None:
         if self.mark_fd is not None:
             try:
                 os.pwrite(self.mark_fd, _MARK.pack(upto, upto ^ _CHECK), 0)
             except OSError as error:
                 log.debug("queue %s: cannot write its delivered marker (%s)", os.path.basename(self.path), error)
 
-    def _defer(self, last, error):
+    def _defer(self, last: int, error: BaseException) -> int:
         """DELETE failed (a full disk): count the rows gone here and mark them, for
         this run (peek skips them) and the next (it deletes them first)."""
+        count: int
+        size: int
         count, size = self.db.execute(
             "SELECT COUNT(*), COALESCE(SUM(LENGTH(body)), 0) FROM events WHERE id > ? AND id <= ?",
             (self.gone_upto, last)).fetchone()
@@ -177,7 +203,7 @@ class SqliteQueue:
         self.bytes -= size
         return count
 
-    def _delete_gone(self):
+    def _delete_gone(self) -> bool:
         """Try again to delete the rows marked delivered; True when they are gone."""
         try:
             self.db.execute("DELETE FROM events WHERE id <= ?", (self.gone_upto,))
@@ -188,7 +214,7 @@ class SqliteQueue:
         log.info("queue %s: the rows delivered while the disk was full are deleted", os.path.basename(self.path))
         return True
 
-    def put_many(self, items):
+    def put_many(self, items: List[QueueItem]) -> int:
         """Store (message id, text) items (a replayed one already stored is skipped);
         returns how many of the oldest were dropped to stay in bounds."""
         if self.recent_mids:
@@ -214,7 +240,7 @@ class SqliteQueue:
                 raise
             return dropped
 
-    def _trim(self):
+    def _trim(self) -> int:
         """Drop the oldest rows until both bounds hold (keeping the newest row
         when only the byte bound is over); returns how many."""
         dropped = 0
@@ -237,7 +263,7 @@ class SqliteQueue:
             dropped += cut
         return dropped
 
-    def peek(self, limit):
+    def peek(self, limit: int) -> List[QueueRow]:
         with self.lock:
             rows = self.db.execute("SELECT id, body FROM events WHERE id > ? ORDER BY id LIMIT ?",
                                    (self.gone_upto, limit)).fetchall()
@@ -245,7 +271,7 @@ class SqliteQueue:
             self.peeked = (rows[-1][0], [len(body) for _, body in rows]) if rows else None
             return rows
 
-    def remove(self, ids):
+    def remove(self, ids: List[int]) -> int:
         """Remove rows a peek() returned (the oldest, so every row up to the last of
         them); returns how many were still there."""
         if not ids:
@@ -277,7 +303,7 @@ class SqliteQueue:
                 self._scrub()
             return removed
 
-    def _give_back(self):
+    def _give_back(self) -> None:
         """The queue is empty after holding a lot: give back the disk a long outage took
         (VACUUM rebuilds the file, now tiny; the checkpoint truncates the WAL). The
         delivery thread runs this after its last removal, never the app's thread."""
@@ -293,11 +319,12 @@ class SqliteQueue:
         except (self.sqlite3.Error, OSError) as error:
             log.debug("queue %s: could not give disk space back (%s)", os.path.basename(self.path), error)
 
-    def last_id(self):
+    def last_id(self) -> int:
         with self.lock:
-            return self.db.execute("SELECT COALESCE(MAX(id), 0) FROM events").fetchone()[0]
+            last: int = self.db.execute("SELECT COALESCE(MAX(id), 0) FROM events").fetchone()[0]
+            return last
 
-    def purge(self):
+    def purge(self) -> int:
         """Erase every event, and its traces in the WAL (secure_delete zeroes the pages);
         returns how many. On a full disk they are marked delivered instead: never sent."""
         with self.lock:
@@ -319,14 +346,14 @@ class SqliteQueue:
                 log.warning("queue %s: could not erase the events from its log (%s)", os.path.basename(self.path), error)
             return erased
 
-    def forget(self):
+    def forget(self) -> None:
         """The user was reset: once the rows stored so far are gone (delivered or
         dropped), erase their last traces (the WAL's old page images)."""
         with self.lock:
             self.forget_upto = self.db.execute("SELECT COALESCE(MAX(id), 0) FROM events").fetchone()[0]
             self._scrub()
 
-    def _scrub(self):
+    def _scrub(self) -> None:
         oldest = self.db.execute("SELECT MIN(id) FROM events WHERE id > ?", (self.gone_upto,)).fetchone()[0]
         if oldest is None or oldest > self.forget_upto:
             try:
@@ -336,7 +363,7 @@ class SqliteQueue:
                             os.path.basename(self.path), error)
             self.forget_upto = None
 
-    def close(self):
+    def close(self) -> None:
         with self.lock:
             if self.gone_upto:
                 self._delete_gone()
@@ -349,7 +376,7 @@ class SqliteQueue:
                 self.mark_fd = None
 
 
-def open_queue(directory, name, max_events, max_bytes):
+def open_queue(directory: Optional[str], name: str, max_events: int, max_bytes: int) -> Queue:
     """A SqliteQueue in `directory`, or a MemoryQueue when that cannot be had."""
     if directory is None:
         return MemoryQueue(max_events, max_bytes)

@@ -16,6 +16,13 @@ import re
 
 from ..analytics.events import RESET
 
+TYPE_CHECKING = False  # mypy reads the block below; at run time typing (milliseconds) stays unloaded
+if TYPE_CHECKING:
+    from typing import Any, Counter, List, Optional, Tuple
+
+    #: A decoded journal line: [type, unix time, message id, anonymousId, userId, fields, context, integrations].
+    Record = List[Any]
+
 KINDS = frozenset(("track", "screen", "page", "identify", "group", "alias", RESET))
 _START = re.compile('\\["(?:%s)",' % "|".join(sorted(KINDS)))
 
@@ -27,21 +34,21 @@ _raw_decode = _decoder.raw_decode
 class Damage:
     """What a pass could not read: lines, bytes, and why."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         self.lines = 0
         self.bytes = 0
-        self.why = collections.Counter()
-        self.typical = 0  # bytes of a good record in the same pass: how many records the damage held
+        self.why: Counter[str] = collections.Counter()
+        self.typical: float = 0  # bytes of a good record in the same pass: how many records the damage held
 
-    def __bool__(self):
+    def __bool__(self) -> bool:
         return self.lines > 0
 
-    def add(self, nbytes, why):
+    def add(self, nbytes: int, why: str) -> None:
         self.lines += 1
         self.bytes += nbytes
         self.why[why] += 1
 
-    def __str__(self):
+    def __str__(self) -> str:
         reasons = ", ".join(why for why, _ in self.why.most_common())
         held = ""
         if self.typical:
@@ -50,13 +57,13 @@ class Damage:
         return f"{self.lines} damaged line{'s' if self.lines != 1 else ''} ({self.bytes:,} bytes{held}: {reasons})"
 
 
-def read_records(lines):
+def read_records(lines: List[bytes]) -> Tuple[List[Record], Damage]:
     """(records, damage): the records `lines` hold, in order, and what they lost."""
     damage = Damage()
     joined = b",".join(lines)
     if joined.isascii():
         try:
-            records = _decode("[" + joined.decode("ascii") + "]")
+            records: List[Record] = _decode("[" + joined.decode("ascii") + "]")
             if len(records) == len(lines) and all(map(_is_record, records)):
                 return records, damage
         except ValueError:
@@ -65,7 +72,7 @@ def read_records(lines):
     good = 0
     for line in lines:
         text = line.decode("latin-1")  # one character per byte, whatever the damage
-        record = None
+        record: Any = None
         if text.isascii():
             try:
                 record = _decode(text)
@@ -87,9 +94,10 @@ def read_records(lines):
     return records, damage
 
 
-def _salvage(text):
+def _salvage(text: str) -> Tuple[List[Record], int]:
     """Every whole record inside a damaged line: (records, characters they cover)."""
-    found, kept, after = [], 0, 0
+    found: List[Record] = []
+    kept = after = 0
     for match in _START.finditer(text):
         at = match.start()
         if at < after:
@@ -105,7 +113,7 @@ def _salvage(text):
     return found, kept
 
 
-def _why(text, parsed):
+def _why(text: str, parsed: Any) -> str:
     if "\0" in text:
         return "NUL bytes"
     if not text.isascii():
@@ -115,11 +123,11 @@ def _why(text, parsed):
     return "not JSON"
 
 
-def _is_record(record):
+def _is_record(record: Any) -> bool:
     return record.__class__ is list and len(record) == 8
 
 
-def _is_whole_record(record):
+def _is_whole_record(record: Any) -> bool:
     """Stricter, for what is found inside damage: a list inside a record's values is
     not taken for a record."""
     return (_is_record(record) and record[0].__class__ is str and record[0] in KINDS and record[2].__class__ is str

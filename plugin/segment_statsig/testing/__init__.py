@@ -3,7 +3,14 @@
 Importing this package is cheap; the servers (and pytest-httpserver/werkzeug) load on
 first use of ``FakeStatsig`` / ``FakeSegmentCDN``.
 """
-from typing import Any
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # type checkers read the names below; at run time they load on first use
+    from ._server import RecordedRequest as RecordedRequest
+    from .fake_segment_cdn import FakeSegmentCDN as FakeSegmentCDN
+    from .fake_statsig import FakeStatsig as FakeStatsig
 
 __all__ = ["FakeStatsig", "FakeSegmentCDN", "RecordedRequest"]
 

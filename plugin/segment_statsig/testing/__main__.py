@@ -17,7 +17,7 @@ import json
 import logging
 import sys
 from pathlib import Path
-from typing import Any, Dict, Iterator, List, NoReturn
+from typing import Any, Callable, Dict, Iterator, List, NoReturn, Optional
 
 from . import adapters
 from .har import to_har
@@ -90,7 +90,7 @@ def case_files(paths: List[str]) -> List[Path]:
     return out
 
 
-def load_adapter(spec: str):
+def load_adapter(spec: str) -> Callable[[adapters.Session], None]:
     try:
         return adapters.load(spec)
     except adapters.AdapterError as e:
@@ -140,7 +140,7 @@ def show_logs(handler: CaseLog, verbose: bool, failed: bool) -> None:
         print(f"  ({n} log line{'s' if n != 1 else ''} from the case: -v shows them)")
 
 
-def cmd_record(args) -> int:
+def cmd_record(args: argparse.Namespace) -> int:
     adapter = load_adapter(args.adapter)
     status = 0
     for path in map(Path, args.cases):
@@ -178,7 +178,7 @@ def cmd_record(args) -> int:
     return status
 
 
-def cmd_verify(args) -> int:
+def cmd_verify(args: argparse.Namespace) -> int:
     adapter = load_adapter(args.adapter)
     files = case_files(args.paths)
     cases = [(path, read_case(path)) for path in files]  # every file readable before any runs
@@ -200,7 +200,7 @@ def cmd_verify(args) -> int:
     return 1 if failed else 0
 
 
-def cmd_export_har(args) -> int:
+def cmd_export_har(args: argparse.Namespace) -> int:
     path = Path(args.case)
     case = read_case(path)
     if not isinstance(case.get("expected"), dict) or "requests" not in case["expected"]:
@@ -222,7 +222,7 @@ class Parser(argparse.ArgumentParser):
         sys.exit(2)
 
 
-def main(argv=None) -> int:
+def main(argv: Optional[List[str]] = None) -> int:
     parser = Parser(prog=PROG, description=__doc__.split("\n")[0])
     sub = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
     for name in ("record", "verify"):
@@ -244,8 +244,9 @@ def main(argv=None) -> int:
     har.add_argument("-o", "--output")
     har.set_defaults(fn=cmd_export_har)
     args = parser.parse_args(argv)
+    command: Callable[[argparse.Namespace], int] = args.fn
     try:
-        return args.fn(args)
+        return command(args)
     except CliError as e:
         print(f"{PROG} {args.command}: {e}", file=sys.stderr)
         return 2

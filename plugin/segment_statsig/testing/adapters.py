@@ -90,7 +90,8 @@ def ours(session: Session) -> None:
             from segment_statsig import ConsentManager
 
             choices = dict(consent.get("categories") or {})
-            analytics.add(ConsentManager(lambda: dict(choices))).choices = choices
+            # (kept on the manager for consent_changed to change: an attribute of the harness's own)
+            analytics.add(ConsentManager(lambda: dict(choices))).choices = choices  # type: ignore[attr-defined]
         analytics.add(StatsigDestination(api_url=session.statsig_url, **dest_kw))
         for call in session.decoded_calls():
             _call(analytics, call["method"], call["args"], session.timeout)

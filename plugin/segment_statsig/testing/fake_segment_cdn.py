@@ -192,7 +192,7 @@ MAX_BATCH_BYTES = 500 * 1024
 MAX_EVENT_BYTES = 32 * 1024
 
 
-def _over_limits(raw: bytes, batch: list) -> Optional[str]:
+def _over_limits(raw: bytes, batch: List[Any]) -> Optional[str]:
     """What Segment answers 400 for, as its API does: the whole batch is refused."""
     if len(raw) > MAX_BATCH_BYTES:
         return f"batch of {len(raw)} bytes is over Segment's {MAX_BATCH_BYTES}-byte request limit"
