@@ -16,6 +16,8 @@ left are processed even when no call comes: GRACE seconds after the app last add
 (or removed) a plugin, once it has a destination."""
 from __future__ import annotations
 
+TYPE_CHECKING = False  # mypy reads the blocks under it; at run time typing stays unloaded
+
 import json
 import logging
 import threading
@@ -25,6 +27,12 @@ from ..storage import quarantine
 from ..storage.records import read_records
 from .events import OWN, RESET, to_event
 from .plugin import EventPlugin
+
+if TYPE_CHECKING:
+    from typing import Optional
+
+    from ..storage.journal import Journal
+    from .client import Analytics
 
 log = logging.getLogger("segment_statsig")
 
@@ -37,13 +45,13 @@ GRACE = 5.0        # seconds without a call, after the last add(), before an ear
 
 
 class TimelineWorker:
-    def __init__(self, analytics):
+    def __init__(self, analytics: Analytics) -> None:
         self.analytics = analytics
-        self.journal = analytics.journal
+        self.journal: Journal = analytics.journal  # type: ignore[assignment]  # a live one while the worker runs
         self.wake = threading.Event()
         self.idle = threading.Condition()
         self.lock = threading.Lock()
-        self.thread = None
+        self.thread: Optional[threading.Thread] = None
         self.processing = False
         self.flush_requested = False
         self.sync_requested = False
@@ -52,21 +60,21 @@ class TimelineWorker:
         self.untimed = False  # asleep with no timer (nothing pending, or held): the next call wakes it
         self.calls = 0       # calls since the worker last took lines (approximate: only timing uses it)
         self.threshold = analytics.flush_at  # calls that make a batch (1 while a plugin wants prompt events)
-        self.due_at = None   # when the batch timer runs out (None: no timer)
+        self.due_at: Optional[float] = None  # when the batch timer runs out (None: no timer)
         self.process_requested = False  # process what is pending now (an exposure wants its place)
         self.quarantined = 0  # records the timeline could not process, set aside
         self.purges_asked = self.purges_done = 0
         self.holding = True  # until start(): the app may still be adding destinations
-        self.release_at = None  # with start_later(): when to stop holding anyway
+        self.release_at: Optional[float] = None  # with start_later(): when to stop holding anyway
 
-    def start(self):
+    def start(self) -> None:
         """Process from now on (the app's first call, flush, a lifecycle hook)."""
         with self.lock:
             self.holding = False
             self._spawn()
         self.wake.set()
 
-    def start_later(self):
+    def start_later(self) -> None:
         """The journal holds an earlier run's lines: process them after the grace
         period even if no call comes (a restart that only delivers)."""
         with self.lock:
@@ -74,19 +82,19 @@ class TimelineWorker:
                 self.release_at = time.monotonic() + GRACE
                 self._spawn()
 
-    def plugins_changed(self):
+    def plugins_changed(self) -> None:
         """add() / remove(): the app is still setting up; hold a little longer."""
         if self.holding and self.release_at is not None:
             self.release_at = time.monotonic() + GRACE
         if self.thread is not None:
             self.wake.set()
 
-    def _spawn(self):
+    def _spawn(self) -> None:
         if self.thread is None and not self.stopping:
             self.thread = threading.Thread(target=self._run, name="segment-statsig-timeline", daemon=True)
             self.thread.start()
 
-    def nudge(self):
+    def nudge(self) -> None:
         """Caller's thread, after the journal copy: wake the worker only for a full batch,
         or when it sleeps with no timer (the first call after an idle spell)."""
         self.calls += 1
@@ -94,7 +102,7 @@ class TimelineWorker:
             self.asleep = self.untimed = False
             self.wake.set()
 
-    def process_pending(self, timeout):
+    def process_pending(self, timeout: float) -> bool:
         """Another thread (the values thread, with exposures to store) wants what is
         journaled so far processed first, so that it keeps its place in call order.
         Returns at once while events are held (consent)."""
@@ -104,21 +112,21 @@ class TimelineWorker:
         self.wake.set()
         return self.wait_processed(time.monotonic() + timeout)
 
-    def request_flush(self, sync=False):
+    def request_flush(self, sync: bool = False) -> None:
         """Process what is journaled, then have every destination send; `sync` also
         fsyncs the journal (the app is going to the background)."""
         self.sync_requested = self.sync_requested or sync
         self.flush_requested = True
         self.wake.set()
 
-    def wait_processed(self, deadline):
+    def wait_processed(self, deadline: float) -> bool:
         """Block until every journaled line is processed (and settings known), or the deadline."""
         settings_ready = self.analytics._settings_ready
         with self.idle:  # notified after every pass
             return self.idle.wait_for(lambda: not self.processing and not self.journal.pending
                                       and settings_ready.is_set(), max(0.0, deadline - time.monotonic()))
 
-    def purge(self, timeout):
+    def purge(self, timeout: float) -> bool:
         """Have the worker erase what is undelivered, between two passes; True when done."""
         with self.idle:
             self.purges_asked += 1
@@ -127,7 +135,7 @@ class TimelineWorker:
         with self.idle:
             return self.idle.wait_for(lambda: self.purges_done >= asked, timeout)
 
-    def _purge(self):
+    def _purge(self) -> None:
         analytics = self.analytics
         erased = self.journal.purge()
         for plugin in analytics._all_plugins():
@@ -139,17 +147,18 @@ class TimelineWorker:
         quarantine.erase(analytics.storage_dir)
         log.info("purge: erased %d undelivered events from the device", erased)
 
-    def stop(self, timeout):
+    def stop(self, timeout: float) -> None:
         with self.lock:
             self.stopping = True
         self.wake.set()
         if self.thread is not None:
             self.thread.join(timeout)
 
-    def _hold(self):
+    def _hold(self) -> None:
         """Until start(), or the grace period is over and there is a destination."""
         while self.holding and not self.stopping:
-            left = self.release_at - time.monotonic()
+            # (The thread runs while holding only after start_later(), which set release_at.)
+            left = (self.release_at or 0.0) - time.monotonic()
             if left <= 0 and self.analytics.destinations():
                 log.info("timeline: processing an earlier run's events (no call came)")
                 self.holding = False
@@ -157,7 +166,7 @@ class TimelineWorker:
             self.wake.wait(left if left > 0 else self.analytics.flush_interval)
             self.wake.clear()
 
-    def _run(self):
+    def _run(self) -> None:
         analytics = self.analytics
         self._hold()
         # Hold events until the destinations know their settings (bounded wait).
@@ -203,7 +212,7 @@ class TimelineWorker:
                 return
             self._sleep()
 
-    def _sleep(self):
+    def _sleep(self) -> None:
         """Until a call fills a batch, the batch timer runs out, or someone asks."""
         analytics = self.analytics
         self.untimed = True
@@ -224,7 +233,7 @@ class TimelineWorker:
             self.wake.wait(max(0.0, self.due_at - time.monotonic()) if self.due_at is not None else None)
         self.asleep = self.untimed = False
 
-    def _threshold(self):
+    def _threshold(self) -> int:
         """flush_at; 1 while any plugin asks for prompt events (a plugin of the app's, or a
         destination with a delivery listener): they see each event as it is made."""
         analytics = self.analytics
@@ -233,14 +242,14 @@ class TimelineWorker:
                 return 1
         return analytics.flush_at
 
-    def _purge_if_asked(self):
+    def _purge_if_asked(self) -> None:
         asked = self.purges_asked
         if asked > self.purges_done:
             self._purge()
             with self.idle:
                 self.purges_done = asked
 
-    def _drain(self):
+    def _drain(self) -> None:
         analytics = self.analytics
         self.calls = 0
         while not analytics._holds and self.purges_asked == self.purges_done:

@@ -7,11 +7,23 @@ final for that batch: it is dropped with a log line naming the status and the re
 """
 from __future__ import annotations
 
+TYPE_CHECKING = False  # mypy reads the blocks under it; at run time typing stays unloaded
+
 import logging
 import threading
 import time
 
 from . import policy
+
+if TYPE_CHECKING:
+    from typing import Any, Callable, List, Optional
+
+    import threading as _threading
+
+    from .._typing import QueueRow as Row
+    from ..storage.queue import Queue
+    from .http import SendResult
+    from .stats import DeliveryStats
 
 log = logging.getLogger("segment_statsig")
 
@@ -23,9 +35,13 @@ class Delivery:
     sending is possible at all (a key is known); `prepare()`, when given, runs once
     first on the thread (it loads the network stack there, before the first batch)."""
 
-    def __init__(self, name, get_queue, send, ready, stats, notify, *, flush_at, flush_interval,
-                 max_batch_size, retry_base, retry_max, max_batch_bytes=None, max_burst_batch_size=None,
-                 clock=time.monotonic, prepare=None):
+    def __init__(self, name: str, get_queue: Callable[[], Queue], send: Callable[[List[str]], SendResult],
+                 ready: Callable[[], bool], stats: DeliveryStats,
+                 notify: Callable[[str, List[Any], Optional[int]], None], *, flush_at: int,
+                 flush_interval: float, max_batch_size: int, retry_base: float, retry_max: float,
+                 max_batch_bytes: Optional[int] = None, max_burst_batch_size: Optional[int] = None,
+                 clock: Callable[[], float] = time.monotonic,
+                 prepare: Optional[Callable[[], None]] = None) -> None:
         self.name = name
         self.get_queue = get_queue
         self.send = send
@@ -64,21 +80,21 @@ class Delivery:
         self.slow = True
         self.timer = False      # a flush_interval timer of this sender's own is running
         self.timer_from = 0.0   # since when
-        self.thread = None
+        self.thread: Optional[_threading.Thread] = None
 
-    def start(self):
+    def start(self) -> None:
         if self.thread is None:
             self.thread = threading.Thread(target=self._run, name=f"segment-statsig-{self.name}", daemon=True)
             self.thread.start()
 
-    def request_flush(self):
+    def request_flush(self) -> None:
         """Send everything queued now; while a retry is scheduled, when its backoff ends.
         At most one attempt per backoff step, whoever asks: an app calling flush() in a
         loop during an outage must not become a request loop."""
         self.flush_requested = True
         self.wake.set()
 
-    def retry_now(self):
+    def retry_now(self) -> None:
         """The network is back (the app knows, a connectivity callback says so): end
         the current backoff step and start backing off afresh; a server's Retry-After
         still holds."""
@@ -87,11 +103,11 @@ class Delivery:
         self.flush_requested = True
         self.wake.set()
 
-    def purged(self):
+    def purged(self) -> None:
         """The queue was erased: a batch in flight must not count its rows as removed."""
         self.epoch += 1
 
-    def stored_aside(self, count):
+    def stored_aside(self, count: int) -> None:
         """Rows stored by another thread than the timeline's (exposures): they are sent
         with the next batch, or on this sender's own timer, at the latest."""
         if not self.timer:
@@ -100,23 +116,23 @@ class Delivery:
             self.wake.set()
         self.queue_grew(count)
 
-    def queue_grew(self, count):
+    def queue_grew(self, count: int) -> None:
         if count >= self.flush_at:
             self.wake.set()
 
-    def stop(self, timeout):
+    def stop(self, timeout: float) -> bool:
         self.stopping = True
         self.wake.set()
         if self.thread is not None:
             self.thread.join(timeout)
         return self.thread is None or not self.thread.is_alive()
 
-    def wait_idle(self, timeout):
+    def wait_idle(self, timeout: Optional[float]) -> bool:
         """Block until the queue is empty and nothing is in flight, or timeout."""
         with self.idle:  # notified after every send and before every wait
             return self.idle.wait_for(lambda: not self.busy and not self.get_queue().count, timeout)
 
-    def _run(self):
+    def _run(self) -> None:
         if self.prepare is not None:
             try:
                 self.prepare()
@@ -156,7 +172,7 @@ class Delivery:
             self.wake.wait(None if wait is None else max(0.001, min(wait, self.flush_interval)))
             self.wake.clear()
 
-    def send_here(self, count):
+    def send_here(self, count: int) -> bool:
         """The timeline worker, with a full batch just stored (`count` rows queued): send
         it on that thread rather than wake this one (on a phone each wake-up costs), when
         this sender is idle, not backing off, and its last requests were quick: a slow or
@@ -175,12 +191,12 @@ class Delivery:
             self.wake.set()
         return True
 
-    def _batch_due(self, count, now):
+    def _batch_due(self, count: int, now: float) -> bool:
         """A full batch is due: a burst batch at once, one of flush_at paced."""
         return count >= self.max_burst_batch_size or (
             count >= self.flush_at and now - self.last_send >= self.min_send_interval)
 
-    def _send_guarded(self, queue):
+    def _send_guarded(self, queue: Queue) -> None:
         """_send_all, with the sender lock held, on either thread."""
         self.busy = True
         started = self.clock()
@@ -193,7 +209,7 @@ class Delivery:
             self.busy = False
         self.slow = self.clock() - started > INLINE_MAX_SECONDS or bool(self.not_before)
 
-    def _send_all(self, queue):
+    def _send_all(self, queue: Queue) -> None:
         """Send batches until the queue is empty, a retry is scheduled, or we stop."""
         first = True
         while not self.stopping and queue.count and self.ready():
@@ -248,7 +264,7 @@ class Delivery:
                           self.name, status, len(ids), result.reply[:300] or "(nothing)")
                 self.notify("dropped", texts, status)
 
-    def _backoff(self, retry_after):
+    def _backoff(self, retry_after: Optional[float]) -> float:
         self.attempt += 1
         delay = policy.backoff_delay(self.attempt, self.retry_base, self.retry_max)
         floor = policy.retry_after_floor(retry_after)
@@ -259,7 +275,7 @@ class Delivery:
         return delay
 
 
-def _within(rows, max_bytes):
+def _within(rows: List[Row], max_bytes: int) -> List[Row]:
     """The longest prefix of `rows` whose texts add up to at most `max_bytes` (at least
     one row: an event alone is never held back by its batch's bound)."""
     total = 0
