@@ -33,7 +33,7 @@ def log_records(caplog):
     return caplog
 
 
-# --- reliability tests (issue 6): long variants ------------------------------------------
+# --- reliability tests: long variants ------------------------------------------
 def pytest_addoption(parser):
     parser.addoption("--long", action="store_true", default=False,
                      help="long reliability variants: more kill points, longer outages, 8 x 10,000 events "

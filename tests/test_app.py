@@ -213,7 +213,7 @@ def test_tour_recording_replays_in_the_conformance_harness(tour):
     assert len(events_of(result.requests)) == len(events_of(case["expected"]["requests"]))
 
 
-# --- the Privacy screen (issue 15) ---------------------------------------------------------
+# --- the Privacy screen ---------------------------------------------------------
 
 def test_tour_recording_carries_the_privacy_settings_and_calls(tour):
     """The stand-in's settings (one rule, one consent mapping) and the Privacy screen's
@@ -296,7 +296,7 @@ def test_tour_opt_out_adds_no_row_and_erase_empties_the_queue(tour):
     assert screen["state_text"] == "erased"
 
 
-# --- what a newcomer sees (issue 14) --------------------------------------------------------
+# --- what a newcomer sees --------------------------------------------------------
 
 def test_tour_home_greets_a_first_launch_and_shows_its_delivery_card_unscrolled(tour):
     out, _ = tour

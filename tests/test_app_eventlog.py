@@ -182,7 +182,7 @@ def test_the_badge_counts_what_arrived_since_the_log_was_last_seen():
     assert small.unseen() == 5 and len(small.rows()) == 2  # still arrivals, though the log keeps two
 
 
-# --- privacy: blocked, filtered, erased (issue 15) --------------------------------------
+# --- privacy: blocked, filtered, erased --------------------------------------
 
 def _private_client(tmp_path, fake_statsig, choices):
     """The demo's privacy wiring, without Kivy: its settings (the Internal Debug filter, Statsig

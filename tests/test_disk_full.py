@@ -1,4 +1,4 @@
-"""A real full disk (issue 17, defect 10): a small tmpfs as root (else RLIMIT_FSIZE,
+"""A real full disk: a small tmpfs as root (else RLIMIT_FSIZE,
 the same code paths; see tests/test_storage_faults.py), filled while the app runs and
 freed again.
 

@@ -1,4 +1,4 @@
-"""Feature gates, configs and experiments on the device (issue 8), on the loopback fake."""
+"""Feature gates, configs and experiments on the device, on the loopback fake."""
 import json
 import os
 import stat

@@ -1,4 +1,4 @@
-"""Hardening (issue 17): hostile URLs and keys let nothing out, hostile values and
+"""Hardening: hostile URLs and keys let nothing out, hostile values and
 timestamps never raise anything but ValueError/TypeError on the caller's thread and are
 never accepted and then dropped, one huge event holds up nothing, flush() never beats
 the backoff, the storage path does not name the write key, and batches respect the

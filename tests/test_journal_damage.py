@@ -1,4 +1,4 @@
-"""A damaged journal loses only the damaged records (issue 17, defect 7).
+"""A damaged journal loses only the damaged records.
 
 An app (tests/crash_child.py) journals 3,000 calls of ~200 bytes and is killed with
 kill -9 before its timeline processed them (or after it processed and delivered the

@@ -1,4 +1,4 @@
-"""Memory and disk under a long outage (issue 17, defect 12).
+"""Memory and disk under a long outage.
 
 A fresh process (for a clean RSS) makes 200,000 calls in a tight loop while Statsig
 answers 503: the calls outpace the timeline, so the journal holds a long backlog, and

@@ -1,4 +1,4 @@
-"""Destination filters, consent, opt-out and purge in device mode (issue 15), end to end:
+"""Destination filters, consent, opt-out and purge in device mode, end to end:
 Segment's CDN settings from the fake CDN, the Statsig events the fake Statsig received."""
 import json
 import logging

@@ -278,7 +278,7 @@ def test_lifecycle_start_events_reach_a_destination_added_after_construction(tmp
     """API.md's setup is Analytics(...) then analytics.add(StatsigDestination()). With
     track_lifecycle_events=True the constructor tracks Application Installed/Opened; the
     timeline worker may run them before the destination exists, and they are lost for it
-    (DESIGN.md: never lose an event silently). The pause stands for app start-up work."""
+    (never lose an event silently). The pause stands for app start-up work."""
     from segment_statsig import Analytics, StatsigDestination
     from segment_statsig.testing import FakeStatsig
 

@@ -1,4 +1,4 @@
-"""One storage folder, one Analytics (issue 17, defect 8).
+"""One storage folder, one Analytics.
 
 The journal and the queues belong to one Analytics at a time: it holds an exclusive
 lock on the folder (fcntl.flock on its `lock` file) from construction to shutdown();

@@ -1,1 +1,1 @@
-"""Side-by-side benchmark (issue 7): ``python -m tests.benchmarks [--quick] [--json PATH]``."""
+"""Side-by-side benchmark: ``python -m tests.benchmarks [--quick] [--json PATH]``."""

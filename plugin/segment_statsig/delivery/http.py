@@ -1,10 +1,11 @@
-"""HTTP for the delivery workers: URL checks, Retry-After, and one POST per batch.
+"""HTTP: the only code that talks to the network (Statsig's endpoints, Segment's API and
+CDN). One kept-alive connection per URL, Retry-After read, a reply kept short.
 
 requests sets the connection up (proxies and CA settings from the environment, TLS,
-the urllib3 pool), but each POST goes straight to that pool's urlopen: requests'
+the urllib3 pool), but each request goes straight to that pool's urlopen: requests'
 per-request layers (Request/PreparedRequest, cookies, hooks, the Response wrapper)
-cost more CPU on the delivery thread than the POST itself (~0.44 ms against ~0.20 ms
-per batch). requests and urllib3 are imported on a worker thread, never at import time.
+cost more CPU than the request itself. requests and urllib3 are imported on a worker
+thread, never at import time. Which URLs may be used is delivery/urls.py.
 """
 from __future__ import annotations
 

@@ -133,7 +133,7 @@ def _call(analytics: Any, method: str, args: Dict[str, Any], timeout: float) -> 
         raise AdapterError(f"unknown call {method!r}")
 
 
-#: gate / config calls (issue 8): check_gate {"name"}, get_config / get_experiment {"name",
+#: gate / config calls: check_gate {"name"}, get_config / get_experiment {"name",
 #: "key"?, "default"?}, get_layer {"name", "key", "default"?}, wait_for_values {"timeout"?}
 _VALUE_CALLS = ("check_gate", "get_config", "get_experiment", "get_layer", "wait_for_values")
 
@@ -164,7 +164,7 @@ def _value_call(analytics: Any, method: str, args: Dict[str, Any], timeout: floa
         raise AdapterError(f"{method}: exposure not stored within {timeout}s")
 
 
-#: privacy calls (issue 15): consent_start {}, consent_changed {"categories": {name: bool}}
+#: privacy calls: consent_start {}, consent_changed {"categories": {name: bool}}
 #: (with options.consent {"categories": {...}}), set_enabled {"enabled": bool}, purge {}
 _PRIVACY_CALLS = ("consent_start", "consent_changed", "set_enabled", "purge")
 

@@ -32,7 +32,7 @@ from ._wire import BodyError, decode
 
 __all__ = ["FakeStatsig", "RecordedRequest", "FORBIDDEN_EVENT_NAME_CHARS", "djb2"]
 
-#: characters whose presence makes Statsig's servers drop an event (DESIGN.md)
+#: characters whose presence makes Statsig's servers drop an event (statsig/mapping.py replaces them)
 FORBIDDEN_EVENT_NAME_CHARS = "\\[]{}<>#=;&$%|\x00\r\n"
 _FORBIDDEN = re.compile("[" + re.escape(FORBIDDEN_EVENT_NAME_CHARS) + "]")
 
