@@ -235,3 +235,17 @@ def test_damaged_position_file_neither_loses_nor_repeats(journaled, damage, tmp_
     assert not lost, sorted(lost)[:10]
     assert not duplicated, f"{len(duplicated)} sent twice, e.g. {sorted(duplicated)[:10]}"
     assert "Traceback" not in log, log[-3000:]
+
+
+def test_every_record_kind_is_salvaged_from_a_damaged_line():
+    """Damage that glues records together (a lost newline, NUL bytes between them) must
+    give back each whole record of every kind the journal writes: events, resets, and a
+    destination's own records (Statsig's exposures)."""
+    from segment_statsig.storage.records import read_records
+
+    own = b'["_own",1714564800.0,"' + b"a" * 32 + b'","anon",null,{"destination":"Statsig","payload":{"eventName":"statsig::gate_exposure"}},null,null]'
+    track = b'["track",1714564801.0,"' + b"b" * 32 + b'","anon",null,{"event":"After"},null,null]'
+    reset = b'["_reset",1714564802.0,"' + b"c" * 32 + b'","anon",null,{},null,null]'
+    records, damage = read_records([b"\0\0garbage" + own + b"\0" + track + b"\0\0" + reset])
+    assert [r[0] for r in records] == ["_own", "track", "_reset"]
+    assert damage and "NUL bytes" in str(damage)

@@ -60,6 +60,8 @@ class TimelineWorker:
         self.untimed = False  # asleep with no timer (nothing pending, or held): the next call wakes it
         self.calls = 0       # calls since the worker last took lines (approximate: only timing uses it)
         self.threshold = analytics.flush_at  # calls that make a batch (1 while a plugin wants prompt events)
+        self.burst = analytics.flush_at  # calls that make a batch while the destinations pace their requests
+        self.pace_until = 0.0  # until then they would not send a part batch anyway
         self.due_at: Optional[float] = None  # when the batch timer runs out (None: no timer)
         self.process_requested = False  # process what is pending now (an exposure wants its place)
         self.quarantined = 0  # records the timeline could not process, set aside
@@ -98,9 +100,15 @@ class TimelineWorker:
         """Caller's thread, after the journal copy: wake the worker only for a full batch,
         or when it sleeps with no timer (the first call after an idle spell)."""
         self.calls += 1
-        if self.asleep and (self.untimed or self.calls >= self.threshold):
+        if self.asleep and (self.untimed or self._batch_ready()):
             self.asleep = self.untimed = False
             self.wake.set()
+
+    def _batch_ready(self) -> bool:
+        """flush_at calls are waiting; or, while the destinations pace their requests (a
+        request went out less than a second ago: see delivery/worker.py), a burst batch."""
+        calls = self.calls
+        return calls >= self.threshold and (calls >= self.burst or time.monotonic() >= self.pace_until)
 
     def process_pending(self, timeout: float) -> bool:
         """Another thread (the values thread, with exposures to store) wants what is
@@ -185,7 +193,7 @@ class TimelineWorker:
                 timer_ran_out = self.due_at is not None and time.monotonic() >= self.due_at
                 flush = self.flush_requested or (timer_ran_out and self.journal.pending)
                 if self.journal.pending and (flush or self.process_requested or self.stopping
-                                             or self.calls >= self.threshold):
+                                             or self._batch_ready()):
                     self.process_requested = False
                     self._drain()
                     # The next batch's timer starts now, so the first call of that batch
@@ -202,6 +210,7 @@ class TimelineWorker:
                 if self.sync_requested:
                     self.sync_requested = False
                     self.journal.sync()
+                self._pace()
             except Exception:
                 log.exception("timeline worker: unexpected error; continuing")
             finally:
@@ -228,7 +237,7 @@ class TimelineWorker:
             else:
                 self.untimed = False  # the batch timer runs on, for the calls to come
                 self.wake.wait(max(0.0, self.due_at - time.monotonic()))
-        elif self.calls < self.threshold:
+        elif not self._batch_ready():
             self.untimed = False
             self.wake.wait(max(0.0, self.due_at - time.monotonic()) if self.due_at is not None else None)
         self.asleep = self.untimed = False
@@ -241,6 +250,17 @@ class TimelineWorker:
             if getattr(plugin, "prompt", False) or getattr(plugin, "_listeners", None):
                 return 1
         return analytics.flush_at
+
+    def _pace(self) -> None:
+        """When the destinations will next send a part batch, and how big a batch they send
+        at once meanwhile (a steady high rate: one pass per burst batch, not per flush_at)."""
+        found = [getattr(d, "delivery", None) for d in self.analytics.destinations()]
+        deliveries = [d for d in found if d is not None]
+        if not deliveries or len(deliveries) < len(found) or self.threshold == 1:
+            self.pace_until, self.burst = 0.0, self.threshold
+            return
+        self.pace_until = min(d.last_send + d.min_send_interval for d in deliveries)
+        self.burst = min(d.max_burst_batch_size for d in deliveries)
 
     def _purge_if_asked(self) -> None:
         asked = self.purges_asked

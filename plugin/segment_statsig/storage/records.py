@@ -14,7 +14,7 @@ import collections
 import json
 import re
 
-from ..analytics.events import RESET
+from ..analytics.events import OWN, RESET
 
 TYPE_CHECKING = False  # mypy reads the block below; at run time typing (milliseconds) stays unloaded
 if TYPE_CHECKING:
@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     #: A decoded journal line: [type, unix time, message id, anonymousId, userId, fields, context, integrations].
     Record = List[Any]
 
-KINDS = frozenset(("track", "screen", "page", "identify", "group", "alias", RESET))
+KINDS = frozenset(("track", "screen", "page", "identify", "group", "alias", RESET, OWN))
 _START = re.compile('\\["(?:%s)",' % "|".join(sorted(KINDS)))
 
 _decoder = json.JSONDecoder()  # strict: a control character (NUL included) in a string is an error
