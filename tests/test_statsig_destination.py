@@ -387,3 +387,41 @@ def test_sigkill_after_track_returned_then_restart_delivers(tmp_path, fake_stats
     duplicates = len(delivered) - len(set(delivered))
     dup = sorted(i for i in set(delivered) if delivered.count(i) > 1)
     assert duplicates <= 100, (duplicates, dup[:3], dup[-3:])  # at most the one batch in flight at the kill
+
+
+def test_a_full_batch_with_nothing_older_queued_goes_out_without_the_queue(make_client, fake_statsig):
+    """At an app's pace a batch of flush_at events is sent as the timeline made it (it is
+    durable in the journal until then): the queue's insert, read and delete are spared."""
+    import time
+
+    analytics, destination = make_client(flush_at=20, flush_interval=0.3)
+    analytics.track("Warm Up")
+    assert analytics.flush(timeout=10)  # the sender has shown the server answers quickly
+    time.sleep(0.35)  # past the pace between requests (min(1 s, flush_interval))
+    queue = destination._get_queue()
+    stored = []
+    real_put = queue.put_many
+    queue.put_many = lambda items: stored.append(len(items)) or real_put(items)
+    for i in range(20):
+        analytics.track("Paced", {"i": i})
+    assert fake_statsig.wait_for_events(21, timeout=10)
+    assert analytics.flush(timeout=10)
+    assert stored == [] and queue.count == 0
+    assert destination.stats.snapshot()["sent"] == 21
+
+
+def test_a_direct_send_that_fails_is_stored_and_retried(make_client, fake_statsig):
+    import time
+
+    analytics, destination = make_client(flush_at=20, flush_interval=0.3)
+    analytics.track("Warm Up")
+    assert analytics.flush(timeout=10)
+    time.sleep(0.35)
+    fake_statsig.respond_with_statuses([503])
+    for i in range(20):
+        analytics.track("Paced", {"i": i})
+    assert fake_statsig.wait_for_events(21, timeout=10)  # the retry, from the queue
+    assert analytics.flush(timeout=10)
+    assert [r.status for r in fake_statsig.event_requests] == [202, 503, 202]
+    assert [int(e["metadata"]["i"]) for e in fake_statsig.events[1:]] == list(range(20))
+    assert destination.stats.snapshot()["retried"] == 1 and destination.queue_depth == 0

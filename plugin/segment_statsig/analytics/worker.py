@@ -39,7 +39,7 @@ log = logging.getLogger("segment_statsig")
 # A record as the journal wrote it (compact JSON), for the quarantine file.
 _record_text = json.JSONEncoder(separators=(",", ":")).encode
 
-BATCH_LINES = 500  # journal lines per pass (one destination commit each)
+BATCH_LINES = 1000  # journal lines per pass (one destination commit each; a burst batch at most)
 SLOW_EVENT = 1.0   # seconds: an event that takes longer is named in a warning
 GRACE = 5.0        # seconds without a call, after the last add(), before an earlier run's lines are processed
 

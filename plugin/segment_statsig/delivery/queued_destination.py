@@ -106,9 +106,14 @@ class QueuedDestination(DestinationPlugin):
             self._notify("queued", [payload], None)
 
     def commit(self) -> None:
-        """The timeline worker: store what this pass made."""
+        """The timeline worker: store what this pass made, unless it could go out as it is
+        (a full batch, nothing older queued: Delivery.send_direct)."""
         if self._pending:
             items, self._pending = self._pending, []
+            delivery = self.delivery
+            if delivery is not None and delivery.send_direct([text for _, text in items], self._get_queue().count):
+                self.stats.add(queued=len(items))
+                return
             self.store(items)
 
     def store(self, items: List[QueueItem]) -> Queue:

@@ -182,7 +182,9 @@ class Delivery:
                 or self.slow or not self.ready() or not self.send_lock.acquire(blocking=False)):
             return False
         try:
-            self._send_guarded(self.get_queue())
+            # All of it, the part batch too: with the queue empty, the next pass can go out
+            # as it is (send_direct), without the queue.
+            self._send_guarded(self.get_queue(), drain=True)
         finally:
             self.send_lock.release()
         with self.idle:
@@ -196,26 +198,26 @@ class Delivery:
         return count >= self.max_burst_batch_size or (
             count >= self.flush_at and now - self.last_send >= self.min_send_interval)
 
-    def _send_guarded(self, queue: Queue) -> None:
+    def _send_guarded(self, queue: Queue, drain: bool = False) -> None:
         """_send_all, with the sender lock held, on either thread."""
         self.busy = True
-        started = self.clock()
         try:
-            self._send_all(queue)
+            self._send_all(queue, drain)
         except Exception:
             log.exception("%s: delivery failed unexpectedly; will retry", self.name)
             self._backoff(None)
+            self.slow = True
         finally:
             self.busy = False
-        self.slow = self.clock() - started > INLINE_MAX_SECONDS or bool(self.not_before)
 
-    def _send_all(self, queue: Queue) -> None:
-        """Send batches until the queue is empty, a retry is scheduled, or we stop."""
+    def _send_all(self, queue: Queue, drain: bool = False) -> None:
+        """Send batches until the queue is empty (or, unless `drain`, only a part batch is
+        left), a retry is scheduled, or we stop."""
         first = True
         while not self.stopping and queue.count and self.ready():
             if self.not_before and self.clock() < self.not_before:
                 return
-            if not first and queue.count < self.max_burst_batch_size and not self.flush_requested:
+            if not first and queue.count < self.max_burst_batch_size and not self.flush_requested and not drain:
                 return  # what is left waits for the pace, more events or the timer
             first = False
             count = queue.count
@@ -229,40 +231,89 @@ class Delivery:
             ids = [row[0] for row in rows]
             texts = [row[1] for row in rows]
             epoch = self.epoch
-            result = self.send(texts)
-            self.stats.add(requests=1)
-            status = result.status
+            result = self._request(texts)
             if epoch != self.epoch:  # purged while in flight: nothing of it is left to remove
-                if policy.delivered(status):
+                if policy.delivered(result.status):
                     self.stats.add(sent=len(ids))
                 return
-            if policy.delivered(status):
-                removed = queue.remove(ids)
-                # Rows the bound trimmed while they were in flight were delivered after all.
-                self.stats.add(sent=len(ids), dropped=removed - len(ids))
-                self.attempt = 0
-                self.not_before = 0.0
-                self.size_cap = min(self.max_burst_batch_size, self.size_cap * 2)
-                self.notify("sent", texts, status)
-            elif status == 413 and len(ids) > 1:
-                self.size_cap = max(1, len(ids) // 2)
-                log.warning("%s: 413 for %d events; retrying in batches of %d", self.name, len(ids), self.size_cap)
-            elif policy.retryable(status):
-                what = f"HTTP {status}" if status is not None else "network error"
-                self.stats.error(f"{what}: {result.reply}")
-                self.stats.add(retried=1)
-                delay = self._backoff(result.retry_after)
-                log.warning("%s: %s sending %d events (%s); retry %d in %.1fs",
-                            self.name, what, len(ids), result.reply[:200], self.attempt, delay)
-                self.notify("retrying", texts, status)
+            if self._outcome(result, texts, lambda: queue.remove(ids)) == "retry":
                 return
-            else:
-                queue.remove(ids)
-                self.stats.add(dropped=len(ids))
-                self.stats.error(f"HTTP {status}: {result.reply}")
-                log.error("%s: HTTP %s is final; dropped %d events. Server said: %s",
-                          self.name, status, len(ids), result.reply[:300] or "(nothing)")
-                self.notify("dropped", texts, status)
+
+    def send_direct(self, texts: List[str], queued: int) -> bool:
+        """The timeline worker, with a pass's events made and not yet stored: when they are
+        a batch due now, nothing older waits in the queue and this sender is idle and quick,
+        send them as they are, sparing the queue's insert, read and delete (they are durable
+        in the journal until the pass is marked done). True when they need no storing:
+        delivered, or refused for good; else the caller stores them (a retry is then this
+        thread's, after the backoff this scheduled)."""
+        count = len(texts)
+        if (queued or count > min(self.max_burst_batch_size, self.size_cap) or not self._batch_due(count, self.clock())
+                or self.not_before or self.stopping or self.thread is None or self.slow or not self.ready()
+                or (self.max_batch_bytes is not None and sum(map(len, texts)) + count > self.max_batch_bytes)
+                or not self.send_lock.acquire(blocking=False)):
+            return False
+        self.busy = True
+        self.last_send = self.clock()
+        try:
+            outcome = self._outcome(self._request(texts), texts, None)
+        except Exception:
+            log.exception("%s: delivery failed unexpectedly; will retry", self.name)
+            self._backoff(None)
+            self.slow = True
+            outcome = "retry"
+        finally:
+            self.busy = False
+            self.send_lock.release()
+        with self.idle:
+            self.idle.notify_all()
+        if self.not_before:  # the retry is this thread's
+            self.wake.set()
+        return outcome in ("sent", "dropped")
+
+    def _request(self, texts: List[str]) -> SendResult:
+        """One request; it also says whether the timeline may send the next ones itself:
+        only while each is answered, with a 2xx, within INLINE_MAX_SECONDS."""
+        started = self.clock()
+        result = self.send(texts)
+        self.stats.add(requests=1)
+        self.slow = self.clock() - started > INLINE_MAX_SECONDS or not policy.delivered(result.status)
+        return result
+
+    def _outcome(self, result: SendResult, texts: List[str], remove: Optional[Callable[[], int]]) -> str:
+        """Apply what a request's reply means (delivery/policy.py): "sent" (removed from the
+        queue, when they were in it), "smaller" (413: batches halve), "retry" (a backoff
+        step scheduled) or "dropped" (a final status)."""
+        status, count = result.status, len(texts)
+        if policy.delivered(status):
+            # Rows the bound trimmed while they were in flight were delivered after all.
+            removed = remove() if remove is not None else count
+            self.stats.add(sent=count, dropped=removed - count)
+            self.attempt = 0
+            self.not_before = 0.0
+            self.size_cap = min(self.max_burst_batch_size, self.size_cap * 2)
+            self.notify("sent", texts, status)
+            return "sent"
+        if status == 413 and count > 1:
+            self.size_cap = max(1, count // 2)
+            log.warning("%s: 413 for %d events; retrying in batches of %d", self.name, count, self.size_cap)
+            return "smaller"
+        if policy.retryable(status):
+            what = f"HTTP {status}" if status is not None else "network error"
+            self.stats.error(f"{what}: {result.reply}")
+            self.stats.add(retried=1)
+            delay = self._backoff(result.retry_after)
+            log.warning("%s: %s sending %d events (%s); retry %d in %.1fs",
+                        self.name, what, count, result.reply[:200], self.attempt, delay)
+            self.notify("retrying", texts, status)
+            return "retry"
+        if remove is not None:
+            remove()
+        self.stats.add(dropped=count)
+        self.stats.error(f"HTTP {status}: {result.reply}")
+        log.error("%s: HTTP %s is final; dropped %d events. Server said: %s",
+                  self.name, status, count, result.reply[:300] or "(nothing)")
+        self.notify("dropped", texts, status)
+        return "dropped"
 
     def _backoff(self, retry_after: Optional[float]) -> float:
         self.attempt += 1
