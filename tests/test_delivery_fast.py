@@ -14,7 +14,8 @@ import pytest
 from segment_statsig import Analytics, SegmentDestination
 from segment_statsig.delivery.http import SendResult
 from segment_statsig.delivery.http import HttpSender
-from segment_statsig.storage.queue import MemoryQueue, SqliteQueue
+from segment_statsig.storage.memory_queue import MemoryQueue
+from segment_statsig.storage.queue import SqliteQueue
 from segment_statsig.delivery.queued_destination import QueuedDestination
 
 

@@ -416,3 +416,20 @@ def test_retry_now_ends_the_backoff_step_but_not_a_servers_retry_after(make_clie
     destination.retry_now()
     assert not analytics.flush(timeout=0.5)  # the server asked for 30 s
     assert len(fake_statsig.event_requests) == 3
+
+
+def test_an_app_that_seeds_random_does_not_repeat_message_ids(make_client, fake_segment_cdn, tmp_path):
+    import random
+
+    ids = []
+    for run in range(2):
+        random.seed(1234)  # what a game does at each launch
+        analytics = Analytics(storage_dir=tmp_path / f"run{run}", settings={"integrations": {}})
+        seen = analytics.add(Recorder())
+        seen.ids = []
+        seen.track = lambda event, seen=seen: seen.ids.append(event["messageId"]) or event
+        analytics.track("Launched")
+        assert analytics.flush(timeout=5)
+        ids += seen.ids
+        analytics.shutdown(1)
+    assert len(ids) == 2 and ids[0] != ids[1]

@@ -3,7 +3,6 @@ journal on the caller's thread (durable on return); the timeline runs on one
 worker thread, in call order; each destination delivers on its own worker."""
 from __future__ import annotations
 
-import collections.abc
 import json
 import logging
 import os
@@ -11,14 +10,15 @@ import random
 import threading
 import time
 
-from . import jsonsafe
+from . import arguments, jsonsafe
 from .context import ContextPlugin
-from .events import OWN, RESET, parse_timestamp
+from .events import OWN, RECORD_LINE, RESET, parse_timestamp
 from .identity import Identity
-from ..storage.journal import ClosedJournal, Journal
+from ..storage.closed_journal import ClosedJournal
+from ..storage.journal import Journal
 from ..storage.lock import FolderLock
 from .plugin import DestinationPlugin, PluginType, UpdateType
-from .settings import SettingsLoader
+from .settings import SettingsLoader, routing_rules_for
 from ..delivery.urls import check_url
 from ..storage import quarantine
 from ..storage.files import APP, PRIVACY, default_storage_dir, make_dir, read_json, write_json
@@ -36,55 +36,16 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("segment_statsig")
 
+# Message ids: 128 bits from a generator of our own, seeded from os.urandom (uuid4() costs
+# 3x more). Not the random module's: an app that seeds it (random.seed(0) at each launch)
+# would repeat message ids across launches, and Segment drops an id it has seen.
+_ids = random.Random()
+_message_bits = _ids.getrandbits
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_ids.seed)  # a forked child must not repeat its parent's ids
+
 DEFAULT_CDN_URL = "https://cdn-settings.segment.com"
 DEFAULT_API_URL = "https://api.segment.io"
-
-
-def _name(value: object, what: str) -> str:
-    if not isinstance(value, str):
-        raise TypeError(f"{what} must be a str, not {type(value).__name__}")
-    if not value.strip():
-        raise ValueError(f"{what} must not be empty")
-    return value
-
-
-def _mapping(value: object, what: str) -> Dict[str, Any]:
-    if value is None:
-        return {}
-    if type(value) is dict:
-        return value
-    if isinstance(value, collections.abc.Mapping):
-        try:
-            return dict(value.items())
-        except Exception as error:  # a mapping that cannot be read: its data is lost, not the event
-            log.warning("%s: a %s that cannot be read (%s: %s); sent as {}", what, type(value).__name__,
-                        type(error).__name__, error)
-            return {}
-    raise TypeError(f"{what} must be a dict, not {type(value).__name__}")
-
-
-def _routing_rules(settings: object, key: str) -> List[Dict[str, Any]]:
-    """The destination filters of destination `key` in Segment's settings (filters/)."""
-    if not isinstance(settings, dict) or not settings.get("middlewareSettings"):
-        return []  # no filters: the filter engine is not even imported
-    from ..filters import routing_rules, rules_for
-
-    try:
-        return rules_for(routing_rules(settings), key)
-    except Exception as error:  # rules of a shape tsub would choke on: say so, filter nothing
-        log.error("settings: the destination filters for %s cannot be read (%s); none applied", key, error)
-        return []
-
-
-def _user_id(value: object, what: str = "user_id") -> Optional[str]:
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, (str, int)):
-        raise TypeError(f"{what} must be a str (or an int), not {type(value).__name__}")
-    value = str(value)
-    if not value.strip():
-        raise ValueError(f"{what} must not be empty")
-    return value
 
 
 class Analytics:
@@ -147,7 +108,7 @@ class Analytics:
 
         self.context = self.add(ContextPlugin(self.app_info))
         if context is not None:
-            self.context.set(**_mapping(context, "context"))
+            self.context.set(**arguments.mapping(context, "context"))
         if write_key is not None:
             loader = SettingsLoader(write_key, cdn_url, self.storage_dir, timeout=settings_timeout)
             start = settings if settings is not None else loader.cached()
@@ -242,7 +203,7 @@ class Analytics:
         kind = UpdateType.REFRESH if id(plugin) in self._initialized else UpdateType.INITIAL
         self._initialized.add(id(plugin))
         if isinstance(plugin, DestinationPlugin) and plugin.device_mode:
-            plugin.routing_rules = _routing_rules(settings, plugin.key)  # a refresh replaces them
+            plugin.routing_rules = routing_rules_for(settings, plugin.key)  # a refresh replaces them
         try:
             plugin.update(settings, kind)
         except Exception:
@@ -252,32 +213,34 @@ class Analytics:
     def track(self, event: str, properties: Optional[Mapping[str, Any]] = None, *,
               context: Optional[Mapping[str, Any]] = None, integrations: Optional[Mapping[str, Any]] = None,
               timestamp: Optional[Timestamp] = None) -> None:
-        fields: Dict[str, Any] = {"event": _name(event, "event"), "properties": _mapping(properties, "properties")}
+        fields: Dict[str, Any] = {"event": arguments.name(event, "event"),
+                                  "properties": arguments.mapping(properties, "properties")}
         self._record("track", fields, context, integrations, timestamp)
 
     def screen(self, title: str, category: Optional[str] = None, properties: Optional[Mapping[str, Any]] = None, *,
                context: Optional[Mapping[str, Any]] = None, integrations: Optional[Mapping[str, Any]] = None,
                timestamp: Optional[Timestamp] = None) -> None:
-        fields: Dict[str, Any] = {"name": _name(title, "title"), "properties": _mapping(properties, "properties")}
+        fields: Dict[str, Any] = {"name": arguments.name(title, "title"),
+                                  "properties": arguments.mapping(properties, "properties")}
         if category is not None:
-            fields["category"] = _name(category, "category")
+            fields["category"] = arguments.name(category, "category")
         self._record("screen", fields, context, integrations, timestamp)
 
     def page(self, name: Optional[str] = None, category: Optional[str] = None,
              properties: Optional[Mapping[str, Any]] = None, *, context: Optional[Mapping[str, Any]] = None,
              integrations: Optional[Mapping[str, Any]] = None, timestamp: Optional[Timestamp] = None) -> None:
-        fields: Dict[str, Any] = {"properties": _mapping(properties, "properties")}
+        fields: Dict[str, Any] = {"properties": arguments.mapping(properties, "properties")}
         if name is not None:
-            fields["name"] = _name(name, "name")
+            fields["name"] = arguments.name(name, "name")
         if category is not None:
-            fields["category"] = _name(category, "category")
+            fields["category"] = arguments.name(category, "category")
         self._record("page", fields, context, integrations, timestamp)
 
     def identify(self, user_id: Union[str, int, None] = None, traits: Optional[Mapping[str, Any]] = None, *,
                  context: Optional[Mapping[str, Any]] = None, integrations: Optional[Mapping[str, Any]] = None,
                  timestamp: Optional[Timestamp] = None) -> None:
-        user_id = _user_id(user_id)
-        traits = _mapping(traits, "traits")
+        user_id = arguments.user_id(user_id)
+        traits = arguments.mapping(traits, "traits")
         traits_json = jsonsafe.dumps(traits, "identify traits")
         self._record("identify", {"traits": traits}, context, integrations, timestamp,
                      change=lambda: self.identity.identify(user_id, traits_json))
@@ -285,14 +248,14 @@ class Analytics:
     def group(self, group_id: Union[str, int], traits: Optional[Mapping[str, Any]] = None, *,
               context: Optional[Mapping[str, Any]] = None, integrations: Optional[Mapping[str, Any]] = None,
               timestamp: Optional[Timestamp] = None) -> None:
-        fields: Dict[str, Any] = {"groupId": _user_id(group_id, "group_id"), "traits": _mapping(traits, "traits")}
+        fields: Dict[str, Any] = {"groupId": arguments.user_id(group_id, "group_id"), "traits": arguments.mapping(traits, "traits")}
         if fields["groupId"] is None:
             raise ValueError("group_id is required")
         self._record("group", fields, context, integrations, timestamp)
 
     def alias(self, new_id: Union[str, int], *, context: Optional[Mapping[str, Any]] = None,
               integrations: Optional[Mapping[str, Any]] = None, timestamp: Optional[Timestamp] = None) -> None:
-        checked = _user_id(new_id, "new_id")
+        checked = arguments.user_id(new_id, "new_id")
         if checked is None:
             raise ValueError("new_id is required")
         previous = self.identity.user_id or self.identity.anonymous_id
@@ -351,16 +314,15 @@ class Analytics:
             return
         unix_time = time.time() if timestamp is None else parse_timestamp(timestamp)
         if context is not None:
-            context = _mapping(context, "context")
+            context = arguments.mapping(context, "context")
         if integrations is not None:
-            integrations = _mapping(integrations, "integrations")
+            integrations = arguments.mapping(integrations, "integrations")
         body = jsonsafe.dumps([fields, context, integrations], kind)
         with self._call_lock:
             if change is not None:
                 change()
             identity = self.identity
-            # random's module instance is reseeded in a forked child; uuid4() costs 3x more.
-            line = '["%s",%r,"%032x",%s,%s]\n' % (kind, unix_time, random.getrandbits(128), identity.ids_json, body[1:-1])
+            line = RECORD_LINE % (kind, unix_time, _message_bits(128), identity.ids_json, body[1:-1])
             self.journal.append(line.encode("ascii"))
         worker = self.worker
         if worker.holding and not self._holding:

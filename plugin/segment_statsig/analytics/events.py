@@ -10,11 +10,25 @@ from __future__ import annotations
 import datetime
 import math
 
+from .jsonsafe import compact
+
 TYPE_CHECKING = False  # mypy reads the block below; at run time typing (milliseconds) stays unloaded
 if TYPE_CHECKING:
     from typing import Any, List, Optional, Tuple
 
     from .._typing import Event, Timestamp
+
+# The journal record, one line: [type, unix time, message id (32 hex), anonymousId,
+# userId, fields, context, integrations]. Written on the caller's thread with this
+# format (the type; repr of the time; 128 random bits; ids_text(); the rest, already
+# JSON, without its brackets), read back by storage/records.py and to_event() below.
+RECORD_LINE = '["%s",%r,"%032x",%s,%s]\n'
+
+
+def ids_text(anonymous_id: Optional[str], user_id: Optional[str]) -> str:
+    """The record's `anonymousId,userId` part, made once per identity change, not per call."""
+    return compact([anonymous_id, user_id])[1:-1]
+
 
 RESET = "_reset"  # not a Segment event: tells plugins to forget the user, in call order
 # Not a Segment event either: a destination's own event made on the caller's thread

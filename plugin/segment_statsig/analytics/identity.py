@@ -7,6 +7,7 @@ import threading
 import uuid
 
 from . import jsonsafe
+from .events import ids_text
 from ..storage.files import USER, read_json, write_json
 
 TYPE_CHECKING = False  # mypy reads the block below; at run time typing (milliseconds) stays unloaded
@@ -52,7 +53,7 @@ class Identity:
 
     def _ids(self) -> None:
         # The journal record's [anonymousId, userId] text, made once per change, not per call.
-        self.ids_json = json.dumps([self.anonymous_id, self.user_id])[1:-1]
+        self.ids_json = ids_text(self.anonymous_id, self.user_id)
 
     def _save(self) -> None:
         self._ids()

@@ -10,7 +10,7 @@ from ..storage.files import SETTINGS, read_json, write_json
 
 TYPE_CHECKING = False  # mypy reads the block below; at run time typing (milliseconds) stays unloaded
 if TYPE_CHECKING:
-    from typing import Any, Callable, Optional
+    from typing import Any, Callable, Dict, List, Optional
 
     from .._typing import Settings
 
@@ -68,3 +68,16 @@ class SettingsLoader:
             return None
         write_json(self.directory, SETTINGS, json.dumps(settings))
         return settings
+
+
+def routing_rules_for(settings: object, key: str) -> List[Dict[str, Any]]:
+    """The destination filters of destination `key` in Segment's settings (filters/)."""
+    if not isinstance(settings, dict) or not settings.get("middlewareSettings"):
+        return []  # no filters: the filter engine is not even imported
+    from ..filters import routing_rules, rules_for
+
+    try:
+        return rules_for(routing_rules(settings), key)
+    except Exception as error:  # rules of a shape tsub would choke on: say so, filter nothing
+        log.error("settings: the destination filters for %s cannot be read (%s); none applied", key, error)
+        return []

@@ -18,12 +18,12 @@ from __future__ import annotations
 
 TYPE_CHECKING = False  # mypy reads the blocks under it; at run time typing stays unloaded
 
-import json
 import logging
 import threading
 import time
 
 from ..storage import quarantine
+from .jsonsafe import compact
 from ..storage.records import read_records
 from .events import OWN, RESET, to_event
 from .plugin import EventPlugin
@@ -36,8 +36,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("segment_statsig")
 
-# A record as the journal wrote it (compact JSON), for the quarantine file.
-_record_text = json.JSONEncoder(separators=(",", ":")).encode
+
 
 BATCH_LINES = 1000  # journal lines per pass (one destination commit each; a burst batch at most)
 SLOW_EVENT = 1.0   # seconds: an event that takes longer is named in a warning
@@ -299,7 +298,7 @@ class TimelineWorker:
                         process(event)
                 except Exception as error:
                     # Set aside, not retried: a record that fails once fails again.
-                    kept = quarantine.set_aside(analytics.storage_dir, "timeline", error, _record_text(record))
+                    kept = quarantine.set_aside(analytics.storage_dir, "timeline", error, compact(record))
                     log.error("timeline: %s failed (%s: %s); %s", quarantine.describe(event or {"type": record[0]}),
                               type(error).__name__, error, "set aside in the quarantine file" if kept else "skipped")
                     self.quarantined += 1

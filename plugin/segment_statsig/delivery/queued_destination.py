@@ -11,7 +11,8 @@ from ..analytics.plugin import DestinationPlugin
 from ..storage.fallback import FallbackQueue
 from ..storage.files import describe_error
 from ..storage.quarantine import describe
-from ..storage.queue import MemoryQueue, SqliteQueue, open_queue
+from ..storage.memory_queue import MemoryQueue
+from ..storage.queue import SqliteQueue, open_queue
 from .stats import DeliveryStats
 from .worker import Delivery
 

@@ -19,7 +19,8 @@ if TYPE_CHECKING:
     from typing import Callable, List, Optional
 
     from .._typing import QueueItem, QueueRow
-    from .queue import MemoryQueue, SqliteQueue
+    from .memory_queue import MemoryQueue
+    from .queue import SqliteQueue
 
 log = logging.getLogger("segment_statsig")
 
