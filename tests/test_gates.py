@@ -151,6 +151,8 @@ def test_exposures_logged_once_per_user_and_value(make_client, gated):
     gates = exposures(gated, "statsig::gate_exposure")
     assert [(e["user"]["userID"], e["metadata"]["gateValue"]) for e in gates] == [("alice", "true"), ("bob", "false")]
     first = gates[0]
+    received = int(first["metadata"].pop("receivedAt"))  # when the values came, as Statsig's clients say
+    assert abs(received - time.time() * 1000) < 60_000 and received <= first["time"]
     assert first["metadata"] == {"gate": "new_checkout", "gateValue": "true", "ruleID": "new_checkout:on",
                                  "reason": "Network:Recognized", "lcut": str(gated.config_time)}
     assert first["secondaryExposures"] == [{"gate": "employees", "gateValue": "false", "ruleID": "default"}]
@@ -158,6 +160,7 @@ def test_exposures_logged_once_per_user_and_value(make_client, gated):
     assert first["user"]["customIDs"]["stableID"] == analytics.anonymous_id
     configs = exposures(gated, "statsig::config_exposure")
     assert len(configs) == 1
+    assert configs[0]["metadata"].pop("receivedAt").isdigit()
     assert configs[0]["metadata"] == {"config": "button_colour", "ruleID": "button_colour:Test",
                                       "reason": "Network:Recognized", "lcut": str(gated.config_time)}
     assert configs[0]["secondaryExposures"] == []

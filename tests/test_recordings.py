@@ -306,14 +306,14 @@ def test_initialize_requests_are_ordered_apart_from_event_requests():
 
 # -- verify compares by meaning, not by transport form ---------------------------------------------
 
-def _filled(value, session, ids):
+def _filled(value, session, ids, key=None):
     """A recorded value with its placeholders made real again, as an implementation would send it."""
     if isinstance(value, dict):
-        return {k: _filled(v, session, ids) for k, v in value.items()}
+        return {k: _filled(v, session, ids, k) for k, v in value.items()}
     if isinstance(value, list):
         return [_filled(v, session, ids) for v in value]
-    if value == "<TIME>":
-        return int(time.time() * 1000)
+    if value == "<TIME>":  # ms; an exposure's receivedAt as text, as Statsig's clients send it
+        return str(int(time.time() * 1000)) if key == "receivedAt" else int(time.time() * 1000)
     if isinstance(value, str):
         value = value.replace("<API_KEY>", session.api_key)
         for placeholder in re.findall(r"<[A-Z_0-9]+>", value):

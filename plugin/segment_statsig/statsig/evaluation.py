@@ -20,13 +20,13 @@ class Evaluation:
 
     __slots__ = ("kind", "name", "value", "rule_id", "group_name", "evaluation_reason", "recognized",
                  "id_type", "secondary_exposures", "time", "explicit_parameters", "allocated_experiment",
-                 "undelegated_secondary_exposures", "on_get")
+                 "undelegated_secondary_exposures", "received_at", "on_get")
 
     def __init__(self, kind: str, name: str, value: Any, rule_id: str = "", group_name: Optional[str] = None,
                  evaluation_reason: str = "Uninitialized", recognized: bool = False, id_type: Optional[str] = None,
                  secondary_exposures: Iterable[Dict[str, Any]] = (), time: Optional[int] = None,
                  explicit_parameters: Iterable[str] = (), allocated_experiment: str = "",
-                 undelegated_secondary_exposures: Iterable[Dict[str, Any]] = (),
+                 undelegated_secondary_exposures: Iterable[Dict[str, Any]] = (), received_at: Optional[int] = None,
                  on_get: Optional[Callable[["Evaluation", str], None]] = None) -> None:
         self.kind, self.name, self.value = kind, name, value
         self.rule_id, self.group_name = rule_id, group_name
@@ -36,6 +36,7 @@ class Evaluation:
         self.explicit_parameters: List[str] = list(explicit_parameters)
         self.allocated_experiment = allocated_experiment
         self.undelegated_secondary_exposures: List[Dict[str, Any]] = list(undelegated_secondary_exposures)
+        self.received_at = received_at  # when these values were received (ms), for exposures
         self.on_get = on_get  # called with (self, key) when get() reads a value: a layer logs its exposure
 
     def get(self, key: str, default: Any = None) -> Any:
@@ -66,7 +67,8 @@ def _same_kind(value: Any, default: Any) -> bool:
     return isinstance(value, type(default)) or isinstance(default, type(value))
 
 
-def from_spec(kind: str, name: str, spec: Optional[Dict[str, Any]], reason: str, received: Optional[int]) -> Evaluation:
+def from_spec(kind: str, name: str, spec: Optional[Dict[str, Any]], reason: str, received: Optional[int],
+              received_at: Optional[int] = None) -> Evaluation:
     """The Evaluation of `name` from its spec in the initialize reply (None: not there)."""
     spec = spec or {}
     if kind == "gate":
@@ -76,6 +78,7 @@ def from_spec(kind: str, name: str, spec: Optional[Dict[str, Any]], reason: str,
     return Evaluation(kind, name, value, rule_id=spec.get("rule_id") or "", group_name=spec.get("group_name"),
                       evaluation_reason=reason, recognized=bool(spec), id_type=spec.get("id_type"),
                       secondary_exposures=spec.get("secondary_exposures") or (), time=received,
+                      received_at=received_at,
                       explicit_parameters=spec.get("explicit_parameters") or (),
                       allocated_experiment=spec.get("allocated_experiment_name") or "",
                       undelegated_secondary_exposures=spec.get("undelegated_secondary_exposures") or ())

@@ -41,6 +41,8 @@ def _event(name: str, metadata: Dict[str, str], ev: Evaluation, secondary: List[
     metadata["reason"] = ev.reason
     if ev.time:
         metadata["lcut"] = str(ev.time)
+    if ev.received_at:  # as Statsig's client SDKs: when the values the answer came from arrived
+        metadata["receivedAt"] = str(ev.received_at)
     # `user` None: the store fills in the user the values were fetched for, on its thread.
     return {"eventName": name, "user": user, "time": time_ms, "metadata": metadata,
             "secondaryExposures": list(secondary)}

@@ -76,6 +76,7 @@ class FeatureStore:
         self._values: Optional[Dict[str, Any]] = None  # the reply in use (for _values_key)
         self._values_key: Optional[str] = None
         self._source = "Uninitialized"
+        self._received_at: Optional[int] = None  # when the values in use were received (ms)
         self._user: Optional[Dict[str, Any]] = None  # the Statsig user the values were fetched for
         self._user_for: Optional[str] = None  # its identity key
         self._dedupe = exposures.Deduper(dedupe_seconds)
@@ -132,7 +133,9 @@ class FeatureStore:
             values = self._values if self._values_key == key else None
             source = self._source
             user = self._user if self._user_for == key else None
-        ev = from_spec(kind, name, lookup(values, kind, name), source, values.get("time") if values else None)
+            received_at = self._received_at if values is not None else None
+        ev = from_spec(kind, name, lookup(values, kind, name), source, values.get("time") if values else None,
+                       received_at)
         if kind == "layer":
             ev.on_get = lambda layer, parameter: self._expose(layer, key, user, parameter)
         elif expose:
@@ -211,7 +214,7 @@ class FeatureStore:
             cached = self.cache.read(key)
             with self._cond:
                 if cached is not None and self._key == key and self._values_key != key:
-                    self._values, self._values_key = cached, key
+                    (self._values, self._received_at), self._values_key = cached, key
                     self._source = "Cache"
         user = self.user_fn()
         with self._cond:
@@ -271,10 +274,12 @@ class FeatureStore:
                     self._source = "NetworkNotModified"
             self._settle(gen)
             return
+        received_at = int(time.time() * 1000)
         with self._cond:
             if self._key == key:
                 self._values, self._values_key = reply, key
+                self._received_at = received_at
                 self._source = "Network"
                 self.last_error = None
-        self.cache.write(key, reply)
+        self.cache.write(key, reply, received_at)
         self._settle(gen)

@@ -8,7 +8,6 @@ import hashlib
 import json
 import logging
 import os
-import time
 
 from ..analytics.jsonsafe import compact
 from ..storage.files import STATSIG_VALUES, write_json
@@ -16,7 +15,7 @@ from .initialize_reply import parse_reply
 
 TYPE_CHECKING = False  # mypy reads the block below; at run time typing (milliseconds) stays unloaded
 if TYPE_CHECKING:
-    from typing import Any, Dict, Optional
+    from typing import Any, Dict, Optional, Tuple
 
 log = logging.getLogger("segment_statsig")
 
@@ -31,24 +30,26 @@ class ValuesCache:
     def __init__(self, directory: Optional[str]) -> None:
         self.directory = directory
 
-    def read(self, key: str) -> Optional[Dict[str, Any]]:
-        """The reply saved for identity `key`, or None (none, or unreadable: logged)."""
+    def read(self, key: str) -> Optional[Tuple[Dict[str, Any], Optional[int]]]:
+        """(the reply saved for identity `key`, when it was received in ms), or None (none,
+        or unreadable: logged)."""
         if self.directory is None:
             return None
         path = os.path.join(self.directory, cache_name(key))
         try:
             with open(path, encoding="utf-8") as f:
                 stored = json.load(f)
-            return parse_reply(json.dumps(stored["values"]))
+            saved_at = stored.get("saved_at")
+            return parse_reply(json.dumps(stored["values"])), saved_at if isinstance(saved_at, int) else None
         except FileNotFoundError:
             return None
         except (OSError, ValueError, KeyError, TypeError) as error:
             log.warning("Statsig values: ignoring unreadable cache %s: %s", os.path.basename(path), error)
             return None
 
-    def write(self, key: str, reply: Dict[str, Any]) -> None:
+    def write(self, key: str, reply: Dict[str, Any], received_at: int) -> None:
         name = cache_name(key)
-        text = compact({"saved_at": int(time.time() * 1000), "values": reply})
+        text = compact({"saved_at": received_at, "values": reply})
         if write_json(self.directory, name, text):
             self._prune(name)
 
