@@ -4,7 +4,7 @@ then lets the next through, the destination filter drops Internal Debug, the opt
 switch stops every row and outlives a restart, and erase empties the queue.
 
 Two runs of the app on one data folder, each a subprocess with the app's watchdog and
-a timeout here (as tests/test_app.py). The app runs in its deterministic mode (it sends
+a timeout here (tests/app_runs.py). The app runs in its deterministic mode (it sends
 only when flushed), so what waits to be erased has not been sent by a timer meanwhile.
 """
 import json
@@ -12,7 +12,7 @@ import textwrap
 
 from segment_statsig.testing import FakeStatsig
 
-from tests.test_app import app_env, assert_looks_like_a_screen, run
+from tests.app_runs import app_env, assert_looks_like_a_screen, run
 
 SCENARIO = textwrap.dedent("""
     import json, os, sys

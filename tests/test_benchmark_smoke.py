@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from tests.benchmarks.runner import LIB_TITLES, ROWS
+from tests.benchmarks.table import LIB_TITLES, ROWS
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 

@@ -31,7 +31,7 @@ import sys
 import tempfile
 import time
 
-from .runner import REPO, child_env
+from .measure import REPO, child_env
 from .server import SinkServer
 
 # (label, module, attribute path): wrapped in the child before the client is made. A module
@@ -163,7 +163,8 @@ def _install_cprofile(profiles, measuring):
 
 
 def child_main(spec):
-    from .child import Lib, process_snapshot, snapshot_delta, summarize_ns
+    from .libraries import Lib
+    from .process_stats import process_snapshot, snapshot_delta, summarize_ns
 
     acc, profiles, measuring = {}, [], [False]
     if spec.get("probes"):

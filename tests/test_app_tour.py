@@ -1,73 +1,22 @@
-"""The demo app, run for real: a Kivy window (SDL offscreen), taps dispatched through
-the window like a finger's, and what the loopback Statsig received.
-
-Kivy's App runs once per process, so each run is a subprocess. Every run has two
-watchdogs: the app's own (the tour stops the app and fails after N seconds) and the
-subprocess timeout here, so a stuck main loop cannot hang CI.
+"""The demo app's tour, run for real: a Kivy window (SDL offscreen), taps dispatched through
+the window like a finger's, and what the loopback Statsig received; one tour run (a
+module-scoped fixture) for every test here, and the terminal it leaves.
 """
-import collections
 import json
-import os
-import subprocess
-import sys
-import textwrap
-from pathlib import Path
 
 import pytest
 
-from segment_statsig.testing import FakeStatsig
 from segment_statsig.testing.adapters import ours
 from segment_statsig.testing.recording import events_of
 from segment_statsig.testing.runner import compare, load_case, run_case
 
-ROOT = Path(__file__).resolve().parents[1]
+from .app_runs import app_env, assert_looks_like_a_screen, pixel, run
+
 PHONE_SHOTS = ["01_home", "02_catalog", "03_product", "04_checkout", "05_profile", "06_profile_audience",
                "07_checkout_signed_in", "08_settings", "09_event_log", "10_event_detail", "11_event_log_offline",
                "12_event_log_online", "13_event_log_exposures", "14_privacy", "15_privacy_consent_off",
                "16_event_log_blocked_filtered", "17_privacy_opted_out", "18_privacy_erased", "19_event_log_erased"]
 DESKTOP_SHOTS = ["20_desktop_home", "21_desktop_catalog", "22_desktop_event_log"]
-WATCHDOG = 150  # seconds for a whole subprocess run
-
-
-def app_env(tmp_path, **extra):
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SEGMENT_STATSIG_DEMO")}
-    env.update(SDL_VIDEODRIVER="offscreen", KIVY_NO_ARGS="1", KIVY_NO_FILELOG="1", KIVY_NO_CONFIG="1",
-               KIVY_HOME=str(tmp_path / "kivy-home"), XDG_CONFIG_HOME=str(tmp_path / "config"),
-               PYTHONPATH=os.pathsep.join([str(ROOT), env.get("PYTHONPATH", "")]))
-    env.update(extra)
-    return env
-
-
-def run(args, env, timeout=WATCHDOG):
-    try:
-        proc = subprocess.run([sys.executable, *args], cwd=ROOT, env=env, capture_output=True, text=True,
-                              timeout=timeout)
-    except subprocess.TimeoutExpired as e:
-        pytest.fail(f"watchdog: {args} still running after {timeout}s\n{(e.stderr or '')[-3000:]}")
-    assert proc.returncode == 0, f"exit {proc.returncode}\n{proc.stdout[-2000:]}\n{proc.stderr[-4000:]}"
-    return proc
-
-
-def pixels(path):
-    """(width, height, RGBA bytes) of a PNG, decoded by Kivy's SDL2 image loader (no window)."""
-    from kivy.core.image import ImageLoader
-
-    data = ImageLoader.load(str(path))._data[0]
-    assert data.fmt == "rgba"
-    return data.width, data.height, data.data
-
-
-def assert_looks_like_a_screen(path, size):
-    width, height, data = pixels(path)
-    assert (width, height) == size, f"{path.name}: {width}x{height}, expected {size}"
-    samples = collections.Counter(data[i:i + 3] for i in range(0, len(data), 4 * 53))
-    most, count = samples.most_common(1)[0]
-    assert len(samples) >= 40, f"{path.name}: only {len(samples)} colours: blank?"
-    assert count / sum(samples.values()) < 0.8, f"{path.name}: {most!r} covers most of it: blank?"
-    # The app bar (dark indigo) is at the top and the tab bar at the bottom, not garbage.
-    top = data[(3 * width + 2) * 4:(3 * width + 2) * 4 + 3]
-    bottom = data[((height - 3) * width + 2) * 4:((height - 3) * width + 2) * 4 + 3]
-    assert top == bottom == bytes((41, 38, 92)), f"{path.name}: bars are {top!r} / {bottom!r}"
 
 
 @pytest.fixture(scope="module")
@@ -134,13 +83,6 @@ def test_tour_offline_batch_was_refused_then_delivered(tour):
     assert retried["body"]["events"] == refused["body"]["events"]  # the same batch, from the durable queue
     assert "segment_track:Login Button Clicked" in [e["eventName"] for e in refused["body"]["events"]]
     assert case["server"] == {"statuses": statuses[:statuses.index(503) + 1]}
-
-
-def pixel(path, x, y):
-    """The RGB of window point (x, y) (origin bottom left, as Kivy's) in a screenshot."""
-    width, height, data = pixels(path)
-    i = ((height - 1 - y) * width + x) * 4
-    return tuple(data[i:i + 3])
 
 
 def test_tour_checkout_follows_the_gate_and_the_experiment(tour):
@@ -378,150 +320,3 @@ def test_the_debug_flag_shows_debug_lines(tmp_path):
                 "--debug"], app_env(tmp_path), timeout=90)
     debug = [line for line in (proc.stdout + proc.stderr).splitlines() if "DEBUG" in line]
     assert any("Starting new HTTP connection" in line for line in debug)  # urllib3's, under --debug only
-
-
-SCENARIO = textwrap.dedent("""
-    import json, os, sys
-    from kivy.config import Config
-    Config.set("graphics", "width", "360"); Config.set("graphics", "height", "640")
-    from demo_app.app import StatsigDemoApp
-    from demo_app.tourkit import Driver, Wait
-
-    class Shop(Driver):
-        def steps(self):
-            app = self.app
-            yield 3
-            home = self.screen("home")
-            yield from self.press_call(home.ids.login_button, "login")
-            yield from self.go("shop", "catalog")
-            rows = self.screen("catalog").ids.products
-            yield Wait("rows", lambda: rows.layout_manager.children, 5)
-            row = next(r for r in rows.layout_manager.children if r.product_id == "sku-1004")
-            yield from self.tap(row, lambda: app.screens.current == "product", "the product")
-            yield from self.tap(self.screen("product").ids.buy_button,
-                                lambda: app.screens.current == "checkout", "checkout")
-            checkout = self.screen("checkout")
-            yield from self.tap(checkout.ids.place_order_button, lambda: checkout.placed, "the order")
-            yield from self.tap(self.tab("home"), lambda: app.screens.current == "home", "home")
-            self.shot("home_with_key")
-            with open(os.path.join(self.out_dir, "state.json"), "w") as f:
-                json.dump({"mode": app.backend.mode, "key_source": app.backend.key_source,
-                           "api_url": app.backend.api_url, "mode_label": app.mode_label}, f)
-            # ends with app.stop(): on_stop (twice, as Kivy does) shuts analytics down,
-            # which delivers what is still queued
-
-    app = StatsigDemoApp(data_dir=sys.argv[2])
-    tour = Shop(app, sys.argv[1], watchdog=40)
-    app.bind(on_start=lambda *_: tour.start())
-    app.run()
-    sys.stderr = sys.__stderr__
-    if tour.error or not tour.done:
-        print("scenario failed:", tour.error, file=sys.stderr)
-        sys.exit(1)
-""")
-
-
-def test_with_a_key_from_the_settings_file_the_app_sends_to_that_statsig(tmp_path):
-    """A key saved by the settings screen: no local stand-in; events go to the configured
-    Statsig (here a loopback fake that accepts only that key), and on_stop delivers."""
-    key = "client-from-settings-file"
-    data_dir = tmp_path / "data"
-    data_dir.mkdir()
-    (data_dir / "statsig_key.txt").write_text(key + "\n")
-    out = tmp_path / "out"
-    with FakeStatsig(api_keys={key}) as statsig:
-        run(["-c", SCENARIO, str(out), str(data_dir)],
-            app_env(tmp_path, SEGMENT_STATSIG_DEMO_API_URL=statsig.url), timeout=90)
-        assert statsig.wait_for_events(12, timeout=5)
-        events = statsig.events
-        requests = statsig.event_requests
-        initialize = statsig.initialize_requests
-        url = statsig.url
-    names = [e["eventName"] for e in events if not e["eventName"].startswith("statsig::")]
-    state = json.loads((out / "state.json").read_text())
-    assert state == {"mode": "statsig", "key_source": "settings", "api_url": url,
-                     "mode_label": "Statsig"}
-    assert names == ["segment_track:Application Installed", "segment_track:Application Opened",
-                     "segment_screen:Home", "segment_track:Login Button Clicked", "segment_screen:Catalog",
-                     "segment_screen:Product", "segment_screen:Checkout", "segment_track:Product Added",
-                     "segment_track:Order Completed", "segment_screen:Home"]
-    assert all(r.headers["STATSIG-API-KEY"] == key and r.status == 202 for r in requests)
-    # prefetched at start, with the same key; this project serves neither name: the
-    # checks answered the defaults and still logged their exposures
-    assert initialize and all(r.headers["STATSIG-API-KEY"] == key and r.status == 200 for r in initialize)
-    exposures = [(e["eventName"], e["metadata"].get("gate") or e["metadata"].get("config"))
-                 for e in events if e["eventName"].startswith("statsig::")]
-    assert sorted(exposures) == [("statsig::config_exposure", "checkout_button"),
-                                 ("statsig::gate_exposure", "express_checkout")]
-    assert_looks_like_a_screen(out / "home_with_key.png", (360, 640))
-
-
-def test_the_app_reads_the_key_from_the_environment_first(tmp_path, monkeypatch):
-    from demo_app.backend import KEY_ENV, read_key, save_key
-
-    save_key(str(tmp_path), "client-file")
-    assert read_key(str(tmp_path)) == ("client-file", "settings")
-    monkeypatch.setenv(KEY_ENV, "client-env")
-    assert read_key(str(tmp_path)) == ("client-env", "environment")
-    monkeypatch.delenv(KEY_ENV)
-    save_key(str(tmp_path), "")
-    assert read_key(str(tmp_path)) == (None, None)
-
-
-RESTART = textwrap.dedent("""
-    import json, os, sys
-    from kivy.config import Config
-    Config.set("graphics", "width", "360"); Config.set("graphics", "height", "640")
-    from demo_app.app import StatsigDemoApp
-    from demo_app.tourkit import Driver, Wait
-
-    class Run(Driver):
-        def steps(self):
-            app = self.app
-            profile = self.screen("profile")
-            switch = profile.ids.personas_switch
-            state = {"greeting": self.screen("home").ids.greeting.text}
-            yield from self.go("profile", "profile")
-            yield 3
-            state["switch_on_arrival"] = switch.active
-            state["traits"] = app.analytics.traits
-            if sys.argv[3] == "first":
-                yield from self.press_call(profile.ids.identify_button, "identify")
-                yield from self.tap(switch, lambda: switch.active, "the Personas switch on")
-            yield Wait("the Statsig user", lambda: '"userID": "user-42"' in app.user_text, 5)
-            state["user_text"] = app.user_text
-            profile.ids.scroller.scroll_y = 0  # the switch and the Statsig user in one picture
-            yield 3
-            self.shot("profile_" + sys.argv[3])
-            with open(os.path.join(self.out_dir, sys.argv[3] + ".json"), "w") as f:
-                json.dump(state, f)
-
-    app = StatsigDemoApp(data_dir=sys.argv[2])
-    run = Run(app, sys.argv[1], watchdog=40)
-    app.bind(on_start=lambda *_: run.start())
-    app.run()
-    sys.stderr = sys.__stderr__
-    if run.error or not run.done:
-        print("scenario failed:", run.error, file=sys.stderr)
-        sys.exit(1)
-""")
-
-
-def test_after_a_restart_the_personas_switch_shows_the_saved_trait_and_home_says_welcome_back(tmp_path):
-    """First run: identify, switch the audience on, quit. Second run on the same data: the
-    switch is on as the screen opens (the Statsig user says true too), and Home greets a
-    returning user."""
-    data_dir, out = tmp_path / "data", tmp_path / "out"
-    with FakeStatsig() as statsig:
-        env = app_env(tmp_path, SEGMENT_STATSIG_DEMO_KEY="client-restart-test",
-                      SEGMENT_STATSIG_DEMO_API_URL=statsig.url)
-        for run_name in ("first", "second"):
-            run(["-c", RESTART, str(out), str(data_dir), run_name], env, timeout=90)
-    first = json.loads((out / "first.json").read_text())
-    second = json.loads((out / "second.json").read_text())
-    assert first["greeting"] == "Welcome" and first["switch_on_arrival"] is False
-    assert second["greeting"] == "Welcome back"
-    assert second["traits"] == {"email": "ada@example.com", "order_completed_last_30days": True}
-    assert second["switch_on_arrival"] is True
-    assert '"order_completed_last_30days": true' in second["user_text"]
-    assert_looks_like_a_screen(out / "profile_second.png", (360, 640))

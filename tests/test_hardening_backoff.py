@@ -1,0 +1,53 @@
+"""Hardening: flush() never beats the backoff, and retry_now() ends a backoff step but not a
+server's Retry-After."""
+import time
+
+
+# --- 11: flush() and backoff -------------------------------------------------------------
+def test_flush_during_an_outage_makes_at_most_one_attempt_per_backoff_step(make_client, fake_statsig):
+    fake_statsig.set_offline(True)
+    analytics, destination = make_client(dest_options={"retry_base": 0.4, "retry_max": 0.4})
+    analytics.track("Waiting")
+    deadline = time.monotonic() + 2.0
+    while time.monotonic() < deadline:
+        analytics.flush()
+        time.sleep(0.05)
+    requests = fake_statsig.event_requests
+    # 40 flush() calls; backoff steps of up to 0.4 s: each step allows one attempt.
+    gaps = [b.received_at - a.received_at for a, b in zip(requests, requests[1:])]
+    assert len(requests) <= 15, len(requests)
+    assert destination.stats.snapshot()["retried"] == len(requests)
+    fake_statsig.set_offline(False)
+    assert analytics.flush(timeout=5)
+    assert len(fake_statsig.events) == 1
+    assert all(g >= 0 for g in gaps)
+
+
+def test_after_a_429_flush_waits_for_the_backoff_as_the_docs_say(make_client, fake_statsig):
+    fake_statsig.respond_with_statuses([429])
+    analytics, destination = make_client(dest_options={"retry_base": 0.5, "retry_max": 0.5})
+    analytics.track("Limited")
+    assert fake_statsig.wait_for_requests(1, timeout=5) if analytics.flush() is None else True
+    for _ in range(10):
+        analytics.flush()
+    assert analytics.flush(timeout=5)
+    assert [r.status for r in fake_statsig.event_requests] == [429, 202]
+
+
+def test_retry_now_ends_the_backoff_step_but_not_a_servers_retry_after(make_client, fake_statsig):
+    fake_statsig.respond_with_statuses([503])
+    analytics, destination = make_client(dest_options={"retry_base": 3600, "retry_max": 3600})
+    analytics.track("Back Online")
+    analytics.flush()
+    assert fake_statsig.wait_for_requests(1, timeout=5)
+    assert not analytics.flush(timeout=0.3)  # an hour's backoff: flush() waits for it
+    destination.retry_now()                 # the network is back
+    assert analytics.flush(timeout=5)
+    assert [r.status for r in fake_statsig.event_requests] == [503, 202]
+    fake_statsig.respond_with_statuses([429], retry_after=30)
+    analytics.track("Held")
+    analytics.flush()
+    assert fake_statsig.wait_for_requests(3, timeout=5)
+    destination.retry_now()
+    assert not analytics.flush(timeout=0.5)  # the server asked for 30 s
+    assert len(fake_statsig.event_requests) == 3
