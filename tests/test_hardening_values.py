@@ -159,3 +159,19 @@ def test_an_app_that_seeds_random_does_not_repeat_message_ids(make_client, fake_
         ids += seen.ids
         analytics.shutdown(1)
     assert len(ids) == 2 and ids[0] != ids[1]
+
+
+def test_an_app_that_seeds_random_does_not_fix_backoff_jitter_or_sampling():
+    # Devices that seed random alike at launch would retry in step after an outage (the
+    # herd jitter exists to spread) and sample the same events (a biased sample).
+    import random
+
+    from segment_statsig.delivery.policy import backoff_delay
+    from segment_statsig.filters.sampling import standard_random
+
+    def draws():
+        random.seed(99)
+        return [backoff_delay(attempt, 1.0, 60.0) for attempt in range(1, 6)] + [standard_random() for _ in range(5)]
+
+    first, second = draws(), draws()
+    assert all(a != b for a, b in zip(first, second))

@@ -103,6 +103,8 @@ def test_memory_is_bounded_and_disk_given_back_after_a_long_outage(tmp_path):
     # Bounded by the queue's limits (32 MiB of texts at most, in SQLite's file, not in
     # memory), not by the backlog: 200,000 calls of ~170 bytes are 34 MB of journal, whose
     # pages stay in the page cache, not in the app's RSS (main: +48 MB anonymous, +91 in all).
+    # The callers give back the journal pages they wrote every few MB, however far the
+    # worker lags (when only the worker did, file pages alone grew 24-30 MB here).
     assert grew["RssAnon"] < 16, grew
-    assert grew["VmRSS"] < 32, grew
+    assert grew["VmRSS"] < 24, grew
     assert after["folder_after"] < 2 * mb, after

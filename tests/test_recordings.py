@@ -241,7 +241,10 @@ def does_nothing(session):
 def test_python_callable_adapter_and_events_only(capsys):
     path = str(RECORDINGS / "batch_250_events.json")
     assert main(["verify", "--adapter", "tests.test_recordings:small_batches", path]) == 1
-    assert "requests: expected 1 items, got 5" in capsys.readouterr().out
+    # 250 events in batches of at most 60 take five requests or more: where the worker
+    # cuts a batch short depends on timing, which a recording does not fix.
+    got = re.search(r"requests: expected 1 items, got (\d+)", capsys.readouterr().out)
+    assert got and int(got.group(1)) >= 5
     assert main(["verify", "--events-only", "--adapter", "tests.test_recordings:small_batches", path]) == 0
 
 

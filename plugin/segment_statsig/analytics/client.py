@@ -6,13 +6,12 @@ from __future__ import annotations
 import json
 import logging
 import os
-import random
 import threading
 import time
 
 from . import arguments, jsonsafe
 from .context import ContextPlugin
-from .events import OWN, RECORD_LINE, RESET, parse_timestamp
+from .events import OWN, RECORD_LINE, RESET, message_bits, parse_timestamp
 from .identity import Identity
 from ..storage.closed_journal import ClosedJournal
 from ..storage.journal import Journal
@@ -35,14 +34,6 @@ if TYPE_CHECKING:
     P = TypeVar("P", bound=Plugin)
 
 log = logging.getLogger("segment_statsig")
-
-# Message ids: 128 bits from a generator of our own, seeded from os.urandom (uuid4() costs
-# 3x more). Not the random module's: an app that seeds it (random.seed(0) at each launch)
-# would repeat message ids across launches, and Segment drops an id it has seen.
-_ids = random.Random()
-_message_bits = _ids.getrandbits
-if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_ids.seed)  # a forked child must not repeat its parent's ids
 
 DEFAULT_CDN_URL = "https://cdn-settings.segment.com"
 DEFAULT_API_URL = "https://api.segment.io"
@@ -322,7 +313,7 @@ class Analytics:
             if change is not None:
                 change()
             identity = self.identity
-            line = RECORD_LINE % (kind, unix_time, _message_bits(128), identity.ids_json, body[1:-1])
+            line = RECORD_LINE % (kind, unix_time, message_bits(128), identity.ids_json, body[1:-1])
             self.journal.append(line.encode("ascii"))
         worker = self.worker
         if worker.holding and not self._holding:

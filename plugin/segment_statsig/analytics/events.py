@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import datetime
 import math
+import os
+import random
 
 from .jsonsafe import compact
 
@@ -23,6 +25,14 @@ if TYPE_CHECKING:
 # format (the type; repr of the time; 128 random bits; ids_text(); the rest, already
 # JSON, without its brackets), read back by storage/records.py and to_event() below.
 RECORD_LINE = '["%s",%r,"%032x",%s,%s]\n'
+
+# Message ids: 128 bits from a generator of our own, seeded from os.urandom (uuid4() costs
+# 3x more). Not the random module's: an app that seeds it (random.seed(0) at each launch)
+# would repeat message ids across launches, and Segment drops an id it has seen.
+_ids = random.Random()
+message_bits = _ids.getrandbits
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_ids.seed)  # a forked child must not repeat its parent's ids
 
 
 def ids_text(anonymous_id: Optional[str], user_id: Optional[str]) -> str:

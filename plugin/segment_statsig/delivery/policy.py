@@ -24,6 +24,10 @@ if TYPE_CHECKING:
 RETRYABLE = frozenset({408, 429, 500, 502, 503, 504, 522, 524, 599})
 MAX_RETRY_AFTER = 300.0  # seconds: a server asking for longer is waited on this long
 
+# Jitter from a generator of our own, seeded from os.urandom: devices of an app that seeds
+# the random module alike at launch would otherwise retry in step after an outage.
+_jitter = random.Random()
+
 
 def delivered(status: Optional[int]) -> bool:
     return status is not None and 200 <= status < 300
@@ -46,7 +50,7 @@ def retryable(status: Optional[int]) -> bool:
     return status is None or status in RETRYABLE
 
 
-def backoff_delay(attempt: int, base: float, cap: float, rng: Uniform = random) -> float:
+def backoff_delay(attempt: int, base: float, cap: float, rng: Uniform = _jitter) -> float:
     """Full jitter: uniform in [0, min(cap, base * 2^(attempt-1))] for attempt 1, 2, ..."""
     return rng.uniform(0, min(cap, base * 2 ** (max(1, attempt) - 1)))
 

@@ -3,7 +3,7 @@
 `{"sample": {"percent": p, "path": path}}`, p read as JavaScript's Number() reads it:
 - p <= 0 drops every event, p >= 1 keeps every one, p that is no number (NaN) drops it.
 - no path (or an empty one): kept when a random draw in [0, 1) is <= p. The draw comes
-  from the `random` callable given to transform() (random.random by default), so a test
+  from the `random` callable given to transform() (our own generator by default), so a test
   can fix it.
 - a path, 0 < p < 1: kept, always. tsub means to keep a fixed share of the values found
   there (MD5 of the value's JSON text turned into a number in [0, 1), kept when < p),
@@ -18,7 +18,7 @@ from __future__ import annotations
 
 TYPE_CHECKING = False  # mypy reads the block below; at run time typing (milliseconds) stays unloaded
 if TYPE_CHECKING:
-    from typing import Any, Callable
+    from typing import Any, Callable, Optional
 
 from . import paths
 from .jsjson import stringify
@@ -29,11 +29,19 @@ if TYPE_CHECKING:
     Random = Callable[[], float]
 
 
-def standard_random() -> float:
-    """The default draw: the standard library's random.random, in [0, 1) as Math.random."""
-    import random  # only here: it loads hashlib
+_draws: Optional[Callable[[], float]] = None
 
-    return random.random()
+
+def standard_random() -> float:
+    """The default draw, in [0, 1) as Math.random: from a generator of our own, seeded
+    from os.urandom, so an app that seeds the random module at launch does not make
+    every device sample the same events."""
+    global _draws
+    if _draws is None:
+        import random  # only here: it loads hashlib
+
+        _draws = random.Random().random
+    return _draws()
 
 
 def keeps(payload: Any, config: Any, random: Random) -> bool:

@@ -35,7 +35,7 @@ def transform(event: Dict[str, Any], transformers: List[Any], *,
               random: Optional[Random] = None) -> Optional[Dict[str, Any]]:
     """tsub's transform(event, transformers) on a copy: the changed event, or None if dropped.
 
-    `random` gives sample_event's draws in [0, 1) (random.random when None)."""
+    `random` gives sample_event's draws in [0, 1) (a generator of the package's own when None)."""
     result = run(to_js(event), transformers, random or standard_random)
     return None if result is None else to_py(result)
 

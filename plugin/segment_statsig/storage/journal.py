@@ -46,6 +46,7 @@ _CHUNK = 256 * 1024           # the first allocation; the file grows by doubling
 _TAKE_PER_LINE = 400          # bytes take() reads ahead per line asked for (it reads on for one long line)
 _SCAN = 1024 * 1024           # bytes per step when looking for where the records start and end
 _RESIDENT = 2 * 1024 * 1024   # journal pages kept in the app's RSS around the worker and the callers
+_RELEASE_STEP = 4 * 1024 * 1024  # in a burst the worker lags behind, callers give pages back this often
 # A journal in memory (no usable folder, or a full disk) is bounded like the queues by
 # default: past it the oldest lines are dropped, counted and logged.
 MEMORY_MAX_LINES = 100_000
@@ -59,7 +60,7 @@ class Journal:
         self.pos_fd: Optional[int] = None
         self.map: Optional[mmap.mmap] = None
         self.capacity = 0   # bytes mapped (and allocated on disk)
-        self.room = 0       # where append() may write up to: capacity, or 0 while lines go to memory
+        self.room = 0       # where append() may write up to (see _room), or 0 while lines go to memory
         self.size = 0       # end of the records in the file
         self.read = 0       # where the worker reads next (lines before it are taken, not yet done)
         self.done = 0       # processed and stored downstream up to here
@@ -104,7 +105,7 @@ class Journal:
             self._restart()
             end = min(end, self.capacity)
             self.map[0:end] = bytes(end)
-        self.room = self.capacity
+        self.room = self._room()
         if hasattr(self.map, "madvise"):  # the scans above mapped pages the app need not keep
             self.map.madvise(mmap.MADV_DONTNEED, 0, self.capacity)
         self._write_marker()  # also allocates journal.pos now (a full disk shows here, not later)
@@ -190,13 +191,22 @@ class Journal:
             else:
                 self._append_slowly(line, end)
 
+    def _room(self) -> int:
+        """Where append() writes up to before its slow path: the end of the file, or a
+        release point sooner, so that the callers of a burst the worker lags behind
+        give back the pages they wrote (else the app's RSS grows with the backlog)."""
+        return min(self.capacity, self.size + _RELEASE_STEP)
+
     def _append_slowly(self, line: bytes, end: int) -> None:
         if self.map is not None and self.room:
             try:
-                self._grow(max(end, 2 * self.capacity))
-                self.room = self.capacity
+                if end > self.capacity:
+                    self._grow(max(end, 2 * self.capacity))
+                else:  # a release point: one madvise per _RELEASE_STEP bytes written
+                    self._release()
                 self.map[self.size:end] = line
                 self.size = end
+                self.room = self._room()
                 return
             except (OSError, ValueError) as error:
                 self.room, self.spilled = 0, True  # until the worker has caught up (mark_done)
@@ -301,7 +311,7 @@ class Journal:
             self.spilled = False
             log.warning("journal: caught up; new events are written to the file again")
         self.size = self.read = self.done = self.released = 0
-        self.room = self.capacity
+        self.room = self._room()
 
     def _release(self) -> None:
         """Keep the app's RSS small however long the backlog: drop from it the pages
@@ -337,7 +347,7 @@ class Journal:
             with self.lock:
                 if self.map is not None and self.room and self.capacity < capacity:
                     self._grow(capacity)
-                    self.room = self.capacity
+                    self.room = self._room()
         except (OSError, ValueError, TypeError):  # TypeError: closed meanwhile (shutdown)
             pass  # append() will try, and say why
 
