@@ -329,13 +329,19 @@ def _outage(make_client, fake_statsig, events, outage_seconds):
         time.sleep(max(0.0, outage_seconds - (time.monotonic() - started)))
         assert analytics.worker.wait_processed(time.monotonic() + 30)
         during = fake_statsig.requests
-        gc.collect()
-        # What the client holds (allocated under its own code), not what the fake recorded.
-        snapshot = tracemalloc.take_snapshot().filter_traces([
-            tracemalloc.Filter(False, "*segment_statsig/testing/*", all_frames=True),
-            tracemalloc.Filter(False, "*werkzeug*", all_frames=True),
-            tracemalloc.Filter(False, tracemalloc.__file__, all_frames=True),
-        ])
+        # What the client holds (allocated under its own code), not what the fake recorded,
+        # between two attempts: a batch in flight (up to 1,000 events, its body, its gzip)
+        # is what one request needs, not what the queue holds.
+        assert destination.delivery.send_lock.acquire(timeout=30)
+        try:
+            gc.collect()
+            snapshot = tracemalloc.take_snapshot().filter_traces([
+                tracemalloc.Filter(False, "*segment_statsig/testing/*", all_frames=True),
+                tracemalloc.Filter(False, "*werkzeug*", all_frames=True),
+                tracemalloc.Filter(False, tracemalloc.__file__, all_frames=True),
+            ])
+        finally:
+            destination.delivery.send_lock.release()
         held = sum(stat.size for stat in snapshot.statistics("filename"))
     finally:
         tracemalloc.stop()

@@ -51,3 +51,32 @@ def test_retry_now_ends_the_backoff_step_but_not_a_servers_retry_after(make_clie
     destination.retry_now()
     assert not analytics.flush(timeout=0.5)  # the server asked for 30 s
     assert len(fake_statsig.event_requests) == 3
+
+
+# --- a flush asks for what is queued at that moment ----------------------------------------
+def test_a_flush_asked_with_nothing_queued_does_not_send_the_next_events_early():
+    # A key arriving from settings asks for a flush (to send what waited for it); when
+    # nothing waited, the next events must still wait for their batch, however late the
+    # delivery thread gets to run (under load it ran after the timeline had stored the
+    # first event, which then went out alone: recordings failed on the batching).
+    from segment_statsig.delivery.http import SendResult
+    from segment_statsig.delivery.stats import DeliveryStats
+    from segment_statsig.delivery.worker import Delivery
+    from segment_statsig.storage.memory_queue import MemoryQueue
+
+    queue, sent = MemoryQueue(1000, 1 << 20), []
+    delivery = Delivery("t", lambda: queue, lambda texts: sent.append(texts) or SendResult(202), lambda: True,
+                        DeliveryStats(), lambda *_: None, flush_at=100, flush_interval=3600.0, max_batch_size=100,
+                        retry_base=0.05, retry_max=0.1)
+    delivery.request_flush()  # nothing queued: the delivery thread has not even started
+    queue.put_many([(f"id-{i}", '{"i":%d}' % i) for i in range(3)])
+    delivery.start()
+    try:
+        time.sleep(0.3)  # what a late thread would do with a stale request, it does by now
+        assert sent == []
+        delivery.request_flush()  # with three queued: they go, together
+        with delivery.idle:
+            assert delivery.idle.wait_for(lambda: sent, 5)
+        assert [len(batch) for batch in sent] == [3]
+    finally:
+        assert delivery.stop(5)

@@ -134,43 +134,6 @@ def test_name_and_metadata_limits_warn_and_keep_the_event(make_client, fake_stat
         assert text in log_records.text
 
 
-def test_batching_up_to_max_batch_size(make_client, fake_statsig):
-    """A backlog goes out in batches of up to max_burst_batch_size; app-paced events
-    (flush_at at a time) in batches of max_batch_size at most."""
-    analytics, _ = make_client(flush_at=50, flush_interval=30,
-                               dest_options={"max_batch_size": 100, "max_burst_batch_size": 120})
-    for i in range(250):
-        analytics.track("Burst", {"i": i})
-    assert analytics.flush(timeout=10)
-    counts = [len(r.body["events"]) for r in fake_statsig.event_requests]
-    assert counts == [120, 120, 10]
-    assert [int(e["metadata"]["i"]) for e in fake_statsig.events] == list(range(250))
-    fake_statsig.clear()
-    for i in range(90):
-        analytics.track("Paced", {"i": i})
-    assert analytics.flush(timeout=10)
-    assert [len(r.body["events"]) for r in fake_statsig.event_requests] == [90]
-
-
-def test_a_burst_grows_batches_to_1000_and_app_pace_keeps_flush_at(make_client, fake_statsig):
-    analytics, _ = make_client(flush_at=20, flush_interval=30)
-    for i in range(2500):
-        analytics.track("Burst", {"i": i})
-    assert analytics.flush(timeout=20)
-    counts = [len(r.body["events"]) for r in fake_statsig.event_requests]
-    assert sum(counts) == 2500 and max(counts) == 1000 and len(counts) <= 4, counts
-    fake_statsig.clear()
-    for i in range(20):
-        analytics.track("App Paced", {"i": i})
-    assert fake_statsig.wait_for_events(20, timeout=10)  # flush_at reached: sent, no flush() needed
-    assert [len(r.body["events"]) for r in fake_statsig.event_requests] == [20]
-
-
-def test_max_burst_batch_size_is_checked():
-    with pytest.raises(ValueError):
-        StatsigDestination("client-x", api_url="http://127.0.0.1:9/v1", max_batch_size=100, max_burst_batch_size=50)
-
-
 def test_503_503_200_retries_then_delivers_once(make_client, fake_statsig):
     fake_statsig.respond_with_statuses([503, 503])
     analytics, destination = make_client()

@@ -96,10 +96,11 @@ class TimelineWorker:
             self.thread.start()
 
     def nudge(self) -> None:
-        """Caller's thread, after the journal copy: wake the worker only for a full batch,
-        or when it sleeps with no timer (the first call after an idle spell)."""
+        """Caller's thread, after the journal copy: wake the worker only for a full batch
+        (held by the destinations' pace, it then sleeps on until the pace ends), or when it
+        sleeps with no timer (the first call after an idle spell)."""
         self.calls += 1
-        if self.asleep and (self.untimed or self._batch_ready()):
+        if self.asleep and (self.untimed or self.calls == self.threshold or self._batch_ready()):
             self.asleep = self.untimed = False
             self.wake.set()
 
@@ -179,7 +180,10 @@ class TimelineWorker:
         # Hold events until the destinations know their settings (bounded wait).
         analytics._settings_ready.wait(analytics.settings_timeout)
         analytics._settings_ready.set()
-        if self.journal.pending:  # an earlier run's lines, or calls made while holding: due now
+        # An earlier run's lines have waited long enough: processed and sent now. This run's
+        # calls made before the thread ran wait for their batch as later ones do (taken for
+        # an earlier run's, the first event of every launch went out alone).
+        if self.journal.pending and self.journal.earlier_run:
             self.due_at = time.monotonic()
         while True:
             self.wake.clear()
@@ -238,7 +242,10 @@ class TimelineWorker:
                 self.wake.wait(max(0.0, self.due_at - time.monotonic()))
         elif not self._batch_ready():
             self.untimed = False
-            self.wake.wait(max(0.0, self.due_at - time.monotonic()) if self.due_at is not None else None)
+            wake_at = self.due_at
+            if self.calls >= self.threshold:  # a batch is there, held by the pace alone: until it ends
+                wake_at = self.pace_until if wake_at is None else min(wake_at, self.pace_until)
+            self.wake.wait(max(0.0, wake_at - time.monotonic()) if wake_at is not None else None)
         self.asleep = self.untimed = False
 
     def _threshold(self) -> int:
@@ -274,6 +281,7 @@ class TimelineWorker:
         while not analytics._holds and self.purges_asked == self.purges_done:
             lines = self.journal.take(BATCH_LINES)
             if not lines:
+                self.calls = 0  # the calls that came meanwhile were taken too
                 return
             records, damage = read_records(lines)
             if damage:

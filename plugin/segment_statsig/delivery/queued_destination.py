@@ -188,6 +188,12 @@ class QueuedDestination(DestinationPlugin):
         if self.delivery is not None:
             self.delivery.request_flush()
 
+    def ready_changed(self) -> None:
+        """ready() may say otherwise now (a key came): the sender looks again. What waited
+        for it goes out as it would have (flushed: at once; else with its batch or timer)."""
+        if self.delivery is not None:
+            self.delivery.wake.set()
+
     def purge(self) -> int:
         """Erase what waits to be sent (the timeline worker, between passes): what this
         pass made and the queue. A batch already in flight is the server's by now."""

@@ -90,9 +90,12 @@ class Delivery:
     def request_flush(self) -> None:
         """Send everything queued now; while a retry is scheduled, when its backoff ends.
         At most one attempt per backoff step, whoever asks: an app calling flush() in a
-        loop during an outage must not become a request loop."""
-        self.flush_requested = True
-        self.wake.set()
+        loop during an outage must not become a request loop. With nothing queued there
+        is nothing to ask for: a request left standing would send the next events early
+        (alone, if this thread runs late), not in their batch."""
+        if self.get_queue().count:
+            self.flush_requested = True
+            self.wake.set()
 
     def retry_now(self) -> None:
         """The network is back (the app knows, a connectivity callback says so): end

@@ -92,7 +92,7 @@ class StatsigDestination(QueuedDestination):
             return
         if self._feature_store is not None:
             self._feature_store.key_changed()
-        self.flush()
+        self.ready_changed()
 
     def ready(self) -> bool:
         return self._api_key is not None

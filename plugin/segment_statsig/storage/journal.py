@@ -64,6 +64,7 @@ class Journal:
         self.size = 0       # end of the records in the file
         self.read = 0       # where the worker reads next (lines before it are taken, not yet done)
         self.done = 0       # processed and stored downstream up to here
+        self.earlier_run = False  # it opened with lines an earlier run left unprocessed
         self.memory: Deque[bytes] = collections.deque()  # lines kept in memory only; they come after the file's
         self.memory_bytes = 0
         self.dropped = self.reported = 0   # memory lines dropped by the bound, and how many were logged
@@ -100,6 +101,7 @@ class Journal:
             self.map[size:end] = bytes(end - size)
             self.done = self.read = start
             self.size = size
+            self.earlier_run = True
             log.info("journal: %d bytes of events from an earlier run to process", size - start)
         else:  # nothing left: clear what is there (an older version did not zero done records)
             self._restart()
