@@ -9,7 +9,7 @@ and a delivered row the full disk cannot delete is marked delivered. The warning
 the disk is full."""
 import pytest
 
-from .test_storage_faults import indices, make, small_disk, warnings
+from .test_storage_faults import delivered_one_then_queued_while_down, indices, make, small_disk, warnings
 
 
 @pytest.mark.parametrize("after", [500, 3000], ids=["queue fills", "journal fills too"])
@@ -24,12 +24,7 @@ def test_disk_full_then_free_again_sends_nothing_twice_and_says_disk_full(tmp_pa
     with small_disk(store, size="4m") as disk:
         analytics, destination = make(store, fake_statsig)
         try:
-            analytics.track("Before Full", {"i": 0})
-            assert analytics.flush(timeout=10)
-            fake_statsig.set_offline(True)
-            for i in range(1, 1500):
-                analytics.track("Waiting", {"i": i, "pad": "w" * 300})
-            assert not analytics.flush(timeout=0.5)
+            delivered_one_then_queued_while_down(analytics, fake_statsig, 1500, "Waiting", "w" * 300)
             disk.fill()
             for i in range(1500, 1500 + after):
                 analytics.track("Full", {"i": i, "pad": "f" * 300})

@@ -28,6 +28,17 @@ def make(store, fake, **options):
     return analytics, destination
 
 
+def delivered_one_then_queued_while_down(analytics, fake, waiting, name, pad):
+    """Event 0 delivered (the queue file exists and has worked), then Statsig down and
+    events 1 .. waiting-1 (each with `pad`) queued and not delivered."""
+    analytics.track("Before", {"i": 0})
+    assert analytics.flush(timeout=10)
+    fake.set_offline(True)
+    for i in range(1, waiting):
+        analytics.track(name, {"i": i, "pad": pad})
+    assert not analytics.flush(timeout=0.3)
+
+
 def indices(fake):
     return [int(e["metadata"]["i"]) for e in fake.events]
 
@@ -195,12 +206,7 @@ def test_queue_file_corrupted_while_the_app_runs(tmp_path, fake_statsig, log_rec
     store = tmp_path / "store"
     analytics, destination = make(store, fake_statsig)
     try:
-        analytics.track("Before", {"i": 0})
-        assert analytics.flush(timeout=10)
-        fake_statsig.set_offline(True)
-        for i in range(1, 50):
-            analytics.track("Queued", {"i": i, "pad": "q" * 100})
-        assert not analytics.flush(timeout=0.3)
+        delivered_one_then_queued_while_down(analytics, fake_statsig, 50, "Queued", "q" * 100)
         # Something scribbles over the database and its WAL under the open connection.
         for name in (QUEUE, QUEUE + "-wal"):
             with open(store / name, "r+b") as f:
@@ -278,12 +284,7 @@ def test_folder_filling_up_while_the_app_runs_loses_nothing(tmp_path, fake_stats
     with small_disk(store) as disk:
         analytics, destination = make(store, fake_statsig)
         try:
-            analytics.track("Before Full", {"i": 0})
-            assert analytics.flush(timeout=10)
-            fake_statsig.set_offline(True)
-            for i in range(1, 100):
-                analytics.track("Filling", {"i": i, "pad": "f" * 300})
-            assert not analytics.flush(timeout=0.3)
+            delivered_one_then_queued_while_down(analytics, fake_statsig, 100, "Filling", "f" * 300)
             disk.fill()
             for i in range(100, 400):
                 analytics.track("Full", {"i": i, "pad": "f" * 300})
