@@ -57,6 +57,7 @@ class TimelineWorker:
         self.stopping = False
         self.asleep = False  # set by the worker before it waits; the caller that wakes it clears it
         self.untimed = False  # asleep with no timer (nothing pending, or held): the next call wakes it
+        self.pace_timed = False  # asleep until the destinations' pace ends, a batch waiting for it
         self.calls = 0       # calls since the worker last took lines (approximate: only timing uses it)
         self.threshold = analytics.flush_at  # calls that make a batch (1 while a plugin wants prompt events)
         self.burst = analytics.flush_at  # calls that make a batch while the destinations pace their requests
@@ -100,7 +101,8 @@ class TimelineWorker:
         (held by the destinations' pace, it then sleeps on until the pace ends), or when it
         sleeps with no timer (the first call after an idle spell)."""
         self.calls += 1
-        if self.asleep and (self.untimed or self.calls == self.threshold or self._batch_ready()):
+        if self.asleep and (self.untimed or self._batch_ready()
+                            or (self.calls >= self.threshold and not self.pace_timed)):
             self.asleep = self.untimed = False
             self.wake.set()
 
@@ -228,6 +230,7 @@ class TimelineWorker:
         """Until a call fills a batch, the batch timer runs out, or someone asks."""
         analytics = self.analytics
         self.untimed = True
+        self.pace_timed = False
         self.asleep = True
         # Read after `asleep` is set: a call that came before is seen here, one after wakes us.
         if self.purges_asked > self.purges_done or self.process_requested or self.flush_requested:
@@ -245,6 +248,7 @@ class TimelineWorker:
             wake_at = self.due_at
             if self.calls >= self.threshold:  # a batch is there, held by the pace alone: until it ends
                 wake_at = self.pace_until if wake_at is None else min(wake_at, self.pace_until)
+                self.pace_timed = True
             self.wake.wait(max(0.0, wake_at - time.monotonic()) if wake_at is not None else None)
         self.asleep = self.untimed = False
 
@@ -281,7 +285,6 @@ class TimelineWorker:
         while not analytics._holds and self.purges_asked == self.purges_done:
             lines = self.journal.take(BATCH_LINES)
             if not lines:
-                self.calls = 0  # the calls that came meanwhile were taken too
                 return
             records, damage = read_records(lines)
             if damage:
