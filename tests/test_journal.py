@@ -129,6 +129,33 @@ def test_grows_by_writing_zeros_where_fallocate_is_missing(tmp_path, monkeypatch
 GOOD = b'["track",1.5,"%032x","a",null,{"event":"E%d"},null,null]'
 
 
+def test_a_kernel_that_refuses_to_release_pages_costs_memory_not_durability(tmp_path, monkeypatch):
+    # Giving pages back (madvise) is only about RSS: where it is refused, the journal
+    # must keep writing to its file, not fall back to memory (not durable).
+    import mmap
+    import types
+
+    from segment_statsig.storage import journal as journal_module
+
+    class Refusing(mmap.mmap):
+        def madvise(self, *args):
+            raise OSError(22, "madvise refused")
+
+    fake = types.SimpleNamespace(mmap=Refusing, **{k: getattr(mmap, k) for k in dir(mmap) if k.isupper()})
+    monkeypatch.setattr(journal_module, "mmap", fake)
+    journal = Journal(tmp_path)
+    written = lines(30_000, width=400)  # 12 MB: three release points, and the file grows
+    for line in written:
+        journal.append(line)
+    assert isinstance(journal.map, Refusing) and not journal.spilled and not journal.memory
+    taken = []
+    while journal.pending:
+        taken += journal.take(1000)
+        journal.mark_done()
+    assert taken == bare(written) and not journal.memory
+    journal.close()
+
+
 def test_read_records_keeps_every_good_record_around_a_bad_one():
     lines_ = [GOOD % (1, 1), b'["track",1.5,"0",', GOOD % (2, 2), b'1,2', b'{"not":"a list"}',
               b'["too","short"]', b'\xff\xfe', GOOD % (3, 3)]

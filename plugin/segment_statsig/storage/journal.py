@@ -108,8 +108,7 @@ class Journal:
             end = min(end, self.capacity)
             self.map[0:end] = bytes(end)
         self.room = self._room()
-        if hasattr(self.map, "madvise"):  # the scans above mapped pages the app need not keep
-            self.map.madvise(mmap.MADV_DONTNEED, 0, self.capacity)
+        self._drop_pages(0, self.capacity)  # the scans above mapped pages the app need not keep
         self._write_marker()  # also allocates journal.pos now (a full disk shows here, not later)
 
     def _read_marker(self, file_size: int, end: int) -> int:
@@ -319,18 +318,25 @@ class Journal:
         """Keep the app's RSS small however long the backlog: drop from it the pages
         the worker is done with and those between it and the callers (shared file
         pages: the kernel keeps their data, and a later read maps them again)."""
-        if not hasattr(self.map, "madvise"):
-            return
-        assert self.map is not None
         page = mmap.PAGESIZE
         behind = self.done // page * page
         if behind - self.released >= _RESIDENT:
-            self.map.madvise(mmap.MADV_DONTNEED, self.released, behind - self.released)
+            self._drop_pages(self.released, behind - self.released)
             self.released = behind
         ahead = (self.read + _RESIDENT) // page * page
         upto = (self.size - _RESIDENT) // page * page
         if upto - ahead >= _RESIDENT:
-            self.map.madvise(mmap.MADV_DONTNEED, ahead, upto - ahead)
+            self._drop_pages(ahead, upto - ahead)
+
+    def _drop_pages(self, start: int, length: int) -> None:
+        """Take pages out of the app's RSS. Only memory is at stake: where madvise is
+        missing or refused, the pages stay resident and the journal works on."""
+        if self.map is None or not hasattr(self.map, "madvise"):
+            return
+        try:
+            self.map.madvise(mmap.MADV_DONTNEED, start, length)
+        except OSError as error:
+            log.debug("journal: could not release pages (%s)", error)
 
     def _write_marker(self) -> None:
         assert self.pos_fd is not None
