@@ -115,7 +115,9 @@ def test_hostile_values_and_timestamps_raise_only_value_or_type_errors_and_are_n
     assert analytics.worker.wait_processed(time.monotonic() + 10)
     assert len(recorder.seen) == before + 1, "accepted, then dropped by the timeline"
     statsig.commit()
-    assert statsig.stats.snapshot()["queued"] >= queued + 1, "accepted, then dropped by the Statsig mapping"
+    stats = statsig.stats.snapshot()
+    assert stats["queued"] >= queued + 1, ("accepted, then dropped by the Statsig mapping", queued, stats,
+                                           len(statsig._pending), analytics.worker.quarantined)
     if type(properties) is dict:
         assert recorder.seen[-1] == seq
 
