@@ -84,10 +84,8 @@ def main(argv=None):
     with tempfile.TemporaryDirectory(prefix="demo-tour-") as scratch:
         app = StatsigDemoApp(data_dir=args.data_dir or scratch, deterministic=True)
         tour = Tour(app, args.tour, desktop=args.tour_part == "desktop")
-        app.bind(on_start=lambda *_: tour.start())
-        app.run()
-    sys.stderr, sys.stdout = sys.__stderr__, sys.__stdout__  # Kivy's logger wraps them
-    if tour.error is not None or not tour.done:
+        ran = tour.run_app()
+    if not ran:
         print(f"tour ({args.tour_part}) failed: {tour.error or 'the app stopped before the tour ended'}",
               file=sys.stderr)
         return 1

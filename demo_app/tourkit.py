@@ -9,6 +9,7 @@ run has a watchdog, so a stuck app fails instead of hanging.
 from __future__ import annotations
 
 import os
+import sys
 import threading
 import time
 import traceback
@@ -71,6 +72,14 @@ class Driver:
         self._started = None
 
     # --- driving ----------------------------------------------------------------------
+    def run_app(self):
+        """Run the app with these steps from its first frame; True when they all ran.
+        The standard streams are given back afterwards (Kivy's logger wraps them)."""
+        self.app.bind(on_start=lambda *_: self.start())
+        self.app.run()
+        sys.stderr, sys.stdout = sys.__stderr__, sys.__stdout__
+        return self.done and self.error is None
+
     def start(self):
         os.makedirs(self.out_dir, exist_ok=True)
         self._steps = self.steps()

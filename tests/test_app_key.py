@@ -39,10 +39,7 @@ SCENARIO = textwrap.dedent("""
 
     app = StatsigDemoApp(data_dir=sys.argv[2])
     tour = Shop(app, sys.argv[1], watchdog=40)
-    app.bind(on_start=lambda *_: tour.start())
-    app.run()
-    sys.stderr = sys.__stderr__
-    if tour.error or not tour.done:
+    if not tour.run_app():
         print("scenario failed:", tour.error, file=sys.stderr)
         sys.exit(1)
 """)

@@ -94,10 +94,7 @@ SCENARIO = textwrap.dedent("""
 
     app = StatsigDemoApp(data_dir=sys.argv[2], deterministic=True)
     scenario = Privacy(app, sys.argv[1], watchdog=40)
-    app.bind(on_start=lambda *_: scenario.start())
-    app.run()
-    sys.stderr = sys.__stderr__
-    if scenario.error or not scenario.done:
+    if not scenario.run_app():
         print("scenario failed:", scenario.error, file=sys.stderr)
         sys.exit(1)
 """)

@@ -37,10 +37,7 @@ RESTART = textwrap.dedent("""
 
     app = StatsigDemoApp(data_dir=sys.argv[2])
     run = Run(app, sys.argv[1], watchdog=40)
-    app.bind(on_start=lambda *_: run.start())
-    app.run()
-    sys.stderr = sys.__stderr__
-    if run.error or not run.done:
+    if not run.run_app():
         print("scenario failed:", run.error, file=sys.stderr)
         sys.exit(1)
 """)

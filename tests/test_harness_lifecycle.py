@@ -10,6 +10,12 @@ from segment_statsig.testing import FakeStatsig
 
 # -- usable without pytest --------------------------------------------------------------------
 
+def python_prints(code):
+    """What `python -c code` printed, in a fresh process; it must succeed."""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    return out.stdout
+
 def test_usable_without_pytest_in_a_plain_process():
     code = (
         "import sys, json, urllib.request\n"
@@ -21,9 +27,7 @@ def test_usable_without_pytest_in_a_plain_process():
         "print(urllib.request.urlopen(req, timeout=5).status, len(f.events))\n"
         "f.stop(); f.stop()\n"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
-    assert out.returncode == 0, out.stderr
-    assert out.stdout.split() == ["202", "1"]
+    assert python_prints(code).split() == ["202", "1"]
 
 
 def test_testing_package_is_cheap_and_not_imported_by_core():
@@ -33,14 +37,9 @@ def test_testing_package_is_cheap_and_not_imported_by_core():
         "heavy = [m for m in ('werkzeug', 'pytest_httpserver', 'requests') if m in sys.modules]\n"
         "print(heavy)\n"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
-    assert out.returncode == 0, out.stderr
-    assert out.stdout.strip() == "[]"
-    core = subprocess.run([sys.executable, "-c", "import sys, segment_statsig; "
-                           "print('segment_statsig.testing' in sys.modules)"],
-                          capture_output=True, text=True, timeout=60)
-    assert core.returncode == 0, core.stderr
-    assert core.stdout.strip() == "False"
+    assert python_prints(code).strip() == "[]"
+    core = "import sys, segment_statsig; print('segment_statsig.testing' in sys.modules)"
+    assert python_prints(core).strip() == "False"
 
 
 def test_context_manager_stops_and_url_requires_start():

@@ -20,6 +20,39 @@ from .libraries import Lib
 from .process_stats import process_snapshot, rss_bytes, snapshot_delta, summarize_ns
 
 
+# -- an app's pace -----------------------------------------------------------------
+
+def warm_up(lib, rate, calls, drain_timeout, settle_s):
+    """Calls with negative ids at `rate`, then the library's flush and a settle: lazy
+    imports, the first connection and caches are done before anything is measured."""
+    for i in range(calls):
+        lib.track(-1 - i)
+        time.sleep(1.0 / rate)
+    lib.flush(drain_timeout)
+    time.sleep(settle_s)
+
+
+def paced_calls(track, n, rate):
+    """track(0) .. track(n-1) on a fixed schedule of `rate` a second (one sleep per call,
+    none when late), then the sleep to the schedule's end. Returns each call's cost on
+    the caller's thread (ns) and the wall time it returned at."""
+    sleep, mono, now, pc = time.sleep, time.monotonic, time.time, time.perf_counter_ns
+    samples, returned = [0] * n, [0.0] * n
+    t0 = mono()
+    for i in range(n):
+        delay = t0 + i / rate - mono()
+        if delay > 0:
+            sleep(delay)
+        a = pc()
+        track(i)
+        samples[i] = pc() - a
+        returned[i] = now()
+    delay = t0 + n / rate - mono()
+    if delay > 0:
+        sleep(delay)
+    return samples, returned
+
+
 # -- measurements -----------------------------------------------------------------
 
 def m_track_cost(spec):
@@ -137,33 +170,12 @@ def m_phone_pace(spec):
     cpu_start = time.process_time()
     lib = Lib(spec["lib"], spec["url"], spec.get("tmp"), spec.get("options"))
     rate, n = spec["rate"], int(round(spec["rate"] * spec["paced_s"]))
-    sleep, mono, now, pc = time.sleep, time.monotonic, time.time, time.perf_counter_ns
-    track = lib.track
-    # Warm-up (negative ids): lazy imports, the first connection, caches; delivered
-    # and settled before anything is measured.
-    for i in range(spec.get("warmup", 10)):
-        track(-1 - i)
-        sleep(1.0 / rate)
-    lib.flush(spec.get("drain_timeout", 30.0))
-    sleep(spec.get("settle_s", 1.0))
-    returned = [0.0] * n
-    samples = [0] * n
+    warm_up(lib, rate, spec.get("warmup", 10), spec.get("drain_timeout", 30.0), spec.get("settle_s", 1.0))
     gc.collect()
     s0 = process_snapshot()
-    t0 = mono()
-    for i in range(n):
-        delay = t0 + i / rate - mono()
-        if delay > 0:
-            sleep(delay)
-        a = pc()
-        track(i)
-        samples[i] = pc() - a
-        returned[i] = now()
-    delay = t0 + n / rate - mono()
-    if delay > 0:
-        sleep(delay)
+    samples, returned = paced_calls(lib.track, n, rate)
     s1 = process_snapshot()
-    sleep(spec["idle_s"])  # one sleep: the main thread wakes once in the idle phase
+    time.sleep(spec["idle_s"])  # one sleep: the main thread wakes once in the idle phase
     s2 = process_snapshot()
     err = None
     try:

@@ -163,6 +163,7 @@ def _install_cprofile(profiles, measuring):
 
 
 def child_main(spec):
+    from .child import paced_calls, warm_up
     from .libraries import Lib
     from .process_stats import process_snapshot, snapshot_delta, summarize_ns
 
@@ -171,31 +172,14 @@ def child_main(spec):
         _install_probes(acc)
     if spec.get("cprofile"):
         _install_cprofile(profiles, measuring)
-    sleep_ = time.sleep
     lib = Lib("ours", spec["url"], spec["tmp"])
     import segment_statsig
     rate, n = spec["rate"], int(round(spec["rate"] * spec["seconds"]))
-    track, mono, pc = lib.track, time.monotonic, time.perf_counter_ns
-    for i in range(spec.get("warmup", 10)):
-        track(-1 - i)
-        sleep_(1.0 / rate)
-    lib.flush(30.0)
-    sleep_(1.0)
+    warm_up(lib, rate, spec.get("warmup", 10), 30.0, 1.0)
     acc.clear()
     measuring[0] = True
-    samples = [0] * n
     s0 = process_snapshot()
-    t0 = mono()
-    for i in range(n):
-        delay = t0 + i / rate - mono()
-        if delay > 0:
-            sleep_(delay)
-        a = pc()
-        track(i)
-        samples[i] = pc() - a
-    delay = t0 + n / rate - mono()
-    if delay > 0:
-        sleep_(delay)
+    samples, _ = paced_calls(lib.track, n, rate)
     s1 = process_snapshot()
     paced_acc = {f"{k[0]}\t{k[1]}": list(v) for k, v in acc.items()}
     acc.clear()
