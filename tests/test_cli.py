@@ -97,7 +97,7 @@ def test_verify_on_a_case_never_recorded_says_run_record(tmp_path):
     case.write_text(json.dumps({"name": "fresh", "calls": [{"method": "flush"}]}), encoding="utf-8")
     proc = cli("verify", case)
     assert proc.returncode == 1
-    assert "run `record` first" in proc.stdout and "0 passed, 1 failed" in proc.stdout
+    assert "run `record` first" in proc.stdout and "0 passed, 1 failed, 0 skipped" in proc.stdout
 
 
 def test_an_adapter_that_cannot_load_is_one_line(tmp_path):
@@ -122,7 +122,7 @@ def test_verify_keeps_the_cases_log_lines_out_of_the_verdicts_unless_verbose(tmp
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert proc.stderr == ""
     assert proc.stdout.splitlines() == ["ok   drop_after_400", "ok   event_name_limits", "ok   track_renamed",
-                                        "3 passed, 0 failed"]
+                                        "3 passed, 0 failed, 0 skipped"]
 
     proc = cli("verify", "-v", tmp_path)
     assert proc.returncode == 0
@@ -130,7 +130,7 @@ def test_verify_keeps_the_cases_log_lines_out_of_the_verdicts_unless_verbose(tmp
     assert lines[0] == "ok   drop_after_400"
     assert re.match(r"     log: ERROR .*HTTP 400 is final", lines[1]), lines
     assert any("over 64 characters" in line for line in lines)
-    assert lines[-1] == "3 passed, 0 failed"
+    assert lines[-1] == "3 passed, 0 failed, 0 skipped"
 
 
 def test_a_failing_case_says_how_many_log_lines_it_made(tmp_path):
@@ -143,7 +143,7 @@ def test_a_failing_case_says_how_many_log_lines_it_made(tmp_path):
     out = proc.stdout.splitlines()
     assert out[0].startswith("FAIL drop_after_400")
     assert any(re.fullmatch(r"  \(\d+ log lines? from the case: -v shows them\)", line) for line in out), out
-    assert out[-1] == "0 passed, 1 failed"
+    assert out[-1] == "0 passed, 1 failed, 0 skipped"
 
 
 # --- export-har -------------------------------------------------------------------------

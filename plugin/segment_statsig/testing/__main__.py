@@ -2,8 +2,9 @@
 
   record CASE.json...      run each case against the implementation, write its expected requests
                            (a file that does not exist yet gets a template to fill in)
-  verify PATH...           replay cases (files or directories of *.json); a diff per mismatch;
-                           exit status 1 when any case fails; -v shows each case's log lines
+  verify PATH...           replay cases (files or directories of *.json); a diff per mismatch, a
+                           skip per capability the adapter lacks; exit status 1 when any case
+                           fails; -v shows each case's log lines; --junit-xml FILE, --json
   export-har CASE.json     the case's expected requests as HAR 1.2 (stdout, or -o FILE)
 
 --adapter: 'ours' (default), 'module:function' (a Python callable taking a Session), or
@@ -16,12 +17,15 @@ import contextlib
 import json
 import logging
 import sys
+import time
 from pathlib import Path
 from typing import Any, Callable, Dict, Iterator, List, NoReturn, Optional
 
 from . import adapters
+from .capabilities import ALL, unknown
 from .har import to_har
 from .recording import SecretLeak, dumps_case
+from .reports import Verdict, json_report, junit_xml, summary
 from .runner import compare, run_case
 
 PROG = "python -m segment_statsig.testing"
@@ -72,6 +76,13 @@ def read_case(path: Path) -> Dict[str, Any]:
     for i, call in enumerate(calls):
         if not isinstance(call, dict) or not isinstance(call.get("method"), str):
             raise CliError(f"{path}: calls[{i}] needs a \"method\", e.g. {{\"method\": \"track\", \"args\": {{...}}}}")
+    requires = case.get("requires", [])
+    wrong = unknown(requires) if isinstance(requires, list) else [repr(requires)]
+    if wrong:
+        raise CliError(f"{path}: \"requires\" is a list of capabilities ({', '.join(sorted(ALL))}); "
+                       f"{', '.join(wrong)} is not one")
+    if case.get("batches", "any") not in ("any", "exact"):
+        raise CliError(f"{path}: \"batches\" is \"exact\" (the case is about batching) or \"any\"")
     return case
 
 
@@ -90,7 +101,7 @@ def case_files(paths: List[str]) -> List[Path]:
     return out
 
 
-def load_adapter(spec: str) -> Callable[[adapters.Session], None]:
+def load_adapter(spec: str) -> adapters.Adapter:
     try:
         return adapters.load(spec)
     except adapters.AdapterError as e:
@@ -157,6 +168,11 @@ def cmd_record(args: argparse.Namespace) -> int:
             raise CliError(f"{path} has no calls yet: fill in \"calls\" (see the \"//\" comment in it) and run again")
         with captured_logs() as logs:
             result = run_case(case, adapter, timeout=args.timeout)
+        if result.skipped:
+            print(f"NOT RECORDED {path}: the adapter lacks {', '.join(result.skipped)}, which the case requires",
+                  file=sys.stderr)
+            status = 1
+            continue
         if result.errors:
             print(f"NOT RECORDED {path}:", *result.errors, sep="\n  ", file=sys.stderr)
             show_logs(logs, args.verbose, failed=True)
@@ -182,22 +198,37 @@ def cmd_verify(args: argparse.Namespace) -> int:
     adapter = load_adapter(args.adapter)
     files = case_files(args.paths)
     cases = [(path, read_case(path)) for path in files]  # every file readable before any runs
-    failed = 0
+    show = (lambda *a: None) if args.json else print  # with --json, stdout is the JSON alone
+    verdicts: List[Verdict] = []
     for path, case in cases:
+        started = time.monotonic()
         with captured_logs() as logs:
-            lines = compare(case, run_case(case, adapter, timeout=args.timeout), events_only=args.events_only)
-        if lines:
-            failed += 1
-            print(f"FAIL {case.get('name')} ({path})")
+            result = run_case(case, adapter, timeout=args.timeout)
+            lines = [] if result.skipped else compare(case, result, events_only=args.events_only)
+        verdict = Verdict(str(case.get("name")), str(path), lines, result.skipped,
+                          time.monotonic() - started, logs.lines)
+        verdicts.append(verdict)
+        if verdict.skipped:
+            show(f"skip {verdict.name}: requires {', '.join(verdict.skipped)}")
+        elif lines:
+            show(f"FAIL {verdict.name} ({path})")
             for line in lines[: args.max_lines]:
-                print(f"  {line}")
+                show(f"  {line}")
             if len(lines) > args.max_lines:
-                print(f"  ... and {len(lines) - args.max_lines} more differences")
+                show(f"  ... and {len(lines) - args.max_lines} more differences")
         else:
-            print(f"ok   {case.get('name')}")
-        show_logs(logs, args.verbose, failed=bool(lines))
-    print(f"{len(files) - failed} passed, {failed} failed")
-    return 1 if failed else 0
+            show(f"ok   {verdict.name}")
+        if not args.json:
+            show_logs(logs, args.verbose, failed=bool(lines))
+    show(summary(verdicts))
+    if args.junit_xml:
+        try:
+            Path(args.junit_xml).write_bytes(junit_xml(verdicts))
+        except OSError as e:
+            raise CliError(f"--junit-xml {args.junit_xml}: cannot write it ({e.strerror}); check that its folder exists") from None
+    if args.json:
+        print(json.dumps(json_report(verdicts), indent=2, ensure_ascii=False))
+    return 1 if any(v.status == "failed" for v in verdicts) else 0
 
 
 def cmd_export_har(args: argparse.Namespace) -> int:
@@ -238,6 +269,9 @@ def main(argv: Optional[List[str]] = None) -> int:
     verify.add_argument("--events-only", action="store_true",
                         help="compare only the delivered events (ignore batching, paths, headers, statuses)")
     verify.add_argument("--max-lines", type=int, default=40, help="differences shown per case")
+    verify.add_argument("--junit-xml", metavar="FILE", help="also write the verdicts as JUnit XML")
+    verify.add_argument("--json", action="store_true",
+                        help="print the verdicts as one JSON document instead of text")
     verify.set_defaults(fn=cmd_verify)
     har = sub.add_parser("export-har")
     har.add_argument("case")

@@ -10,6 +10,10 @@ everything (flush and wait), and return. Three kinds, chosen with ``--adapter``:
   then ``{"method": "shutdown"}``; it must deliver everything and exit 0. The URLs and
   keys are also in the environment (``SEGMENT_STATSIG_CONFORMANCE_*``) and ``{statsig_url}``,
   ``{cdn_url}``, ``{api_key}``, ``{storage_dir}`` in the command line are replaced.
+
+Each declares its capabilities (``capabilities.py``): a callable as a ``capabilities``
+attribute (read before the run) or as what it returns; a subprocess as a
+``{"capabilities": [...]}`` line on stdout when it reads the setup. None declared: none held.
 """
 from __future__ import annotations
 
@@ -20,8 +24,9 @@ import shlex
 import subprocess
 import sys
 from dataclasses import dataclass, field
-from typing import Any, Callable, Dict, List, Optional, cast
+from typing import Any, Callable, Collection, Dict, List, Optional, cast
 
+from .capabilities import ALL
 from .recording import decode_values
 
 DEFAULT_CONTEXT = {"locale": "en-US", "timezone": "UTC"}
@@ -42,6 +47,7 @@ class Session:
     storage_dir: str               # a fresh empty directory for this run
     options: Dict[str, Any] = field(default_factory=dict)
     timeout: float = 20.0          # seconds the adapter may take to deliver
+    requires: List[str] = field(default_factory=list)  # the capabilities the case needs
 
     @property
     def context(self) -> Dict[str, Any]:
@@ -56,11 +62,16 @@ class Session:
         return {"name": self.name, "settings": self.settings, "statsig_url": self.statsig_url,
                 "cdn_url": self.cdn_url, "segment_api_url": self.segment_api_url,
                 "api_key": self.api_key, "write_key": self.write_key, "storage_dir": self.storage_dir,
-                "options": self.options, "context": self.context, "timeout": self.timeout}
+                "options": self.options, "context": self.context, "timeout": self.timeout,
+                "requires": self.requires}
 
     def env(self) -> Dict[str, str]:
         return {f"SEGMENT_STATSIG_CONFORMANCE_{k.upper()}": ("" if v is None else str(v))
                 for k, v in self.setup_dict().items() if not isinstance(v, (dict, list))}
+
+
+#: an adapter: runs a session; may return the capabilities it has (or carry them as an attribute)
+Adapter = Callable[[Session], Optional[Collection[str]]]
 
 
 # -- ours -------------------------------------------------------------------------------
@@ -97,6 +108,9 @@ def ours(session: Session) -> None:
             _call(analytics, call["method"], call["args"], session.timeout)
     finally:
         analytics.shutdown(timeout=session.timeout)
+
+
+ours.capabilities = ALL  # type: ignore[attr-defined]
 
 
 def _call(analytics: Any, method: str, args: Dict[str, Any], timeout: float) -> None:
@@ -193,10 +207,13 @@ def _privacy_call(analytics: Any, method: str, args: Dict[str, Any], timeout: fl
 # -- the other kinds ----------------------------------------------------------------------
 
 class AdapterError(RuntimeError):
-    """The implementation under test could not run the case."""
+    """The implementation under test could not run the case (``capabilities``: what it had
+    declared before it failed, if anything)."""
+
+    capabilities: Optional[List[str]] = None
 
 
-def load(spec: Optional[str]) -> Callable[[Session], None]:
+def load(spec: Optional[str]) -> Adapter:
     """``None``/``"ours"``, ``"module:function"`` or ``"cmd:<command line>"``."""
     if spec in (None, "", "ours"):
         return ours
@@ -208,11 +225,26 @@ def load(spec: Optional[str]) -> Callable[[Session], None]:
     fn = getattr(importlib.import_module(module), name, None)
     if not callable(fn):
         raise AdapterError(f"adapter {spec!r}: {name} is not a callable in {module}")
-    return cast(Callable[[Session], None], fn)
+    return cast(Adapter, fn)
 
 
-def subprocess_adapter(command: str) -> Callable[[Session], None]:
-    def run(session: Session) -> None:
+def declared_capabilities(stdout: str) -> Optional[List[str]]:
+    """The capabilities a subprocess declared: its first stdout line that is a JSON object
+    with a ``capabilities`` list (other output is its own business)."""
+    for line in stdout.splitlines():
+        if not line.startswith("{"):
+            continue
+        try:
+            message = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(message, dict) and isinstance(message.get("capabilities"), list):
+            return [str(name) for name in message["capabilities"]]
+    return None
+
+
+def subprocess_adapter(command: str) -> Adapter:
+    def run(session: Session) -> Optional[List[str]]:
         fields = {k: ("" if v is None else str(v)) for k, v in session.setup_dict().items()}
         argv = [part.format(**fields) if "{" in part else part for part in shlex.split(command)]
         lines = [json.dumps({"setup": session.setup_dict()})]
@@ -223,8 +255,12 @@ def subprocess_adapter(command: str) -> Callable[[Session], None]:
                                   timeout=session.timeout + 10, env={**os.environ, **session.env()})
         except subprocess.TimeoutExpired:
             raise AdapterError(f"{argv[0]} did not finish within {session.timeout + 10}s") from None
+        capabilities = declared_capabilities(proc.stdout)
         if proc.returncode != 0:
-            raise AdapterError(f"{argv[0]} exited {proc.returncode}: {proc.stderr.strip()[-2000:]}")
+            error = AdapterError(f"{argv[0]} exited {proc.returncode}: {proc.stderr.strip()[-2000:]}")
+            error.capabilities = capabilities
+            raise error
+        return capabilities
 
     run.__name__ = f"cmd:{command}"
     return run
@@ -241,6 +277,7 @@ def main_stdin() -> int:
         msg = json.loads(line)
         if "setup" in msg:
             setup = msg["setup"]
+            print(json.dumps({"capabilities": sorted(ALL)}), flush=True)  # what this one has: all
         elif msg.get("method") == "shutdown":
             break
         else:

@@ -18,15 +18,16 @@ A recorded request (``Normaliser.request``) becomes::
 Not compared, as transport: the path's spelling, where the key travelled, gzip by header or
 by ``gz=1``, ``se=1``, the content type, the order of query parameters. Compared, as
 meaning: every event and each of its fields, the user, the key, the SDK's type/version/time
-being present, the status each request was answered, and the batches. A declared event
-count (``STATSIG-EVENT-COUNT`` or ``ec``) must match the events the request holds.
+being present, the status each request was answered, and the batches (unless the case's
+rule is not about them: ``merged_batches``). A declared event count (``STATSIG-EVENT-COUNT``
+or ``ec``) must match the events the request holds.
 """
 from __future__ import annotations
 
 from typing import Any, Dict, List, Optional
 
 __all__ = ["meaning", "comparable", "by_channel", "count_mismatches", "event_meaning", "events_meaning",
-           "SDK_TELEMETRY"]
+           "merged_batches", "SDK_TELEMETRY"]
 
 Request = Dict[str, Any]
 EVENT_ENDPOINTS = ("log_event", "rgstr")
@@ -130,4 +131,29 @@ def events_meaning(requests: List[Request]) -> List[Any]:
         status, body = r.get("status"), r.get("body")
         if isinstance(status, int) and 200 <= status < 300 and isinstance(body, dict):
             out += [event_meaning(e) for e in body.get("events") or [] if not _is_telemetry(e)]
+    return out
+
+
+def _apart_from_events(request: Request) -> Any:
+    body = request.get("body")
+    if not isinstance(body, dict):
+        return None
+    return {**request, "body": {k: v for k, v in body.items() if k != "events"}}
+
+
+def merged_batches(requests: List[Request]) -> List[Request]:
+    """Requests by meaning (``meaning()``) with consecutive event requests that agree on all
+    but their events made one: the same events, key, SDK fields and status, however they
+    were batched (an SDK that flushes at every user change sends what ours sends in one)."""
+    out: List[Request] = []
+    for request in requests:
+        body = request.get("body")
+        if out and request.get("endpoint") == "log_event" and isinstance(body, dict) \
+                and isinstance(body.get("events"), list) and out[-1].get("endpoint") == "log_event":
+            last = out[-1]
+            rest = _apart_from_events(request)
+            if rest is not None and rest == _apart_from_events(last) and isinstance(last["body"].get("events"), list):
+                out[-1] = {**last, "body": {**last["body"], "events": last["body"]["events"] + body["events"]}}
+                continue
+        out.append(request)
     return out
