@@ -7,6 +7,9 @@
 //
 // stdin: {"setup": {...}}, then one {"method", "args"} per Segment call, then
 // {"method": "shutdown"}; it delivers everything and exits 0 (see docs/CONFORMANCE.md).
+// It declares its capabilities on stdout at setup ({"capabilities": [...]}): not
+// event-timestamp (logEvent stamps Date.now()), flush-policy (the client flushes when its
+// buffer fills and at every user change) or purge (the client cannot erase its queue).
 //
 // Segment calls -> Statsig's client: track/screen/page -> logEvent("segment_track:<event>",
 // value, metadata); identify/alias/reset -> updateUserSync (before values are needed) or
@@ -67,6 +70,8 @@ function loadPackage(name) {
 }
 const { StatsigClient } = loadPackage('@statsig/js-client');
 
+// What this implementation can do of what a case may require (docs/CONFORMANCE.md, "Capabilities").
+const CAPABILITIES = ['gates', 'consent', 'filters'];
 const QUICK_FLUSH_WINDOW_MS = 200; // the client flushes its first event this soon after start
 const DESTINATION = 'Statsig'; // the destination's name in Segment's settings and filters
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -375,6 +380,8 @@ async function main() {
   const messages = await readLines();
   const setup = (messages.find((m) => m.setup) || {}).setup;
   if (!setup) throw new Error('no setup line');
+  process.stdout.write(`${JSON.stringify({ capabilities: CAPABILITIES })}\n`);
+  if ((setup.requires || []).some((name) => !CAPABILITIES.includes(name))) return; // the harness skips it
   const destination = new Destination(setup);
   await destination.start();
   for (const { method, args } of messages.filter((m) => m.method)) {
