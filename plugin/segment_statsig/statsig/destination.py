@@ -298,7 +298,7 @@ class StatsigDestination(QueuedDestination):
 
     @property
     def values_reason(self) -> str:
-        """Where the current values come from: Uninitialized, NoValues, Cache, Network..."""
+        """Where the current values come from: Uninitialized, Loading, NoValues, Cache, Network..."""
         return "Uninitialized" if self._feature_store is None else self._feature_store.source
 
     @property
