@@ -105,13 +105,16 @@ class FeatureStore:
         the timeline's turn follows the new identity at once): one initialize per change."""
         if self._thread is None:
             return
-        user = self.user_fn()
+        try:
+            user: Optional[Dict[str, Any]] = self.user_fn()
+        except Exception:  # the fetch will say why; here it only means "fetch again"
+            user = None
         with self._cond:
             # A fetch not yet started, or started but not past reading its user, reads the
             # user of now; one that read this very user and did not fail has it too.
             reading = self._want_fetch or (self._settled_gen < self._gen and self._user_for is None)
-            same = (self._user_for == identity_key(*self.identity_fn()) and self._user == user
-                    and self.last_error is None)
+            same = (user is not None and self._user_for == identity_key(*self.identity_fn())
+                    and self._user == user and self.last_error is None)
             self._follow(force=not (reading or same))
 
     def _follow(self, force: bool = False) -> str:
