@@ -6,8 +6,10 @@ import threading
 import time
 
 import pytest
+from hypothesis import given, settings, strategies as st
 
 from segment_statsig import Analytics, StatsigDestination
+from segment_statsig.testing import FakeStatsig
 from segment_statsig.statsig.initialize_reply import djb2, parse_reply, MalformedReply
 
 from .conftest import KEY
@@ -347,3 +349,45 @@ def test_a_check_while_the_new_users_values_load_says_loading(make_client, fake_
     assert [(e["user"].get("userID"), e["metadata"]["gateValue"], e["metadata"]["reason"])
             for e in exposures(fake_statsig)] == [("bob", "false", "Loading:Unrecognized"),
                                                    ("bob", "true", "Network:Recognized")]
+
+
+_OPS = {"alice": ("alice", {}), "bob": ("bob", {}), "pro": (None, {"plan": "pro"}), "free": (None, {"plan": "free"})}
+
+
+@settings(max_examples=25, deadline=None)
+@given(ops=st.lists(st.sampled_from([*_OPS, "reset", "check", "flush"]), max_size=8))
+def test_initialize_requests_follow_user_changes_only(ops, tmp_path_factory):
+    """Any run of identify / reset / check / flush: an initialize request exactly when a
+    check finds new IDs, or the timeline's turn on an identify or reset finds a user
+    (IDs or traits) other than the one last fetched for; never twice for one user."""
+    with FakeStatsig(api_keys={KEY}) as fake:
+        analytics = Analytics(storage_dir=tmp_path_factory.mktemp("s"), flush_at=1000, flush_interval=3600,
+                              settings={"integrations": {"Statsig": {"apiKey": KEY}}})
+        dest = analytics.add(StatsigDestination(api_url=fake.url))
+        try:
+            assert dest.wait_for_values(5)
+            user, anon, traits = None, 0, {}
+            fetched, pending, expected = (None, 0, {}), False, 1
+            for op in ops:
+                if op in _OPS:
+                    user_id, new = _OPS[op]
+                    analytics.identify(user_id, new)
+                    user, traits, pending = user_id or user, {**traits, **new}, True
+                elif op == "reset":
+                    analytics.reset()
+                    user, anon, traits, pending = None, anon + 1, {}, True
+                elif op == "check":
+                    dest.check_gate("g")
+                else:
+                    assert analytics.flush(timeout=5)
+                    if pending and (user, anon, traits) != fetched:
+                        fetched, expected = (user, anon, traits), expected + 1
+                    pending = False
+                # wait_for_values checks too: it follows new IDs at once (a fetch), so the
+                # timeline's later turn on that identify or reset finds that user fetched
+                assert dest.wait_for_values(5)
+                if (user, anon) != fetched[:2]:
+                    fetched, expected = (user, anon, traits), expected + 1
+            assert len(fake.initialize_requests) == expected, ops
+        finally:
+            analytics.shutdown(1)
