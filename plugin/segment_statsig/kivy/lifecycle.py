@@ -11,8 +11,8 @@ None, so the app's own on_pause (True by default: the app may pause) still decid
 
 on_stop runs on Kivy's main thread, where Android counts 5 s to "not responding": every
 call is durable in the journal from its return, so the stop does not wait for Statsig.
-It blocks at most ``shutdown_timeout`` (0.25 s by default: what a reachable server needs
-for the last batch); what is not sent by then goes out at the next start. Android often
+It blocks for ``shutdown_timeout`` at most (0.25 s by default: a server that answers at
+once takes the last batch in that time); what is not sent by then goes out at the next start. Android often
 ends an app without on_stop at all: on_pause is where the journal is synced.
 
 The binding is to Kivy's events, so an app (or a test) triggers it with
