@@ -31,6 +31,8 @@ def log_level(debug):
     """INFO unless --debug; set before Kivy loads (it logs while it reads its config)."""
     level = logging.DEBUG if debug else logging.INFO
     logging.getLogger("kivy").setLevel(level)
+    if debug:  # asked for: segment_statsig.kivy keeps urllib3 at WARNING otherwise
+        logging.getLogger("urllib3").setLevel(level)
     return level
 
 

@@ -143,7 +143,8 @@ class StatsigDemoApp(App):
 
     def on_stop(self):
         # Kivy may dispatch on_stop twice. bind_lifecycle's handler ran first (bound
-        # handlers run before this method) and shut analytics down, delivering what it could.
+        # handlers run before this method) and shut analytics down, delivering what it could
+        # in 0.25 s; the rest waits in the journal for the next start.
         if self._stopped:
             return
         self._stopped = True

@@ -6,8 +6,10 @@ import threading
 import time
 
 import pytest
+from hypothesis import given, settings, strategies as st
 
 from segment_statsig import Analytics, StatsigDestination
+from segment_statsig.testing import FakeStatsig
 from segment_statsig.statsig.initialize_reply import djb2, parse_reply, MalformedReply
 
 from .conftest import KEY
@@ -298,3 +300,94 @@ def test_fake_serves_configured_values_hashed_per_user(fake_statsig):
     fake_statsig.answer_next_initialize("{not json")
     assert requests.post(url, json={"user": {}}, timeout=5).text == "{not json"
     assert requests.post(url, json={"user": {}}, timeout=5).json()["feature_gates"]  # back to normal
+
+
+def _initialize_users(fake):
+    return [(r.body["user"].get("userID"), r.body["user"].get("custom")) for r in fake.initialize_requests]
+
+
+@pytest.mark.parametrize("check_first", [True, False], ids=["check before the timeline", "no check"])
+def test_one_initialize_per_identify(make_client, gated, check_first):
+    """identify changes the user at the call; the timeline hears of it later (here at the
+    flush, as at an app's on_pause). A check in between follows the new user at once: the
+    timeline's turn must not ask Statsig for the same values again."""
+    analytics, dest = make_client(flush_at=1000, flush_interval=3600)  # the timeline runs when flushed
+    assert dest.wait_for_values(5)                 # the anonymous user's values
+    analytics.identify("alice", {"plan": "pro"})
+    if check_first:
+        dest.check_gate("new_checkout")            # right after identify, before the values
+    assert dest.wait_for_values(5) or not check_first
+    assert analytics.flush(timeout=5)              # the timeline processes the identify
+    assert dest.wait_for_values(5) and dest.check_gate("new_checkout") is True
+    analytics.identify("alice", {"plan": "pro"})   # the same user again: nothing changed, nothing fetched
+    analytics.reset()
+    dest.check_gate("new_checkout")                # reset: a new anonymous user, followed at the check
+    assert analytics.flush(timeout=5) and dest.wait_for_values(5)
+    users = _initialize_users(gated)
+    assert users == [(None, None), ("alice", {"plan": "pro"}), (None, None)], users
+    assert len({r.body["user"]["customIDs"]["stableID"] for r in gated.initialize_requests}) == 2
+
+
+def test_a_check_while_the_new_users_values_load_says_loading(make_client, fake_statsig):
+    """As Statsig's JS client after updateUserAsync (tests/test_statsig_js_client.py runs it):
+    the default, reason Loading:Unrecognized, logged as an exposure of the new user; once
+    the values are in, the same check logs the real value."""
+    fake_statsig.set_gate("g", lambda user: user.get("userID") == "bob")
+    release = threading.Event()
+    fake_statsig.on_request(lambda r: release.wait(5) if r.endpoint == "initialize"
+                            and r.body["user"].get("userID") == "bob" else None)
+    analytics, dest = make_client(flush_at=1000, flush_interval=3600)
+    try:
+        assert dest.wait_for_values(5)
+        analytics.identify("bob")
+        loading = dest.get_feature_gate("g")
+        assert (loading.value, loading.reason, dest.values_reason) == (False, "Loading:Unrecognized", "Loading")
+    finally:
+        release.set()
+    assert dest.wait_for_values(5) and dest.check_gate("g") is True
+    assert dest.flush_exposures(5) and analytics.flush(timeout=5)
+    assert [(e["user"].get("userID"), e["metadata"]["gateValue"], e["metadata"]["reason"])
+            for e in exposures(fake_statsig)] == [("bob", "false", "Loading:Unrecognized"),
+                                                   ("bob", "true", "Network:Recognized")]
+
+
+_OPS = {"alice": ("alice", {}), "bob": ("bob", {}), "pro": (None, {"plan": "pro"}), "free": (None, {"plan": "free"})}
+
+
+@settings(max_examples=25, deadline=None)
+@given(ops=st.lists(st.sampled_from([*_OPS, "reset", "check", "flush"]), max_size=8))
+def test_initialize_requests_follow_user_changes_only(ops, tmp_path_factory):
+    """Any run of identify / reset / check / flush: an initialize request exactly when a
+    check finds new IDs, or the timeline's turn on an identify or reset finds a user
+    (IDs or traits) other than the one last fetched for; never twice for one user."""
+    with FakeStatsig(api_keys={KEY}) as fake:
+        analytics = Analytics(storage_dir=tmp_path_factory.mktemp("s"), flush_at=1000, flush_interval=3600,
+                              settings={"integrations": {"Statsig": {"apiKey": KEY}}})
+        dest = analytics.add(StatsigDestination(api_url=fake.url))
+        try:
+            assert dest.wait_for_values(5)
+            user, anon, traits = None, 0, {}
+            fetched, pending, expected = (None, 0, {}), False, 1
+            for op in ops:
+                if op in _OPS:
+                    user_id, new = _OPS[op]
+                    analytics.identify(user_id, new)
+                    user, traits, pending = user_id or user, {**traits, **new}, True
+                elif op == "reset":
+                    analytics.reset()
+                    user, anon, traits, pending = None, anon + 1, {}, True
+                elif op == "check":
+                    dest.check_gate("g")
+                else:
+                    assert analytics.flush(timeout=5)
+                    if pending and (user, anon, traits) != fetched:
+                        fetched, expected = (user, anon, traits), expected + 1
+                    pending = False
+                # wait_for_values checks too: it follows new IDs at once (a fetch), so the
+                # timeline's later turn on that identify or reset finds that user fetched
+                assert dest.wait_for_values(5)
+                if (user, anon) != fetched[:2]:
+                    fetched, expected = (user, anon, traits), expected + 1
+            assert len(fake.initialize_requests) == expected, ops
+        finally:
+            analytics.shutdown(1)

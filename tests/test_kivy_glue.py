@@ -148,6 +148,15 @@ def test_lifecycle_maps_app_events_to_analytics():
     assert analytics.calls[-1] == ("shutdown", 2.5)
 
 
+def test_on_stop_waits_at_most_a_quarter_second_by_default():
+    # on_stop runs on Kivy's main thread (Android's 5 s ANR clock): the journal already
+    # holds every call, so the stop gives the network a short, documented bound only.
+    app, analytics = QuietApp(), Recorder()
+    bind_lifecycle(app, analytics)
+    app.dispatch("on_stop")
+    assert analytics.calls == [("shutdown", 0.25)]
+
+
 def test_on_stop_twice_shuts_down_once():
     # App.stop() dispatches on_stop, then App.run() dispatches it again on its way out.
     app, analytics = QuietApp(), Recorder()
@@ -199,16 +208,49 @@ def test_device_context_on_a_desktop():
     assert context["device"]["type"] == "desktop"
 
 
-def test_device_context_on_android_reads_android_os_build(monkeypatch):
+def android_classes(locale="de-DE", zone="Europe/Berlin"):
+    """pyjnius's stand-in: the Java classes the glue reads on Android, by name."""
     build = types.SimpleNamespace(MANUFACTURER="Google", MODEL="Pixel 8")
     version = types.SimpleNamespace(RELEASE="14", SDK_INT=34)
-    classes = {"android.os.Build": build, "android.os.Build$VERSION": version}
+    java_locale = types.SimpleNamespace(getDefault=lambda: types.SimpleNamespace(toLanguageTag=lambda: locale))
+    java_zone = types.SimpleNamespace(getDefault=lambda: types.SimpleNamespace(getID=lambda: zone))
+    return {"android.os.Build": build, "android.os.Build$VERSION": version,
+            "java.util.Locale": java_locale, "java.util.TimeZone": java_zone}
+
+
+def test_device_context_on_android_reads_android_os_build(monkeypatch):
+    classes = android_classes()
     monkeypatch.setitem(sys.modules, "jnius", types.SimpleNamespace(autoclass=classes.__getitem__))
     context = device_context(FakeWindow(size=[1080, 2400]), "android")
     assert context["os"] == {"name": "Android", "version": "14", "sdk": 34}
     assert context["device"]["type"] == "android"
     assert context["device"]["manufacturer"] == "Google" and context["device"]["model"] == "Pixel 8"
     assert context["screen"]["width"] == 1080
+    # the user's locale and time zone, from Android: Python's own say C.UTF-8 / UTC there
+    assert (context["locale"], context["timezone"]) == ("de-DE", "Europe/Berlin")
+
+
+def test_android_locale_and_time_zone_reach_statsig(monkeypatch, tmp_path, fake_statsig):
+    """Under python-for-android Python's locale is C.UTF-8 for everyone: the glue reads the
+    user's from java.util through pyjnius (its stand-in here), and the events carry it."""
+    classes = android_classes("pt-BR", "America/Sao_Paulo")
+    monkeypatch.setitem(sys.modules, "jnius", types.SimpleNamespace(autoclass=classes.__getitem__))
+    monkeypatch.setenv("LANG", "C.UTF-8")
+    monkeypatch.setenv("TZ", "UTC")
+    from segment_statsig import Analytics, StatsigDestination
+
+    analytics = Analytics(storage_dir=tmp_path, settings={"integrations": {"Statsig": {"apiKey": KEY}}})
+    analytics.add(StatsigDestination(api_url=fake_statsig.url))
+    try:
+        track_device_context(analytics, FakeWindow(size=[1080, 2400]), "android")
+        analytics.track("Login Button Clicked")
+        assert analytics.flush(timeout=5)
+        [event] = fake_statsig.events
+        assert event["user"]["locale"] == "pt-BR"
+        context = analytics.context.current()
+        assert (context["locale"], context["timezone"]) == ("pt-BR", "America/Sao_Paulo")
+    finally:
+        analytics.shutdown(2)
 
 
 def test_device_context_on_android_without_pyjnius_still_works(monkeypatch, caplog):
@@ -216,6 +258,7 @@ def test_device_context_on_android_without_pyjnius_still_works(monkeypatch, capl
     context = device_context(FakeWindow(), "android")
     assert context["os"]["name"] == "Android" and context["device"]["type"] == "android"
     assert "android.os.Build unavailable" in caplog.text
+    assert "java.util.Locale / TimeZone unavailable" in caplog.text and "locale" not in context
 
 
 def test_device_context_follows_the_window_size():
@@ -240,7 +283,7 @@ def test_glue_with_the_real_client_reaches_statsig(tmp_path, fake_statsig):
                           flush_at=1000, flush_interval=3600)  # sends only when flushed
     analytics.add(StatsigDestination(api_url=fake_statsig.url, retry_base=0.02))
     app, sm = QuietApp(), manager("home", "catalog")
-    bind_lifecycle(app, analytics)
+    bind_lifecycle(app, analytics, shutdown_timeout=5.0)  # this app may wait at stop: the rest goes then
     track_device_context(analytics, FakeWindow(), "linux")
     track_screens(sm, analytics)
     app.dispatch("on_start")
@@ -259,3 +302,18 @@ def test_glue_with_the_real_client_reaches_statsig(tmp_path, fake_statsig):
     batches = [[e["eventName"] for e in r.body["events"]] for r in fake_statsig.event_requests]
     assert batches[-1] == ["segment_track:Application Foregrounded"]
     assert all(r.headers["STATSIG-API-KEY"] == KEY for r in fake_statsig.event_requests)
+
+
+def test_pausing_from_code_is_kivys_event_and_the_doc_says_so():
+    """The glue binds to Kivy's events: app.on_pause() runs the app's method only, so an
+    app (or a test) pauses with app.dispatch("on_pause"), as docs/DEMO.md tells it."""
+    from pathlib import Path
+
+    app, analytics = QuietApp(), Recorder()
+    bind_lifecycle(app, analytics)
+    app.on_pause()
+    assert analytics.calls == []
+    app.dispatch("on_pause")
+    assert analytics.calls == [("on_background",)]
+    demo = (Path(__file__).resolve().parents[1] / "docs" / "DEMO.md").read_text()
+    assert 'app.dispatch("on_pause")' in demo and "shutdown_timeout" in demo

@@ -377,3 +377,54 @@ def test_the_documented_adapter_sketch_runs_declares_and_is_30_lines(tmp_path):
         '  requests[0].body.events[0].user.locale: missing (expected "en-US")',
         "skip purge_erases_undelivered: requires purge",
         "0 passed, 1 failed, 1 skipped"], proc.stdout + proc.stderr
+
+
+def test_a_check_during_a_user_change_logs_what_statsigs_client_logs(tmp_path):
+    """A gate checked right after the user changes, before the new user's values arrive:
+    Statsig's client answers the default with the reason Loading:Unrecognized and logs
+    that exposure for the new user, then the real one once the values are in. Ours, in
+    the same state (identify, then the check; the fake holds bob's initialize until the
+    check is made), must answer and log the same."""
+    import threading
+
+    from segment_statsig import Analytics, StatsigDestination
+
+    def gate(user):
+        return user.get("userID") == "bob"
+
+    with FakeStatsig(api_keys={KEY}) as fake:
+        fake.set_gate("new_checkout", gate)
+        js = run_driver(node_or_fail(), {"url": fake.url, "key": KEY, "mode": "plain", "check_while_loading": True,
+                                         "user": {"userID": "alice"}, "other_user": {"userID": "bob"},
+                                         "gates": ["new_checkout"]})
+    theirs = [(e["userID"], e["metadata"]["gateValue"], e["metadata"]["reason"]) for e in js["flushed"]
+              if e["eventName"] == "statsig::gate_exposure"]
+
+    with FakeStatsig(api_keys={KEY}) as fake:
+        fake.set_gate("new_checkout", gate)
+        release = threading.Event()
+        fake.on_request(lambda r: release.wait(5) if r.endpoint == "initialize"
+                        and r.body["user"].get("userID") == "bob" else None)
+        analytics = Analytics(storage_dir=tmp_path / "s", settings={"integrations": {"Statsig": {"apiKey": KEY}}},
+                              flush_at=1000, flush_interval=3600)
+        dest = analytics.add(StatsigDestination(api_url=fake.url))
+        try:
+            analytics.identify("alice")
+            assert dest.wait_for_values(5)
+            analytics.identify("bob")
+            loading = dest.get_feature_gate("new_checkout")
+            release.set()
+            assert dest.wait_for_values(5)
+            loaded = dest.get_feature_gate("new_checkout")
+            assert dest.flush_exposures(5) and analytics.flush(timeout=5)
+        finally:
+            release.set()
+            analytics.shutdown(2)
+        ours = [(e["user"].get("userID"), e["metadata"]["gateValue"], e["metadata"]["reason"]) for e in fake.events
+                if e["eventName"] == "statsig::gate_exposure"]
+
+    assert js["loading"] == {"value": loading.value, "reason": loading.reason} == {
+        "value": False, "reason": "Loading:Unrecognized"}
+    assert js["loaded"] == {"value": loaded.value, "reason": loaded.reason} == {
+        "value": True, "reason": "Network:Recognized"}
+    assert ours == theirs == [("bob", "false", "Loading:Unrecognized"), ("bob", "true", "Network:Recognized")]

@@ -6,6 +6,7 @@
 //        "mode": "plain" | "compressed" | "browser", "user": {...}, "other_user": {...},
 //        "gates": [...], "experiment": [name, param], "config": [name, param],
 //        "layer": [name, param], "events": [[name, value, metadata], ...]}'
+//   with "check_while_loading": true, a gate checked during a user change instead.
 //
 // No request may leave loopback: global fetch is wrapped, and any other URL is refused
 // (the request is never made) and reported in "refused".
@@ -70,9 +71,35 @@ async function probeTheGuard() {
   process.exit(0);
 }
 
+// A check right after a user change, before the new user's values arrive (the fake holds
+// the second initialize until the driver has checked): what the check answers and which
+// exposures the client logs for it and, once the values are in, for the same check again.
+async function checkWhileLoading() {
+  const client = new StatsigClient(config.key, config.user, options());
+  const flushed = [];
+  client.on('logs_flushed', (e) => e.events.forEach((event) => flushed.push(
+    { eventName: event.eventName, userID: event.user && event.user.userID, metadata: event.metadata })));
+  await client.initializeAsync();
+  const name = config.gates[0];
+  const updating = client.updateUserAsync(config.other_user);
+  const loading = client.getFeatureGate(name);
+  const out = { loading: { value: loading.value, reason: loading.details.reason } };
+  await updating;
+  const loaded = client.getFeatureGate(name);
+  out.loaded = { value: loaded.value, reason: loaded.details.reason };
+  await client.flush();
+  await client.shutdown();
+  out.flushed = flushed;
+  out.refused = refused;
+  process.stdout.write(JSON.stringify(out) + '\n');
+}
+
 async function main() {
   if (config.probe_the_guard) {
     return probeTheGuard();
+  }
+  if (config.check_while_loading) {
+    return checkWhileLoading();
   }
   const out = { mode: config.mode, node: process.version };
   const client = new StatsigClient(config.key, config.user, options());

@@ -14,9 +14,18 @@ Each returns a handle whose ``unbind()`` undoes it.
 """
 from __future__ import annotations
 
+import logging
+
 from .device import DeviceContextBinding, device_context, track_device_context
 from .lifecycle import LifecycleBinding, bind_lifecycle
 from .screens import ScreenTracker, track_screens
 
 __all__ = ["track_screens", "ScreenTracker", "bind_lifecycle", "LifecycleBinding",
            "device_context", "track_device_context", "DeviceContextBinding"]
+
+# Kivy sets the root logger to NOTSET, so every DEBUG line of every library reaches its
+# console: urllib3 writes one per request. Our dependencies' loggers stay at WARNING
+# unless the app gave them a level of its own (then it asked for their lines).
+for _name in ("urllib3", "requests", "charset_normalizer", "chardet"):
+    if logging.getLogger(_name).level == logging.NOTSET:
+        logging.getLogger(_name).setLevel(logging.WARNING)

@@ -1,5 +1,6 @@
 """Device context from Kivy: context.screen (window size, density), context.os and
-context.device from kivy.utils.platform, and on Android from android.os.Build."""
+context.device from kivy.utils.platform, and on Android from android.os.Build, with the
+user's locale and time zone from java.util (Python's own say C.UTF-8 and UTC there)."""
 from __future__ import annotations
 
 import logging
@@ -26,8 +27,20 @@ def _android_build() -> Tuple[Any, Any, Any, Any]:
     return build.MANUFACTURER, build.MODEL, version.RELEASE, version.SDK_INT
 
 
-def device_context(window: Any = None, kivy_platform: Optional[str] = None) -> Dict[str, Dict[str, Any]]:
-    """A dict for ``analytics.set_context(**...)``: screen, os and device.
+def _android_locale() -> Tuple[str, str]:
+    """(locale, time zone) the user chose, as Android has them: java.util.Locale's BCP 47
+    tag (de-DE) and java.util.TimeZone's ID (Europe/Berlin). Under python-for-android,
+    Python's locale module and /etc/localtime say en-US and UTC for every user."""
+    from jnius import autoclass
+
+    locale = autoclass("java.util.Locale").getDefault().toLanguageTag()
+    zone = autoclass("java.util.TimeZone").getDefault().getID()
+    return str(locale), str(zone)
+
+
+def device_context(window: Any = None, kivy_platform: Optional[str] = None) -> Dict[str, Any]:
+    """A dict for ``analytics.set_context(**...)``: screen, os and device (on Android
+    also locale and timezone).
 
     ``window`` defaults to kivy.core.window.Window; ``kivy_platform`` to kivy.utils.platform.
     """
@@ -39,7 +52,7 @@ def device_context(window: Any = None, kivy_platform: Optional[str] = None) -> D
 
     width, height = (int(v) for v in window.size)
     # (kivy_platform is a str by now: given, or kivy.utils.platform)
-    context: Dict[str, Dict[str, Any]] = {
+    context: Dict[str, Any] = {
         "screen": {"width": width, "height": height, "density": round(float(Metrics.density), 3)},
         "os": {"name": _OS_NAMES.get(kivy_platform, _host.system() or kivy_platform),  # type: ignore[arg-type]
                "version": _host.release()},
@@ -55,6 +68,10 @@ def device_context(window: Any = None, kivy_platform: Optional[str] = None) -> D
             context["os"]["version"] = str(release)
             context["os"]["sdk"] = int(sdk)
             context["device"].update(manufacturer=str(manufacturer), model=str(model))
+        try:
+            context["locale"], context["timezone"] = _android_locale()
+        except Exception as error:  # no pyjnius: Python's own guesses stay
+            log.warning("device context: java.util.Locale / TimeZone unavailable (%s)", error)
     elif kivy_platform == "ios":
         context["device"]["manufacturer"] = "Apple"
     return context

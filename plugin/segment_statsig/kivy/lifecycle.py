@@ -3,11 +3,20 @@
     on_start  -> analytics.on_start()       Application Installed / Updated, Opened (once)
     on_pause  -> analytics.on_background()  Application Backgrounded; flushes and syncs the journal
     on_resume -> analytics.on_foreground()  Application Foregrounded
-    on_stop   -> analytics.shutdown()       once, however often Kivy dispatches on_stop
+    on_stop   -> analytics.shutdown(0.25)   once, however often Kivy dispatches on_stop
 
 The lifecycle events themselves need ``Analytics(track_lifecycle_events=True)``; without
 it the flush on pause and the shutdown on stop still happen. The handlers return
 None, so the app's own on_pause (True by default: the app may pause) still decides.
+
+on_stop runs on Kivy's main thread, where Android counts 5 s to "not responding": every
+call is durable in the journal from its return, so the stop does not wait for Statsig.
+It blocks for ``shutdown_timeout`` at most (0.25 s by default: a server that answers at
+once takes the last batch in that time); what is not sent by then goes out at the next start. Android often
+ends an app without on_stop at all: on_pause is where the journal is synced.
+
+The binding is to Kivy's events, so an app (or a test) triggers it with
+``app.dispatch("on_pause")``; calling ``app.on_pause()`` runs the app's method only.
 """
 from __future__ import annotations
 
@@ -25,11 +34,15 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("segment_statsig")
 
+#: how long on_stop may block the UI thread, in seconds (a server that answers at once
+#: takes the last batch in that time; anything left stays on disk for the next start)
+STOP_TIMEOUT = 0.25
+
 _EVENTS = ("on_start", "on_pause", "on_resume", "on_stop")
 
 
 class LifecycleBinding:
-    def __init__(self, app: Any, analytics: LifecycleAnalytics, shutdown_timeout: float = 5.0) -> None:
+    def __init__(self, app: Any, analytics: LifecycleAnalytics, shutdown_timeout: float = STOP_TIMEOUT) -> None:
         self.app = app
         self.analytics = analytics
         self.shutdown_timeout = shutdown_timeout
@@ -63,7 +76,10 @@ class LifecycleBinding:
         self._uids = []
 
 
-def bind_lifecycle(app: Any, analytics: LifecycleAnalytics, *, shutdown_timeout: float = 5.0) -> LifecycleBinding:
+def bind_lifecycle(app: Any, analytics: LifecycleAnalytics, *,
+                   shutdown_timeout: float = STOP_TIMEOUT) -> LifecycleBinding:
     """Bind `analytics` to `app`'s lifecycle. Call it before the app starts (in
-    ``__init__`` or ``build()``). Returns a LifecycleBinding (``.unbind()``)."""
+    ``__init__`` or ``build()``). ``shutdown_timeout``: the most on_stop blocks the UI
+    thread (seconds; keep it well under Android's 5 s). Returns a LifecycleBinding
+    (``.unbind()``)."""
     return LifecycleBinding(app, analytics, shutdown_timeout)

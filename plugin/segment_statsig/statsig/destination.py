@@ -16,6 +16,7 @@ from ..delivery.queued_destination import QueuedDestination, encode
 from ..storage.files import STATSIG_QUEUE
 from . import transport
 from .mapping import to_statsig_event, user_key
+from .settings_check import settings_near_misses
 from .transport import StatsigTransport, event_text, statsig_metadata
 from .user import build_user
 
@@ -47,6 +48,10 @@ class StatsigDestination(QueuedDestination):
         self.allow_server_secret = allow_server_secret
         self._key_given = api_key is not None
         self._api_key = self._checked_key(api_key) if api_key is not None else None
+        #: why ready() is False, in words (None once a key is known)
+        self.not_ready_reason: Optional[str] = (
+            None if self._key_given else "no Statsig API key yet: waiting for the settings "
+            "(settings['integrations']['Statsig']['apiKey'])")
         self.transport = StatsigTransport(self.initialize_url, self.log_event_url, timeout=timeout, use_gzip=gzip)
         self.session_id = str(uuid.uuid4())
         self._traits: Dict[str, Any] = {}
@@ -79,22 +84,35 @@ class StatsigDestination(QueuedDestination):
         """Without an api_key of its own, the key comes from integrations.Statsig.apiKey."""
         if self._key_given:
             return
-        block = (settings.get("integrations") or {}).get("Statsig")
+        integrations = settings.get("integrations")
+        block = integrations.get("Statsig") if isinstance(integrations, dict) else None
         key = block.get("apiKey") if isinstance(block, dict) else None
         if key is None:
+            self._no_key("no Statsig API key: looked in settings['integrations']['Statsig']['apiKey'] (and "
+                         f"StatsigDestination(api_key=...)){settings_near_misses(settings)}")
             return
         try:
             self._api_key = self._checked_key(key)
         except ValueError as error:
             self._api_key = None
-            self.stats.error(str(error))
-            log.error("Statsig: key from settings refused: %s Events stay queued.", error)
+            self._no_key(f"the key in settings['integrations']['Statsig']['apiKey'] was refused: {error}",
+                         logging.ERROR)
             return
+        self.not_ready_reason = None
         if self._feature_store is not None:
             self._feature_store.key_changed()
         self.ready_changed()
 
+    def _no_key(self, reason: str, level: int = logging.WARNING) -> None:
+        """Nothing can be sent or fetched: say why, once per reason (a settings refresh
+        with the same mistake does not repeat it); events stay queued for a key."""
+        self.stats.error(reason)
+        if reason != self.not_ready_reason:
+            log.log(level, "Statsig: %s. Events stay queued until a key arrives.", reason)
+        self.not_ready_reason = reason
+
     def ready(self) -> bool:
+        """True once a usable key is known; `not_ready_reason` says why not."""
         return self._api_key is not None
 
     def prepare(self) -> None:
@@ -280,10 +298,13 @@ class StatsigDestination(QueuedDestination):
 
     @property
     def values_reason(self) -> str:
-        """Where the current values come from: Uninitialized, NoValues, Cache, Network..."""
+        """Where the current values come from: Uninitialized, Loading, NoValues, Cache, Network..."""
         return "Uninitialized" if self._feature_store is None else self._feature_store.source
 
     @property
     def values_error(self) -> Optional[str]:
-        """Why the last initialize fetch failed or was ignored (None after a good one)."""
+        """Why the last initialize fetch failed or was ignored (None after a good one), or
+        why none can be made (no usable key: `not_ready_reason`)."""
+        if self._api_key is None:
+            return self.not_ready_reason
         return None if self._feature_store is None else self._feature_store.last_error

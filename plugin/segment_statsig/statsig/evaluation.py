@@ -12,7 +12,7 @@ class Evaluation:
     """One answer: a gate, a dynamic config, an experiment or a layer.
 
     ``value`` (bool for a gate, dict otherwise), ``rule_id``, ``group_name`` (experiments),
-    ``evaluation_reason`` (Uninitialized / NoValues / Cache / Network / NetworkNotModified),
+    ``evaluation_reason`` (Uninitialized / Loading / NoValues / Cache / Network / NetworkNotModified),
     ``recognized`` (False when the values did not hold this name), ``get(key, default)``.
     A layer also carries what its exposures need: ``explicit_parameters``,
     ``allocated_experiment`` and ``undelegated_secondary_exposures``.

@@ -7,8 +7,9 @@ Statsig's client SDKs keep them. The server evaluates everything for one user
 - The last good reply of each user is cached on disk (statsig/values_cache.py); a cold
   start offline answers from it. A reply that is not a usable initialize response is
   logged with the reason and ignored: the last good values stay.
-- ``evaluation_reason``: ``Uninitialized`` (nothing known yet), ``NoValues`` (the fetch
-  failed and there is no cache), ``Cache``, ``Network``, ``NetworkNotModified``.
+- ``evaluation_reason``: ``Uninitialized`` (nothing known yet), ``Loading`` (the user
+  changed; the new user's values are not in yet), ``NoValues`` (the fetch failed and there
+  is no cache), ``Cache``, ``Network``, ``NetworkNotModified``.
 - Exposures (statsig/exposures.py) are made on the first check of a name per user, value
   and rule (again after ``dedupe_seconds``) and handed to ``log_exposure`` right there, on
   the checking thread: the destination journals them, in call order. A failed fetch is
@@ -99,19 +100,31 @@ class FeatureStore:
             self._cond.notify_all()
 
     def refresh(self) -> None:
-        """The user may have changed (identify, reset): fetch again for the current one."""
+        """The user may have changed (identify, reset): fetch again for the current one,
+        unless a fetch already asked for this very user (a check made between the call and
+        the timeline's turn follows the new identity at once): one initialize per change."""
         if self._thread is None:
             return
+        try:
+            user: Optional[Dict[str, Any]] = self.user_fn()
+        except Exception:  # the fetch will say why; here it only means "fetch again"
+            user = None
         with self._cond:
-            # a fetch not yet started reads the user when it starts: no second one needed
-            self._follow(force=not self._want_fetch)
+            # A fetch not yet started, or started but not past reading its user, reads the
+            # user of now; one that read this very user and did not fail has it too.
+            reading = self._want_fetch or (self._settled_gen < self._gen and self._user_for is None)
+            same = (user is not None and self._user_for == identity_key(*self.identity_fn())
+                    and self._user == user and self.last_error is None)
+            self._follow(force=not (reading or same))
 
     def _follow(self, force: bool = False) -> str:
         """With the lock held: switch to the current identity; fetch when it changed or `force`."""
         key = identity_key(*self.identity_fn())
         if key != self._key:
+            # a user change: until the new user's values come, checks answer the default
+            # with the reason Loading, as Statsig's JS client does during updateUserAsync
+            self._source = "Uninitialized" if self._key is None else "Loading"
             self._key = key
-            self._source = "Uninitialized"
             force = True
         if force or self._owed:
             if not self.allowed_fn():  # opted out: fetch once the user is back in
@@ -189,6 +202,8 @@ class FeatureStore:
                 self._cond.wait_for(lambda: self._stopping or self._want_fetch)
                 fetch, self._want_fetch = self._want_fetch, False
                 key, gen, stopping = self._key, self._gen, self._stopping
+                if fetch:  # its user is read in _fetch: until then refresh() knows it will be current
+                    self._user_for = None
             if stopping:
                 return
             if fetch:
