@@ -12,7 +12,7 @@ import time
 from . import arguments, jsonsafe
 from .context import ContextPlugin
 from .events import OWN, RECORD_LINE, RESET, message_bits, parse_timestamp
-from .identity import Identity
+from .identity import CHANGES, Identity
 from ..storage.closed_journal import ClosedJournal
 from ..storage.journal import Journal
 from ..storage.lock import FolderLock
@@ -82,8 +82,9 @@ class Analytics:
     def _set_up(self, write_key: Optional[str], settings: Optional[Settings], context: Optional[Mapping[str, Any]],
                 cdn_url: str, api_url: str, settings_timeout: float, track_lifecycle_events: bool) -> None:
         self._call_lock = threading.Lock()   # orders records and identity changes; never held by I/O threads
-        self.identity = Identity(self.storage_dir)
         self.journal = Journal(self.storage_dir)
+        # The identity changes an earlier run journaled are replayed over the saved user.
+        self.identity = Identity(self.storage_dir, self.journal.unprocessed(CHANGES))
         self.timeline = Timeline()
         self.timeline.failed = self._destination_failed
         self._plugins_lock = threading.RLock()
@@ -232,9 +233,10 @@ class Analytics:
                  timestamp: Optional[Timestamp] = None) -> None:
         user_id = arguments.user_id(user_id)
         traits = arguments.mapping(traits, "traits")
-        traits_json = jsonsafe.dumps(traits, "identify traits")
-        self._record("identify", {"traits": traits}, context, integrations, timestamp,
-                     change=lambda: self.identity.identify(user_id, traits_json))
+        # The traits as the journal writes them, made before the calls' lock is taken.
+        safe = json.loads(jsonsafe.dumps(traits, "identify traits")) if traits else {}
+        self._record("identify", {"traits": safe}, context, integrations, timestamp,
+                     change=lambda: self.identity.identify(user_id, safe))
 
     def group(self, group_id: Union[str, int], traits: Optional[Mapping[str, Any]] = None, *,
               context: Optional[Mapping[str, Any]] = None, integrations: Optional[Mapping[str, Any]] = None,

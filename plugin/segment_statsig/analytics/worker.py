@@ -147,6 +147,7 @@ class TimelineWorker:
 
     def _purge(self) -> None:
         analytics = self.analytics
+        analytics.identity.save()  # purge erases events, not who the user is
         erased = self.journal.purge()
         for plugin in analytics._all_plugins():
             if isinstance(plugin, EventPlugin):
@@ -322,6 +323,9 @@ class TimelineWorker:
                     destination.commit()
                 except Exception:
                     log.exception("destination %s failed to store events", destination.key)
+            # The identity these records changed is saved before they leave the journal,
+            # which kept it durable until now.
+            analytics.identity.save()
             self.journal.mark_done()
             # Only now: a sender woken earlier could deliver rows that a crash right
             # before mark_done would make the next start replay.
