@@ -92,6 +92,8 @@ class Analytics:
         self.settings: Optional[Settings] = None
         self._settings_ready = threading.Event()
         self._shutdown_result: Optional[bool] = None
+        self._shutdown_lock = threading.Lock()  # a second caller waits for the first's outcome
+        self._removed: List[Plugin] = []  # removed plugins with work of their own, stopped at shutdown
         self.worker = TimelineWorker(self)
         self._opened = False
         self._holding = False   # while True, calls are journaled but the worker is not started
@@ -144,6 +146,8 @@ class Analytics:
         with self._plugins_lock:
             plugin.setup(self)
             self.timeline.add(plugin)
+            if plugin in self._removed:
+                self._removed.remove(plugin)
             if self.settings is not None:
                 self._update(plugin, self.settings)
         self.worker.plugins_changed()
@@ -153,6 +157,9 @@ class Analytics:
         with self._plugins_lock:
             self.timeline.remove(plugin)
             self._initialized.discard(id(plugin))
+            # It may still deliver what it queued (nothing accepted is dropped); shutdown stops it.
+            if plugin not in self._removed:
+                self._removed.append(plugin)
         self.worker.plugins_changed()
 
     def find(self, plugin_class: Type[P]) -> Optional[P]:
@@ -373,26 +380,36 @@ class Analytics:
         return True
 
     def shutdown(self, timeout: float = 5.0) -> bool:
-        """Flush, then stop the workers. Idempotent; events still queued stay on disk
-        for the next start. Calls made after it are journaled for the next start too."""
-        if self._shutdown_result is not None:
+        """Flush, then stop the workers and let go of the storage folder. Idempotent: a
+        caller that comes while another thread shuts down waits for that shutdown and
+        gets its outcome. Events still queued stay on disk for the next start; calls
+        made during or after it are journaled for the next start too."""
+        with self._shutdown_lock:
+            if self._shutdown_result is None:
+                self._shutdown_result = self._shut_down(timeout)
             return self._shutdown_result
-        self._shutdown_result = False
+
+    def _shut_down(self, timeout: float) -> bool:
         deadline = time.monotonic() + timeout
         # Keep a little of the time for stopping the workers and closing the queues.
         flush_budget = timeout - min(0.5, timeout * 0.2)
         delivered = self.flush(flush_budget) if self.worker.thread is not None or self.journal.pending else True
         self.worker.stop(max(0.0, deadline - time.monotonic()))
-        for plugin in self._all_plugins():
+        with self._plugins_lock:
+            plugins = self._all_plugins() + self._removed
+        for plugin in plugins:
             try:
                 plugin.shutdown(max(0.0, deadline - time.monotonic()))
             except Exception:
                 log.exception("plugin %s failed to shut down", type(plugin).__name__)
+        # Under the calls' lock: no call writes into the journal being closed (it would be
+        # kept in its memory and lost), and none meets the folder's lock still held by us.
         # Later calls wait for the next start in the journal, each under the folder's
         # lock for its moment: from now on the folder may be another Analytics's.
-        self.journal.close()
-        self.journal = ClosedJournal(self.storage_dir)
-        if self._lock is not None:
-            self._lock.release()
-        self._shutdown_result = bool(delivered)
-        return self._shutdown_result
+        with self._call_lock:
+            self.identity.save()  # what the worker did not save yet (the journal holds it too)
+            self.journal.close()
+            self.journal = ClosedJournal(self.storage_dir)
+            if self._lock is not None:
+                self._lock.release()
+        return bool(delivered)
