@@ -139,7 +139,7 @@ class Analytics:
 
     @property
     def traits(self) -> Dict[str, Any]:
-        return dict(self.identity.traits)
+        return self.identity.copy_traits()
 
     # --- plugins --------------------------------------------------------------
     def add(self, plugin: P) -> P:
@@ -240,10 +240,12 @@ class Analytics:
                  timestamp: Optional[Timestamp] = None) -> None:
         user_id = arguments.user_id(user_id)
         traits = arguments.mapping(traits, "traits")
-        # The traits as the journal writes them, made before the calls' lock is taken.
-        safe = json.loads(jsonsafe.dumps(traits, "identify traits")) if traits else {}
-        self._record("identify", {"traits": safe}, context, integrations, timestamp,
-                     change=lambda: self.identity.identify(user_id, safe))
+        # The traits as the journal writes them, encoded once and read back for the
+        # identity before the calls' lock is taken.
+        traits_json = jsonsafe.dumps(traits, "identify traits")
+        safe = json.loads(traits_json) if traits else {}
+        self._record("identify", {}, context, integrations, timestamp,
+                     change=lambda: self.identity.identify(user_id, safe), fields_json=f'{{"traits":{traits_json}}}')
 
     def group(self, group_id: Union[str, int], traits: Optional[Mapping[str, Any]] = None, *,
               context: Optional[Mapping[str, Any]] = None, integrations: Optional[Mapping[str, Any]] = None,
@@ -308,8 +310,9 @@ class Analytics:
 
     def _record(self, kind: str, fields: Dict[str, Any], context: Optional[Mapping[str, Any]],
                 integrations: Optional[Mapping[str, Any]], timestamp: Optional[Timestamp],
-                change: Optional[Callable[[], None]] = None) -> None:
-        """The caller's-thread path: stamp, encode, one journal write, wake the worker."""
+                change: Optional[Callable[[], None]] = None, fields_json: Optional[str] = None) -> None:
+        """The caller's-thread path: stamp, encode, one journal write, wake the worker.
+        `fields_json`: the fields already encoded (identify's traits: not encoded twice)."""
         if not self._enabled:  # opted out: nothing is written, nothing changes
             return
         unix_time = time.time() if timestamp is None else parse_timestamp(timestamp)
@@ -318,6 +321,8 @@ class Analytics:
         if integrations is not None:
             integrations = arguments.mapping(integrations, "integrations")
         body = jsonsafe.dumps([fields, context, integrations], kind)
+        if fields_json is not None:  # '[{},' + the rest -> '[' + fields_json + ',' + the rest
+            body = "[" + fields_json + body[3:]
         with self._call_lock:
             if change is not None:
                 change()

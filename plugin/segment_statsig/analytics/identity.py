@@ -35,7 +35,8 @@ class Identity:
         self.anonymous_id: str = saved.get("anonymousId") or str(uuid.uuid4())
         self.user_id: Optional[str] = saved.get("userId")
         traits = saved.get("traits")
-        # Replaced on every change, never changed in place: save() reads it without the lock.
+        # Updated in place under the lock (a small identify costs its own traits, not all
+        # those held); its values are never changed in place: a shallow copy is a snapshot.
         self.traits: Dict[str, Any] = traits if isinstance(traits, dict) else {}
         self.version = self.saved = 0   # changes made; the change user.json holds
         replayed = self._replay(unprocessed or [])
@@ -52,7 +53,7 @@ class Identity:
             if kind == RESET:
                 self.traits = {}
             elif kind == "identify" and isinstance(fields, dict) and isinstance(fields.get("traits"), dict):
-                self.traits = {**self.traits, **fields["traits"]}
+                self.traits.update(fields["traits"])
             if isinstance(anonymous_id, str) and anonymous_id:
                 self.anonymous_id = anonymous_id
             self.user_id = user_id if isinstance(user_id, str) else None
@@ -65,7 +66,7 @@ class Identity:
             if user_id is not None:
                 self.user_id = user_id
             if traits:
-                self.traits = {**self.traits, **traits}
+                self.traits.update(traits)
             self._changed()
 
     def alias(self, new_id: str) -> None:
@@ -79,6 +80,10 @@ class Identity:
             self.user_id = None
             self.traits = {}
             self._changed()
+
+    def copy_traits(self) -> Dict[str, Any]:
+        with self.lock:
+            return dict(self.traits)
 
     def _changed(self) -> None:
         self.version += 1
@@ -97,6 +102,6 @@ class Identity:
                 if self.saved == self.version:
                     return
                 version = self.version
-                state = {"anonymousId": self.anonymous_id, "userId": self.user_id, "traits": self.traits}
+                state = {"anonymousId": self.anonymous_id, "userId": self.user_id, "traits": dict(self.traits)}
             if write_json(self.directory, USER, jsonsafe.dumps(state, "traits")) or self.directory is None:
                 self.saved = version
