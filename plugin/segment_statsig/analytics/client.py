@@ -146,8 +146,7 @@ class Analytics:
         with self._plugins_lock:
             plugin.setup(self)
             self.timeline.add(plugin)
-            if plugin in self._removed:
-                self._removed.remove(plugin)
+            self._removed = [p for p in self._removed if p is not plugin]
             if self.settings is not None:
                 self._update(plugin, self.settings)
         self.worker.plugins_changed()
@@ -158,8 +157,7 @@ class Analytics:
             self.timeline.remove(plugin)
             self._initialized.discard(id(plugin))
             # It may still deliver what it queued (nothing accepted is dropped); shutdown stops it.
-            if plugin not in self._removed:
-                self._removed.append(plugin)
+            self._removed = [p for p in self._removed if p is not plugin] + [plugin]
         self.worker.plugins_changed()
 
     def find(self, plugin_class: Type[P]) -> Optional[P]:
@@ -385,10 +383,9 @@ class Analytics:
         return True
 
     def shutdown(self, timeout: float = 5.0) -> bool:
-        """Flush, then stop the workers and let go of the storage folder. Idempotent: a
-        caller that comes while another thread shuts down waits for that shutdown and
-        gets its outcome. Events still queued stay on disk for the next start; calls
-        made during or after it are journaled for the next start too."""
+        """Flush, stop the workers, let go of the folder; True if all was delivered. A caller
+        that comes meanwhile (or later) gets that outcome once it is done. What is left, and
+        calls made during or after it, wait on disk for the next start."""
         with self._shutdown_lock:
             if self._shutdown_result is None:
                 self._shutdown_result = self._shut_down(timeout)
@@ -407,12 +404,11 @@ class Analytics:
                 plugin.shutdown(max(0.0, deadline - time.monotonic()))
             except Exception:
                 log.exception("plugin %s failed to shut down", type(plugin).__name__)
-        # Under the calls' lock: no call writes into the journal being closed (it would be
-        # kept in its memory and lost), and none meets the folder's lock still held by us.
-        # Later calls wait for the next start in the journal, each under the folder's
-        # lock for its moment: from now on the folder may be another Analytics's.
+        self.identity.save()  # what the worker did not save yet (a later change: the journal holds it)
+        # Under the calls' lock, no call meets the journal half closed (it would keep the
+        # line in memory: lost) nor our own folder lock. Later calls go to the journal file
+        # for the next start, under the folder's lock for their moment (ClosedJournal).
         with self._call_lock:
-            self.identity.save()  # what the worker did not save yet (the journal holds it too)
             self.journal.close()
             self.journal = ClosedJournal(self.storage_dir)
             if self._lock is not None:
