@@ -169,6 +169,20 @@ def test_a_destination_removed_and_added_again_during_an_outage_sends_each_event
     analytics.shutdown(timeout=5)
 
 
+def test_a_destination_added_again_keeps_one_values_thread(tmp_path, fake_statsig):
+    fake_statsig.set_gate("new_checkout", True)
+    analytics, destination = _client(tmp_path / "store", fake_statsig.url)
+    destination.check_gate("new_checkout")
+    for _ in range(3):
+        analytics.remove(destination)
+        analytics.add(destination)
+        destination.check_gate("new_checkout")
+    values = [t for t in threading.enumerate() if t.name == "segment-statsig-values" and t.is_alive()]
+    assert len(values) == 1, f"{len(values)} values threads for one destination"
+    assert _wait(lambda: destination.check_gate("new_checkout"))
+    analytics.shutdown(timeout=5)
+
+
 def test_one_destination_instance_offered_to_a_second_analytics(tmp_path, fake_statsig):
     first, destination = _client(tmp_path / "a", fake_statsig.url, flush_at=100)
     second = Analytics(storage_dir=tmp_path / "b", settings=SETTINGS, flush_interval=0.05, flush_at=100)
