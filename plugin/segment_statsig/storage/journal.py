@@ -198,7 +198,9 @@ class Journal:
                     found.append(at + 1)
                     at = self.map.find(b"\n" + tag, at + 1, end)
             found.sort()
-            return [self.map[at:self.map.find(b"\n", at, end)] for at in found]
+            lines = [self.map[at:self.map.find(b"\n", at, end)] for at in found]
+            self._drop_pages(0, self.capacity)  # the search mapped pages the app need not keep
+            return lines
 
     # --- the caller's thread ------------------------------------------------------
     def append(self, line: bytes) -> None:
