@@ -1,6 +1,7 @@
 """The timeline worker: one thread that takes journal lines in call order, runs the
 timeline on each (analytics/timeline.py), lets the destinations store what they made
-of them, then marks the lines done in the journal and wakes the senders.
+of them, saves the identity those lines changed (user.json), then marks the lines done
+in the journal and wakes the senders.
 
 It works in batches. The journal made each call durable on return, so nothing forces
 a wake-up per call (on a phone each one costs battery): the worker wakes when flush_at
