@@ -5,6 +5,7 @@ track() has returned (flushed at once), so the parent knows which calls returned
     python -m tests.crash_child STORAGE_DIR API_URL drain
     python -m tests.crash_child STORAGE_DIR API_URL make N HOLD
     python -m tests.crash_child STORAGE_DIR API_URL idle
+    python -m tests.crash_child STORAGE_DIR API_URL identify STEPS
 
 `loop` tracks START, START+1, ... until killed (PACE seconds between calls);
 `drain` makes no call: it starts, delivers what earlier runs left, prints
@@ -14,8 +15,13 @@ at the event with index HOLD (so the passes before it are processed and delivere
 the rest stay in the journal), prints "made" and waits to be killed.
 `idle` adds its destination, makes no call and no flush, prints "idle" and waits to
 be killed (an app opened and left alone).
+`identify` tracks one event, at which the timeline stops for good (so nothing after it
+is processed, nor the user saved by the worker), then makes the identity calls of
+STEPS (comma-separated: identify, more, alias, reset), prints the identity as JSON
+[anonymousId, userId, traits] once they returned, and waits to be killed.
 A storage folder another process holds is refused: "refused <why>" and exit status 3.
 """
+import json
 import sys
 import threading
 import time
@@ -50,6 +56,8 @@ def main(argv):
         return 3
     if mode == "make":
         analytics.add(Hold(int(argv[4])))
+    if mode == "identify":
+        analytics.add(Hold(0))
     analytics.add(StatsigDestination(api_url=api_url, max_batch_size=50, max_burst_batch_size=200,
                                      max_queue_events=10_000_000,
                                      max_queue_bytes=2 << 30,  # the bounds would drop the oldest: not this test's point
@@ -65,6 +73,17 @@ def main(argv):
         for i in range(int(argv[3])):
             analytics.track("Crash Loop", {"i": i, "pad": "p" * 100})
         out.write("made\n")
+        out.flush()
+        threading.Event().wait()
+    if mode == "identify":
+        analytics.track("Crash Loop", {"i": 0})
+        steps = {"identify": lambda: analytics.identify("user-7", {"plan": "pro", "seats": 3}),
+                 "more": lambda: analytics.identify(None, {"seats": 4, "big": "x" * 100_000}),
+                 "alias": lambda: analytics.alias("user-8"),
+                 "reset": analytics.reset}
+        for step in argv[3].split(","):
+            steps[step]()
+        out.write(json.dumps([analytics.anonymous_id, analytics.user_id, analytics.traits]) + "\n")
         out.flush()
         threading.Event().wait()
     if mode == "idle":

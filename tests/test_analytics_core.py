@@ -125,6 +125,7 @@ def test_identity_persists_and_reset_clears_it(tmp_path):
     assert (second.anonymous_id, second.user_id, second.traits) == (anonymous_id, "u1", {"email": "a@b.co", "plan": "pro"})
     second.reset()
     assert second.user_id is None and second.traits == {} and second.anonymous_id != anonymous_id
+    assert second.flush(timeout=5)  # user.json is the worker's to rewrite, once it has processed the reset
     saved = (store / "user.json").read_text()
     assert "a@b.co" not in saved and "u1" not in saved
     second.shutdown(1)

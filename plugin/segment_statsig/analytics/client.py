@@ -12,7 +12,7 @@ import time
 from . import arguments, jsonsafe
 from .context import ContextPlugin
 from .events import OWN, RECORD_LINE, RESET, message_bits, parse_timestamp
-from .identity import Identity
+from .identity import CHANGES, Identity
 from ..storage.closed_journal import ClosedJournal
 from ..storage.journal import Journal
 from ..storage.lock import FolderLock
@@ -82,8 +82,9 @@ class Analytics:
     def _set_up(self, write_key: Optional[str], settings: Optional[Settings], context: Optional[Mapping[str, Any]],
                 cdn_url: str, api_url: str, settings_timeout: float, track_lifecycle_events: bool) -> None:
         self._call_lock = threading.Lock()   # orders records and identity changes; never held by I/O threads
-        self.identity = Identity(self.storage_dir)
         self.journal = Journal(self.storage_dir)
+        # The identity changes an earlier run journaled are replayed over the saved user.
+        self.identity = Identity(self.storage_dir, self.journal.unprocessed(CHANGES))
         self.timeline = Timeline()
         self.timeline.failed = self._destination_failed
         self._plugins_lock = threading.RLock()
@@ -91,6 +92,8 @@ class Analytics:
         self.settings: Optional[Settings] = None
         self._settings_ready = threading.Event()
         self._shutdown_result: Optional[bool] = None
+        self._shutdown_lock = threading.Lock()  # a second caller waits for the first's outcome
+        self._removed: List[Plugin] = []  # removed plugins with work of their own, stopped at shutdown
         self.worker = TimelineWorker(self)
         self._opened = False
         self._holding = False   # while True, calls are journaled but the worker is not started
@@ -136,13 +139,14 @@ class Analytics:
 
     @property
     def traits(self) -> Dict[str, Any]:
-        return dict(self.identity.traits)
+        return self.identity.copy_traits()
 
     # --- plugins --------------------------------------------------------------
     def add(self, plugin: P) -> P:
         with self._plugins_lock:
             plugin.setup(self)
             self.timeline.add(plugin)
+            self._removed = [p for p in self._removed if p is not plugin]
             if self.settings is not None:
                 self._update(plugin, self.settings)
         self.worker.plugins_changed()
@@ -152,6 +156,8 @@ class Analytics:
         with self._plugins_lock:
             self.timeline.remove(plugin)
             self._initialized.discard(id(plugin))
+            # It may still deliver what it queued (nothing accepted is dropped); shutdown stops it.
+            self._removed = [p for p in self._removed if p is not plugin] + [plugin]
         self.worker.plugins_changed()
 
     def find(self, plugin_class: Type[P]) -> Optional[P]:
@@ -232,9 +238,12 @@ class Analytics:
                  timestamp: Optional[Timestamp] = None) -> None:
         user_id = arguments.user_id(user_id)
         traits = arguments.mapping(traits, "traits")
+        # The traits as the journal writes them, encoded once and read back for the
+        # identity before the calls' lock is taken.
         traits_json = jsonsafe.dumps(traits, "identify traits")
-        self._record("identify", {"traits": traits}, context, integrations, timestamp,
-                     change=lambda: self.identity.identify(user_id, traits_json))
+        safe = json.loads(traits_json) if traits else {}
+        self._record("identify", {}, context, integrations, timestamp,
+                     change=lambda: self.identity.identify(user_id, safe), fields_json=f'{{"traits":{traits_json}}}')
 
     def group(self, group_id: Union[str, int], traits: Optional[Mapping[str, Any]] = None, *,
               context: Optional[Mapping[str, Any]] = None, integrations: Optional[Mapping[str, Any]] = None,
@@ -299,8 +308,9 @@ class Analytics:
 
     def _record(self, kind: str, fields: Dict[str, Any], context: Optional[Mapping[str, Any]],
                 integrations: Optional[Mapping[str, Any]], timestamp: Optional[Timestamp],
-                change: Optional[Callable[[], None]] = None) -> None:
-        """The caller's-thread path: stamp, encode, one journal write, wake the worker."""
+                change: Optional[Callable[[], None]] = None, fields_json: Optional[str] = None) -> None:
+        """The caller's-thread path: stamp, encode, one journal write, wake the worker.
+        `fields_json`: the fields already encoded (identify's traits: not encoded twice)."""
         if not self._enabled:  # opted out: nothing is written, nothing changes
             return
         unix_time = time.time() if timestamp is None else parse_timestamp(timestamp)
@@ -309,6 +319,8 @@ class Analytics:
         if integrations is not None:
             integrations = arguments.mapping(integrations, "integrations")
         body = jsonsafe.dumps([fields, context, integrations], kind)
+        if fields_json is not None:  # '[{},' + the rest -> '[' + fields_json + ',' + the rest
+            body = "[" + fields_json + body[3:]
         with self._call_lock:
             if change is not None:
                 change()
@@ -371,26 +383,34 @@ class Analytics:
         return True
 
     def shutdown(self, timeout: float = 5.0) -> bool:
-        """Flush, then stop the workers. Idempotent; events still queued stay on disk
-        for the next start. Calls made after it are journaled for the next start too."""
-        if self._shutdown_result is not None:
+        """Flush, stop the workers, let go of the folder; True if all was delivered. A caller
+        that comes meanwhile (or later) gets that outcome once it is done. What is left, and
+        calls made during or after it, wait on disk for the next start."""
+        with self._shutdown_lock:
+            if self._shutdown_result is None:
+                self._shutdown_result = self._shut_down(timeout)
             return self._shutdown_result
-        self._shutdown_result = False
+
+    def _shut_down(self, timeout: float) -> bool:
         deadline = time.monotonic() + timeout
         # Keep a little of the time for stopping the workers and closing the queues.
         flush_budget = timeout - min(0.5, timeout * 0.2)
         delivered = self.flush(flush_budget) if self.worker.thread is not None or self.journal.pending else True
         self.worker.stop(max(0.0, deadline - time.monotonic()))
-        for plugin in self._all_plugins():
+        with self._plugins_lock:
+            plugins = self._all_plugins() + self._removed
+        for plugin in plugins:
             try:
                 plugin.shutdown(max(0.0, deadline - time.monotonic()))
             except Exception:
                 log.exception("plugin %s failed to shut down", type(plugin).__name__)
-        # Later calls wait for the next start in the journal, each under the folder's
-        # lock for its moment: from now on the folder may be another Analytics's.
-        self.journal.close()
-        self.journal = ClosedJournal(self.storage_dir)
-        if self._lock is not None:
-            self._lock.release()
-        self._shutdown_result = bool(delivered)
-        return self._shutdown_result
+        self.identity.save()  # what the worker did not save yet (a later change: the journal holds it)
+        # Under the calls' lock, no call meets the journal half closed (it would keep the
+        # line in memory: lost) nor our own folder lock. Later calls go to the journal file
+        # for the next start, under the folder's lock for their moment (ClosedJournal).
+        with self._call_lock:
+            self.journal.close()
+            self.journal = ClosedJournal(self.storage_dir)
+            if self._lock is not None:
+                self._lock.release()
+        return bool(delivered)

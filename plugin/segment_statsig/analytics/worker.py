@@ -1,6 +1,7 @@
 """The timeline worker: one thread that takes journal lines in call order, runs the
 timeline on each (analytics/timeline.py), lets the destinations store what they made
-of them, then marks the lines done in the journal and wakes the senders.
+of them, saves the identity those lines changed (user.json), then marks the lines done
+in the journal and wakes the senders.
 
 It works in batches. The journal made each call durable on return, so nothing forces
 a wake-up per call (on a phone each one costs battery): the worker wakes when flush_at
@@ -41,6 +42,7 @@ log = logging.getLogger("segment_statsig")
 BATCH_LINES = 1000  # journal lines per pass (one destination commit each; a burst batch at most)
 SLOW_EVENT = 1.0   # seconds: an event that takes longer is named in a warning
 GRACE = 5.0        # seconds without a call, after the last add(), before an earlier run's lines are processed
+PASS_GRACE = 1.0   # seconds shutdown() waits past its timeout for the pass under way to end
 
 
 class TimelineWorker:
@@ -55,6 +57,7 @@ class TimelineWorker:
         self.flush_requested = False
         self.sync_requested = False
         self.stopping = False
+        self.cut_short = False  # stopping past shutdown()'s timeout: no pass after the one under way
         self.asleep = False  # set by the worker before it waits; the caller that wakes it clears it
         self.untimed = False  # asleep with no timer (nothing pending, or held): the next call wakes it
         self.pace_timed = False  # asleep until the destinations' pace ends, a batch waiting for it
@@ -147,6 +150,7 @@ class TimelineWorker:
 
     def _purge(self) -> None:
         analytics = self.analytics
+        analytics.identity.save()  # purge erases events, not who the user is
         erased = self.journal.purge()
         for plugin in analytics._all_plugins():
             if isinstance(plugin, EventPlugin):
@@ -157,12 +161,24 @@ class TimelineWorker:
         quarantine.erase(analytics.storage_dir)
         log.info("purge: erased %d undelivered events from the device", erased)
 
-    def stop(self, timeout: float) -> None:
+    def stop(self, timeout: float) -> bool:
+        """Process what is pending, then end; past `timeout`, end after the pass under way
+        (what is left stays in the journal for the next start: nothing is lost). True
+        once the thread has ended."""
         with self.lock:
             self.stopping = True
         self.wake.set()
-        if self.thread is not None:
-            self.thread.join(timeout)
+        thread = self.thread
+        if thread is None:
+            return True
+        thread.join(timeout)
+        if thread.is_alive():
+            self.cut_short = True
+            self.wake.set()
+            # One pass (BATCH_LINES records, a quick send) is short; a plugin that hangs is not
+            # waited for: its pass is replayed at the next start, stored once by message id.
+            thread.join(PASS_GRACE)
+        return not thread.is_alive()
 
     def _hold(self) -> None:
         """Until start(), or the grace period is over and there is a destination."""
@@ -222,7 +238,7 @@ class TimelineWorker:
                 self.processing = False
                 with self.idle:
                     self.idle.notify_all()
-            if self.stopping and not self.journal.pending:
+            if self.stopping and (self.cut_short or not self.journal.pending):
                 return
             self._sleep()
 
@@ -282,7 +298,7 @@ class TimelineWorker:
     def _drain(self) -> None:
         analytics = self.analytics
         self.calls = 0
-        while not analytics._holds and self.purges_asked == self.purges_done:
+        while not analytics._holds and self.purges_asked == self.purges_done and not self.cut_short:
             lines = self.journal.take(BATCH_LINES)
             if not lines:
                 return
@@ -322,6 +338,9 @@ class TimelineWorker:
                     destination.commit()
                 except Exception:
                     log.exception("destination %s failed to store events", destination.key)
+            # The identity these records changed is saved before they leave the journal,
+            # which kept it durable until now.
+            analytics.identity.save()
             self.journal.mark_done()
             # Only now: a sender woken earlier could deliver rows that a crash right
             # before mark_done would make the next start replay.

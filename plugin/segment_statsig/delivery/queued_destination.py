@@ -78,6 +78,21 @@ class QueuedDestination(DestinationPlugin):
 
     # --- plugin ---------------------------------------------------------------
     def setup(self, analytics: Analytics) -> None:
+        """Added to `analytics` (again, after remove(): the same sender carries on). One
+        sender per queue: while this instance's sender works for another Analytics (until
+        that one's shutdown()), a ValueError."""
+        previous, delivery = self.analytics, self.delivery
+        if previous is analytics and delivery is not None:
+            super().setup(analytics)
+            delivery.start()
+            return
+        if previous is not None and delivery is not None and delivery.running:
+            raise ValueError(f"this {type(self).__name__} is in use by another Analytics: its sender runs until "
+                             f"that one's shutdown(); give each Analytics its own instance")
+        with self._queue_lock:  # a queue left open in the previous Analytics's folder
+            if self._queue is not None:
+                self._queue.close()
+                self._queue = None
         super().setup(analytics)
         self.delivery = Delivery(
             self.key.lower(), self._get_queue, self.send, self.ready, self.stats, self._notify,

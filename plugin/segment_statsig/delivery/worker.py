@@ -81,11 +81,18 @@ class Delivery:
         self.timer = False      # a flush_interval timer of this sender's own is running
         self.timer_from = 0.0   # since when
         self.thread: Optional[_threading.Thread] = None
+        self.state_lock = threading.Lock()  # start() and the thread's end: never two threads, never none
+        self.running = False
 
     def start(self) -> None:
-        if self.thread is None:
-            self.thread = threading.Thread(target=self._run, name=f"segment-statsig-{self.name}", daemon=True)
-            self.thread.start()
+        """Start the thread; after stop(), again, unless the old one still runs: then it
+        carries on (a destination removed and added again keeps one sender on its queue)."""
+        with self.state_lock:
+            self.stopping = False
+            if not self.running:
+                self.running = True
+                self.thread = threading.Thread(target=self._run, name=f"segment-statsig-{self.name}", daemon=True)
+                self.thread.start()
 
     def request_flush(self) -> None:
         """Send everything queued now; while a retry is scheduled, when its backoff ends.
@@ -136,6 +143,14 @@ class Delivery:
             return self.idle.wait_for(lambda: not self.busy and not self.get_queue().count, timeout)
 
     def _run(self) -> None:
+        while True:
+            self._serve()
+            with self.state_lock:  # start() may have come between the loop's last look and here
+                if self.stopping:
+                    self.running = False
+                    return
+
+    def _serve(self) -> None:
         if self.prepare is not None:
             try:
                 self.prepare()

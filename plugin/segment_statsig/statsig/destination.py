@@ -121,9 +121,13 @@ class StatsigDestination(QueuedDestination):
 
     # --- events ---------------------------------------------------------------
     def setup(self, analytics: Analytics) -> None:
+        again = self.analytics is analytics and self._feature_store is not None
         super().setup(analytics)
         self._traits = analytics.traits
-        self._values_setup(analytics)
+        if not again:  # added again after remove(): the values store (and its thread) carries on
+            if self._feature_store is not None:
+                self._feature_store.stop(0)
+            self._values_setup(analytics)
 
     def track(self, event: Event) -> Event:
         key = (self._traits_version, *user_key(event))

@@ -36,7 +36,7 @@ from .files import JOURNAL, JOURNAL_POSITION, describe_error
 
 TYPE_CHECKING = False  # mypy reads the block below; at run time typing (milliseconds) stays unloaded
 if TYPE_CHECKING:
-    from typing import Deque, List, Optional
+    from typing import Deque, List, Optional, Sequence
 
 log = logging.getLogger("segment_statsig")
 
@@ -179,6 +179,28 @@ class Journal:
                 pass
         self.fd = self.pos_fd = self.map = None
         self.room = self.size = self.read = self.done = 0
+
+    def unprocessed(self, kinds: Sequence[str]) -> List[bytes]:
+        """At start: the lines an earlier run left unprocessed whose record type is one of
+        `kinds`, in order (the identity replays its changes from them). Found by a byte
+        search, not a parse of every line: a backlog costs the start little."""
+        with self.lock:
+            if self.map is None or self.read >= self.size:
+                return []
+            found: List[int] = []
+            start, end = self.read, self.size
+            for kind in kinds:
+                tag = b'["' + kind.encode("ascii") + b'",'
+                if self.map[start:start + len(tag)] == tag:
+                    found.append(start)
+                at = self.map.find(b"\n" + tag, start, end)
+                while at >= 0:
+                    found.append(at + 1)
+                    at = self.map.find(b"\n" + tag, at + 1, end)
+            found.sort()
+            lines = [self.map[at:self.map.find(b"\n", at, end)] for at in found]
+            self._drop_pages(0, self.capacity)  # the search mapped pages the app need not keep
+            return lines
 
     # --- the caller's thread ------------------------------------------------------
     def append(self, line: bytes) -> None:
