@@ -134,13 +134,17 @@ class FeatureStore:
             source = self._source
             user = self._user if self._user_for == key else None
             received_at = self._received_at if values is not None else None
-        ev = from_spec(kind, name, lookup(values, kind, name), source, values.get("time") if values else None,
-                       received_at)
-        if kind == "layer":
-            ev.on_get = lambda layer, parameter: self._expose(layer, key, user, parameter)
-        elif expose:
-            self._expose(ev, key, user)
-        return ev
+        try:
+            ev = from_spec(kind, name, lookup(values, kind, name), source, values.get("time") if values else None,
+                           received_at)
+            if kind == "layer":
+                ev.on_get = lambda layer, parameter: self._expose(layer, key, user, parameter)
+            elif expose:
+                self._expose(ev, key, user)
+            return ev
+        except Exception:  # values the reply's checks (initialize_reply.py) did not foresee: the default, never an error
+            log.exception("Statsig values: %s %r could not be read; answering the default", kind, name)
+            return from_spec(kind, name, None, source, None)
 
     @property
     def source(self) -> str:
