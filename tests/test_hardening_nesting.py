@@ -18,7 +18,8 @@ from segment_statsig.analytics.settings import SettingsLoader
 from segment_statsig.delivery import policy
 from segment_statsig.statsig.initialize_reply import MalformedReply, parse_reply
 from segment_statsig.statsig.values_cache import ValuesCache, cache_name
-from segment_statsig.storage.files import APP, PRIVACY, SETTINGS, STATSIG_QUEUE, USER, read_json
+from segment_statsig.storage import quarantine
+from segment_statsig.storage.files import APP, PRIVACY, QUARANTINE, SETTINGS, STATSIG_QUEUE, USER, read_json
 from segment_statsig.storage.records import read_records
 
 from .conftest import KEY
@@ -178,3 +179,14 @@ def test_a_deep_queue_row_reaches_listeners_as_its_text(tmp_path, fake_statsig, 
         assert "failed unexpectedly" not in log_records.text
     finally:
         analytics.shutdown(2)
+
+
+def test_the_quarantine_keeps_an_event_json_cannot_write_as_it_is(tmp_path, log_records):
+    deep = 1
+    for _ in range(100_000):
+        deep = [deep]
+    event = {"type": "track", "event": "deep", "properties": {"v": deep}}
+    assert quarantine.set_aside(str(tmp_path), "Statsig", ValueError("a filter failed"), event)
+    kept = json.loads((tmp_path / QUARANTINE).read_text())
+    assert kept["error"] == "ValueError: a filter failed" and kept["record"]["event"] == "deep"
+    assert "nested deeper than 64 levels" in log_records.text

@@ -32,7 +32,7 @@ def set_aside(directory: Optional[str], where: str, error: BaseException, record
     except (ValueError, TypeError, RecursionError):  # nested too deeply, a cycle: kept as jsonsafe writes it
         from ..analytics.jsonsafe import dumps
 
-        line = json.dumps({**entry, "record": dumps(record, "a quarantined event")}, ensure_ascii=True) + "\n"
+        line = json.dumps(entry, ensure_ascii=True)[:-1] + ',"record":' + dumps(record, "a quarantined event") + "}\n"
     path = os.path.join(directory, QUARANTINE)
     try:
         fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
