@@ -39,6 +39,8 @@ class SettingsLoader:
                 settings = self.fetch()
                 if settings is not None:
                     on_settings(settings)
+            except Exception:  # the thread never dies with an error; the settings in use stand
+                log.exception("settings: could not apply the CDN's settings; using cached settings")
             finally:
                 on_done()
 
@@ -61,12 +63,12 @@ class SettingsLoader:
         settings: Optional[Settings]
         try:
             settings = json.loads(result.reply)  # checked below (_valid)
-        except ValueError:
+        except (ValueError, RecursionError):  # not JSON, or nested too deeply to read
             settings = None
         if not _valid(settings):
             log.warning("settings: CDN reply is not a settings object; using cached settings")
             return None
-        write_json(self.directory, SETTINGS, json.dumps(settings))
+        write_json(self.directory, SETTINGS, result.reply)  # the text just read: no second encoding to fail
         return settings
 
 

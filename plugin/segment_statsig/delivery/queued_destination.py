@@ -270,9 +270,18 @@ class QueuedDestination(DestinationPlugin):
     def _notify(self, state: str, events: Sequence[Any], status: Optional[int]) -> None:
         if not self._listeners:
             return
-        events = [json.loads(e) if isinstance(e, str) else e for e in events]
+        events = [_payload(e) if isinstance(e, str) else e for e in events]
         for callback in list(self._listeners):
             try:
                 callback(state, events, status)
             except Exception:
                 log.exception("%s: a delivery listener failed", self.key)
+
+
+def _payload(text: str) -> Any:
+    """A queue row's event for a listener; a row that cannot be read back (damage, or
+    nested too deeply) is given as its text."""
+    try:
+        return json.loads(text)
+    except (ValueError, RecursionError):
+        return text

@@ -198,7 +198,7 @@ class StatsigDestination(QueuedDestination):
 
     def _values_refresh(self) -> None:
         if self._feature_store is not None:
-            self._feature_store.refresh()
+            self._feature_store.user_changed()
 
     def _values_user(self) -> Dict[str, Any]:
         """The Statsig user values are fetched for (and exposures carry): the current

@@ -100,9 +100,16 @@ class FeatureStore:
             self._cond.notify_all()
 
     def refresh(self) -> None:
-        """The user may have changed (identify, reset): fetch again for the current one,
-        unless a fetch already asked for this very user (a check made between the call and
-        the timeline's turn follows the new identity at once): one initialize per change."""
+        """Fetch again for the current user, whatever was fetched before."""
+        if self._thread is None:
+            return
+        with self._cond:
+            self._follow(force=True)
+
+    def user_changed(self) -> None:
+        """The user may have changed (identify, reset): fetch for the current one, unless a
+        fetch already asked for this very user (a check made between the call and the
+        timeline's turn follows the new identity at once): one initialize per change."""
         if self._thread is None:
             return
         try:
@@ -147,13 +154,17 @@ class FeatureStore:
             source = self._source
             user = self._user if self._user_for == key else None
             received_at = self._received_at if values is not None else None
-        ev = from_spec(kind, name, lookup(values, kind, name), source, values.get("time") if values else None,
-                       received_at)
-        if kind == "layer":
-            ev.on_get = lambda layer, parameter: self._expose(layer, key, user, parameter)
-        elif expose:
-            self._expose(ev, key, user)
-        return ev
+        try:
+            ev = from_spec(kind, name, lookup(values, kind, name), source, values.get("time") if values else None,
+                           received_at)
+            if kind == "layer":
+                ev.on_get = lambda layer, parameter: self._expose(layer, key, user, parameter)
+            elif expose:
+                self._expose(ev, key, user)
+            return ev
+        except Exception:  # values the reply's checks (initialize_reply.py) did not foresee: the default, never an error
+            log.exception("Statsig values: %s %r could not be read; answering the default", kind, name)
+            return from_spec(kind, name, None, source, None)
 
     @property
     def source(self) -> str:

@@ -11,7 +11,7 @@ import os
 
 from ..analytics.jsonsafe import compact
 from ..storage.files import STATSIG_VALUES, write_json
-from .initialize_reply import parse_reply
+from .initialize_reply import MalformedReply, check_reply
 
 TYPE_CHECKING = False  # mypy reads the block below; at run time typing (milliseconds) stays unloaded
 if TYPE_CHECKING:
@@ -39,12 +39,18 @@ class ValuesCache:
         try:
             with open(path, encoding="utf-8") as f:
                 stored = json.load(f)
+            if not isinstance(stored, dict):
+                raise MalformedReply(f"a JSON {type(stored).__name__}, not an object")
+            values = check_reply(stored.get("values"))
+            if values.get("has_updates") is False:
+                raise MalformedReply("it holds no values")
             saved_at = stored.get("saved_at")
-            return parse_reply(json.dumps(stored["values"])), saved_at if isinstance(saved_at, int) else None
+            return values, saved_at if type(saved_at) is int else None
         except FileNotFoundError:
             return None
-        except (OSError, ValueError, KeyError, TypeError) as error:
-            log.warning("Statsig values: ignoring unreadable cache %s: %s", os.path.basename(path), error)
+        except (OSError, ValueError, RecursionError) as error:  # damage of any kind: the network answers anew
+            why = "nested too deeply to read" if isinstance(error, RecursionError) else error
+            log.warning("Statsig values: ignoring unreadable cache %s: %s", os.path.basename(path), why)
             return None
 
     def write(self, key: str, reply: Dict[str, Any], received_at: int) -> None:

@@ -77,6 +77,9 @@ def read_json(directory: Optional[str], name: str) -> Optional[Dict[str, Any]]:
     except (OSError, ValueError) as error:
         log.warning("ignoring unreadable %s: %s", name, error)
         return None
+    except RecursionError:
+        log.warning("ignoring unreadable %s: nested too deeply to read", name)
+        return None
     if not isinstance(value, dict):  # every file read here holds an object; anything else is damage
         log.warning("ignoring unreadable %s: a JSON %s, not an object", name, type(value).__name__)
         return None

@@ -25,9 +25,14 @@ def set_aside(directory: Optional[str], where: str, error: BaseException, record
     Returns True when it was written; never raises."""
     if directory is None:
         return False
-    line = json.dumps({"at": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="milliseconds"),
-                       "where": where, "error": f"{type(error).__name__}: {error}", "record": record},
-                      default=repr, ensure_ascii=True) + "\n"
+    entry = {"at": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="milliseconds"),
+             "where": where, "error": f"{type(error).__name__}: {error}"}
+    try:
+        line = json.dumps({**entry, "record": record}, default=repr, ensure_ascii=True) + "\n"
+    except (ValueError, TypeError, RecursionError):  # nested too deeply, a cycle: kept as jsonsafe writes it
+        from ..analytics.jsonsafe import dumps
+
+        line = json.dumps(entry, ensure_ascii=True)[:-1] + ',"record":' + dumps(record, "a quarantined event") + "}\n"
     path = os.path.join(directory, QUARANTINE)
     try:
         fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)

@@ -66,7 +66,7 @@ def read_records(lines: List[bytes]) -> Tuple[List[Record], Damage]:
             records: List[Record] = _decode("[" + joined.decode("ascii") + "]")
             if len(records) == len(lines) and all(map(_is_record, records)):
                 return records, damage
-        except ValueError:
+        except (ValueError, RecursionError):  # (a line nested too deeply to read: damage, found below)
             pass
     records = []
     good = 0
@@ -76,7 +76,7 @@ def read_records(lines: List[bytes]) -> Tuple[List[Record], Damage]:
         if text.isascii():
             try:
                 record = _decode(text)
-            except ValueError:
+            except (ValueError, RecursionError):
                 record = None
             if _is_record(record):
                 records.append(record)
@@ -104,7 +104,7 @@ def _salvage(text: str) -> Tuple[List[Record], int]:
             continue
         try:
             record, end = _raw_decode(text, at)
-        except ValueError:
+        except (ValueError, RecursionError):
             continue
         if _is_whole_record(record) and text[at:end].isascii():
             found.append(record)
