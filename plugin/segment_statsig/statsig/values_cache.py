@@ -10,7 +10,7 @@ import logging
 import os
 
 from ..analytics.jsonsafe import compact
-from ..storage.files import STATSIG_VALUES, write_json
+from ..storage.files import STATSIG_VALUES, read_json, write_json
 from .initialize_reply import parse_reply
 
 TYPE_CHECKING = False  # mypy reads the block below; at run time typing (milliseconds) stays unloaded
@@ -35,16 +35,15 @@ class ValuesCache:
         or unreadable: logged)."""
         if self.directory is None:
             return None
-        path = os.path.join(self.directory, cache_name(key))
+        name = cache_name(key)
+        stored = read_json(self.directory, name)  # none, or unreadable (logged): None
+        if stored is None:
+            return None
         try:
-            with open(path, encoding="utf-8") as f:
-                stored = json.load(f)
             saved_at = stored.get("saved_at")
             return parse_reply(json.dumps(stored["values"])), saved_at if isinstance(saved_at, int) else None
-        except FileNotFoundError:
-            return None
-        except (OSError, ValueError, KeyError, TypeError) as error:
-            log.warning("Statsig values: ignoring unreadable cache %s: %s", os.path.basename(path), error)
+        except (ValueError, KeyError, TypeError) as error:
+            log.warning("Statsig values: ignoring unreadable cache %s: %s", name, error)
             return None
 
     def write(self, key: str, reply: Dict[str, Any], received_at: int) -> None:

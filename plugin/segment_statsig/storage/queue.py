@@ -1,8 +1,9 @@
 """A destination's durable queue: one SQLite table of JSON texts, oldest first.
 
 Bounded by count and bytes (the oldest go first, counted and logged). A file that
-SQLite cannot read is moved aside (quarantined) and a new queue started; a folder
-that cannot hold it means a queue in memory, with a warning. On a full disk, rows
+SQLite cannot read gives up its readable rows to a new queue file and is moved aside
+(storage/salvage.py: the log says how many rows were lost); a folder that cannot hold
+it means a queue in memory, with a warning. On a full disk, rows
 delivered wait for their DELETE (which needs room in the WAL) behind a small marker
 file allocated beforehand, so they are never sent again; once the queue is empty, the
 space a long outage took is given back.
@@ -13,9 +14,8 @@ import logging
 import os
 import struct
 import threading
-import time
 
-from .files import QUEUE_DELIVERED, describe_error
+from .files import QUEUE_DELIVERED, describe_error, open_file
 from .memory_queue import MemoryQueue
 
 TYPE_CHECKING = False  # mypy reads the block below; at run time typing (milliseconds) stays unloaded
@@ -62,7 +62,8 @@ class SqliteQueue:
         self.max_events, self.max_bytes = max_events, max_bytes
         self.lock = threading.Lock()
         # Created 0600 first: SQLite gives its -wal and -shm files the same mode.
-        os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
+        os.close(open_file(path, os.O_RDWR | os.O_CREAT))
+        _check_sidecars(path)
         self.db = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=5)
         try:
             self.db.execute("PRAGMA journal_mode=WAL")
@@ -89,6 +90,8 @@ class SqliteQueue:
                 "SELECT mid FROM events WHERE id > ? ORDER BY id DESC LIMIT ?", (self.gone_upto, REPLAY_WINDOW)) if mid}
         except Exception:
             self.db.close()
+            if getattr(self, "mark_fd", None) is not None:
+                os.close(self.mark_fd)  # type: ignore[arg-type]
             raise
 
     def _recount(self) -> None:
@@ -99,11 +102,14 @@ class SqliteQueue:
     def _open_mark(self) -> Optional[int]:
         """The marker file, allocated now (while there is room): 16 bytes, rewritten in place."""
         try:
-            fd = os.open(self.path + QUEUE_DELIVERED, os.O_RDWR | os.O_CREAT, 0o600)
+            fd = open_file(self.path + QUEUE_DELIVERED, os.O_RDWR | os.O_CREAT)
         except OSError:
             return None
         try:
-            if os.fstat(fd).st_size < _MARK.size:
+            size = os.fstat(fd).st_size
+            if size < _MARK.size:
+                if size:
+                    log.warning("%s is cut short (damaged); rewritten", os.path.basename(self.path + QUEUE_DELIVERED))
                 os.pwrite(fd, _MARK.pack(0, _CHECK), 0)
         except OSError:
             pass
@@ -112,11 +118,16 @@ class SqliteQueue:
     def _read_mark(self) -> int:
         if self.mark_fd is None:
             return 0
+        upto: int
         try:
             upto, check = _MARK.unpack(os.pread(self.mark_fd, _MARK.size, 0))
         except (OSError, struct.error):
             return 0
-        return upto if check == upto ^ _CHECK else 0
+        if check != upto ^ _CHECK:
+            log.warning("%s is damaged: rows delivered while the disk was full, if any, may be sent again",
+                        os.path.basename(self.path + QUEUE_DELIVERED))
+            return 0
+        return upto
 
     def _write_mark(self, upto: int) -> None:
         if self.mark_fd is not None:
@@ -316,12 +327,45 @@ class SqliteQueue:
                 self.mark_fd = None
 
 
+def _check_sidecars(path: str) -> None:
+    """SQLite's -wal and -shm of a queue, before SQLite opens them: anything but a file
+    there is moved aside (else the queue could not open); damage is said (SQLite
+    ignores a -wal whose header is damaged and what a cut one lost, and rebuilds -shm)."""
+    for suffix in ("-wal", "-shm"):
+        side = path + suffix
+        if not os.path.lexists(side):
+            continue
+        try:
+            os.close(open_file(side, os.O_RDONLY))  # moves aside what is no file
+            with open(side, "rb") as f:
+                head = f.read(_WAL_HEADER.size)
+            size = os.path.getsize(side)
+        except OSError:
+            continue
+        if suffix == "-wal" and head:
+            magic, _, page_size = _WAL_HEADER.unpack(head.ljust(_WAL_HEADER.size, b"\0"))
+            # 32 bytes of header, then frames of 24 bytes + one page each
+            if magic not in (0x377F0682, 0x377F0683) or size < 32 or (size - 32) % (page_size + 24):
+                log.warning("%s is damaged or cut short: the rows it held since the last checkpoint are lost",
+                            os.path.basename(side))
+        elif suffix == "-shm" and size and (size % 32768 or head[:4] not in (_SHM_VERSION, bytes(4))):
+            log.warning("%s is damaged; SQLite rebuilds it", os.path.basename(side))
+
+
+_WAL_HEADER = struct.Struct(">III")   # magic, format version, page size (the -wal's first 12 bytes)
+_SHM_VERSION = struct.pack("=I", 3007000)
+
+
 def open_queue(directory: Optional[str], name: str, max_events: int, max_bytes: int) -> Queue:
-    """A SqliteQueue in `directory`, or a MemoryQueue when that cannot be had."""
+    """A SqliteQueue in `directory` (what a damaged one could still read salvaged into
+    it), or a MemoryQueue when that cannot be had."""
     if directory is None:
         return MemoryQueue(max_events, max_bytes)
     path = os.path.join(directory, name)
     try:
+        from . import salvage
+
+        salvage.finish(path)
         return SqliteQueue(path, max_events, max_bytes)
     except ImportError:
         log.warning("sqlite3 is missing; queue %s kept in memory (not durable)", name)
@@ -331,15 +375,25 @@ def open_queue(directory: Optional[str], name: str, max_events: int, max_bytes: 
         if "readonly" in str(error) or "unable to open" in str(error) or "disk" in str(error) and "full" in str(error):
             log.warning("queue %s unusable (%s); kept in memory (not durable)", name, error)
             return MemoryQueue(max_events, max_bytes)
-        quarantine = f"{path}.corrupt-{int(time.time())}"
-        log.warning("queue %s is unreadable (%s); moved to %s, starting a new one", name, error, os.path.basename(quarantine))
-        for suffix in ("", "-wal", "-shm", QUEUE_DELIVERED):
-            try:
-                os.replace(path + suffix, quarantine + suffix)
-            except OSError:
-                pass
+        log.warning("queue %s is unreadable (%s); salvaging its readable rows into a new one", name, error)
         try:
+            salvage.salvage(path, _delivered_mark(path + QUEUE_DELIVERED))
             return SqliteQueue(path, max_events, max_bytes)
         except Exception as again:
             log.warning("queue %s still unusable (%s); kept in memory (not durable)", name, again)
     return MemoryQueue(max_events, max_bytes)
+
+
+def _delivered_mark(marker: str) -> int:
+    """Rows up to this id were delivered (the -delivered marker); 0 when unreadable."""
+    try:
+        fd = os.open(marker, os.O_RDONLY | os.O_NONBLOCK)
+    except OSError:
+        return 0
+    try:
+        upto, check = _MARK.unpack(os.pread(fd, _MARK.size, 0))
+    except (OSError, struct.error):
+        return 0
+    finally:
+        os.close(fd)
+    return upto if check == upto ^ _CHECK else 0

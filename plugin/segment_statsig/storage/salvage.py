@@ -1,0 +1,180 @@
+"""What a damaged queue file still holds: its readable rows, read past the damaged
+pages, copied into a new queue file, so damage costs only the rows it touched.
+
+SQLite reads a table through its b-tree: a damaged leaf page fails the read of its own
+rows, and a read that starts past them (a seek by rowid) does not touch it. So the rows
+are read in rowid order, and where the read fails, the next readable row is looked for
+by rowid, one step at a time (a page holds a few dozen rows). A queue's live rows have
+consecutive rowids (rows only leave from the oldest end, and arrive at the newest), so
+the rowids skipped are the rows lost, and the log says how many. Damage to the table's
+root or to the file's first page (its header and schema) leaves nothing readable.
+
+The copy is crash-safe: the rows go to `<queue>.salvage` (a plain SQLite file) first,
+the damaged file is moved aside (never read again: its rows are in the copy), and the
+copy then takes the queue's name; a start that finds only the copy finishes the move.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import os
+
+from .files import QUEUE_DELIVERED, set_aside
+
+TYPE_CHECKING = False  # mypy reads the block below; at run time typing (milliseconds) stays unloaded
+if TYPE_CHECKING:
+    import sqlite3
+    from typing import List, Optional, Tuple, Type
+
+    Row = Tuple[int, Optional[str], str]
+
+log = logging.getLogger("segment_statsig")
+
+SALVAGE = ".salvage"   # + after a queue's name: the readable rows of a damaged one, while copied
+_LAST_ID = (1 << 63) - 1
+_TABLE = "CREATE TABLE IF NOT EXISTS events (id INTEGER PRIMARY KEY, mid TEXT, body TEXT NOT NULL)"
+
+
+def finish(path: str) -> None:
+    """A salvage a crash cut short: the copy is complete once the damaged file is gone."""
+    if os.path.exists(path + SALVAGE) and not os.path.exists(path):
+        os.replace(path + SALVAGE, path)
+
+
+def salvage(path: str, after: int) -> bool:
+    """Copy the readable rows of the damaged queue file `path` (after id `after`: those
+    up to it were delivered) into a new file at `path`, the damaged one moved aside;
+    log what was saved and lost. False when nothing could be copied (the damaged file is
+    then moved aside all the same, and the queue starts empty)."""
+    import sqlite3
+
+    name = os.path.basename(path)
+    rows: List[Row] = []
+    gaps: List[Tuple[int, int]] = []
+    tail: Optional[int] = None
+    try:
+        db = sqlite3.connect(path, isolation_level=None)
+        try:
+            rows, gaps, tail = _read(db, sqlite3.DatabaseError, after)
+        finally:
+            db.close()
+    except sqlite3.Error as error:  # not even the schema reads: nothing to salvage
+        tail = after
+        log.warning("queue %s: nothing readable (%s)", name, error)
+    garbage = [row for row in rows if not _plausible(row)]
+    rows = [row for row in rows if _plausible(row)]
+    copied = _copy(path + SALVAGE, rows)
+    moved = None
+    for suffix in ("-wal", "-shm", QUEUE_DELIVERED, ""):  # the main file last: no stray -wal meets the copy
+        if os.path.lexists(path + suffix):
+            moved = set_aside(path + suffix, "damaged", quiet=True)
+    lost = _lost(gaps, after, len(garbage), tail, len(rows) if not copied else 0)
+    log.log(logging.ERROR if lost else logging.WARNING, "queue %s is damaged: %d readable rows salvaged; lost: %s; "
+            "the damaged file is moved to %s", name, len(rows) if copied else 0, lost or "nothing", moved)
+    if not copied:
+        return False
+    os.replace(path + SALVAGE, path)
+    return True
+
+
+def _lost(gaps: List[Tuple[int, int]], after: int, garbage: int, tail: Optional[int], uncopied: int) -> str:
+    """What the log says was lost: '15 rows (ids 1201-1215)', and so on."""
+    parts = []
+    for first, last in gaps:
+        ids = f"id {first}" if first == last else f"ids {first}-{last}"
+        if first == after + 1:  # before the first readable row: some of these ids may have been delivered
+            parts.append(f"up to {last - first + 1} rows ({ids}: the first rows are unreadable)")
+        else:
+            parts.append(f"{last - first + 1} rows ({ids})")
+    if garbage:
+        parts.append(f"{garbage} rows that read as garbage")
+    if tail is not None:
+        parts.append(f"every row after id {tail} (the last rows are unreadable)")
+    if uncopied:
+        parts.append(f"the {uncopied} readable rows, which could not be copied")
+    return "; ".join(parts)
+
+
+def _read(db: sqlite3.Connection, damaged: Type[BaseException], after: int) -> Tuple[List[Row], List[Tuple[int, int]], Optional[int]]:
+    """(rows readable after id `after`, in order; the id ranges skipped as unreadable;
+    the id after which nothing more could be read, or None when the end was reached)."""
+    rows: List[Row] = []
+    gaps: List[Tuple[int, int]] = []
+    last = after
+    while True:
+        try:
+            for row in db.execute("SELECT id, mid, body FROM events WHERE id > ? ORDER BY id", (last,)):
+                rows.append(row)
+                last = row[0]
+            return rows, gaps, None
+        except damaged:
+            found = _next_readable(db, damaged, last)
+            if found is None:
+                return rows, gaps, last
+            if found is _END:
+                return rows, gaps, None
+            if found[0] > last + 1:
+                gaps.append((last + 1, found[0] - 1))
+            rows.append(found)
+            last = found[0]
+
+
+_END = (0, None, "")  # no row after: the table's end was read
+
+
+def _next_readable(db: sqlite3.Connection, damaged: Type[BaseException], after: int) -> Optional[Row]:
+    """The first row after id `after` that reads whole, _END when none is left, None
+    when every read past `after` fails (the table's last pages are damaged)."""
+    def probe(first: int) -> Optional[Row]:
+        try:
+            row: Optional[Row] = db.execute("SELECT id, mid, body FROM events WHERE id >= ? ORDER BY id LIMIT 1",
+                                            (first,)).fetchone()
+            return row if row is not None else _END
+        except damaged:
+            return None
+
+    # A first read far enough ahead (doubling the step) bounds the search; then one
+    # rowid at a time up to it, so a readable stretch between two damaged ones is kept.
+    step, bound = 1, None
+    while after + step <= _LAST_ID:
+        bound = probe(after + step)
+        if bound is not None:
+            break
+        step *= 2
+    if bound is None:
+        return None
+    for first in range(after + 1, after + step):
+        row = probe(first)
+        if row is not None:
+            return row
+    return bound
+
+
+def _plausible(row: Row) -> bool:
+    """A row a damaged page could have made up reads as garbage: every body is a JSON object."""
+    try:
+        return isinstance(json.loads(row[2]), dict)
+    except (TypeError, ValueError):
+        return False
+
+
+def _copy(target: str, rows: List[Row]) -> bool:
+    """The rows into a new SQLite file at `target` (0600, committed, no -wal left)."""
+    import sqlite3 as sql
+
+    try:
+        if os.path.lexists(target):
+            os.unlink(target)  # a copy an earlier try left unfinished
+        os.close(os.open(target, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600))
+        db = sql.connect(target, isolation_level=None)
+        try:
+            db.execute(_TABLE)
+            db.execute("BEGIN")
+            db.executemany("INSERT INTO events (id, mid, body) VALUES (?, ?, ?)", rows)
+            db.execute("COMMIT")
+        finally:
+            db.close()
+        return True
+    except (sql.Error, OSError) as error:
+        log.warning("queue %s: its readable rows cannot be copied (%s)", os.path.basename(target), error)
+        return False
