@@ -1,8 +1,9 @@
 """A damaged queue page loses only the rows on it.
 
 A queue holds 3,000 undelivered Statsig events (Statsig was down); the app exits. 4 KiB
-of random bytes then cover one page of statsig-queue.sqlite3 (a leaf page of the events
-table: the first, the last, and pages drawn by seed). The next start must deliver every
+of random bytes then cover one page of statsig-queue.sqlite3: the file's first page
+(header and schema), the table's root page, or a leaf page (the first, the last, and
+pages drawn by seed). The next start must deliver every
 row outside that page exactly once, and its log must say how many rows were lost. Which
 rows a page held is read from the undamaged file by the test itself (SQLite's page
 format: a table leaf page lists its cells, each opening with its payload size and rowid).
@@ -84,31 +85,34 @@ def undelivered(tmp_path_factory):
     db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     index = {rowid: int(re.search(r'"i": ?"(\d+)"', body).group(1)) for rowid, body in db.execute(
         "SELECT id, body FROM events")}
+    (root,) = db.execute("SELECT rootpage FROM sqlite_schema WHERE name = 'events'").fetchone()
     db.close()
     assert sorted(index.values()) == list(range(N))
     pages = leaf_rowids((store / STATSIG_QUEUE).read_bytes())
     assert sorted(r for ids in pages.values() for r in ids) == sorted(index)
-    return store, index, pages
+    assert root not in pages and len(pages) > 300  # a root of leaves, hundreds of them
+    return store, index, pages, root
 
 
 def _choices():
     """Leaf pages to damage: the first, the last, and one drawn by seed in each eighth
     of the file (the list of leaf pages is known only to the fixture: a fraction of it)."""
     rng = random.Random(20)
-    return ["first", "last"] + [round((k + rng.random()) / 8, 4) for k in range(8)]
+    return ["header", "root", "first", "last"] + [round((k + rng.random()) / 8, 4) for k in range(8)]
 
 
 @pytest.mark.parametrize("which", _choices())
 def test_random_bytes_over_one_page_lose_only_its_rows(tmp_path, fake_statsig, log_records, undelivered, which):
-    pristine, index, pages = undelivered
+    pristine, index, pages, root = undelivered
     leaves = sorted(pages)
-    page = {"first": leaves[0], "last": leaves[-1]}.get(which) or leaves[int(which * len(leaves))]
+    page = {"header": 1, "root": root, "first": leaves[0], "last": leaves[-1]}.get(which) \
+        or leaves[int(which * len(leaves))]
     store = tmp_path / "store"
     shutil.copytree(pristine, store)
     with open(store / STATSIG_QUEUE, "r+b") as f:
         f.seek((page - 1) * PAGE)
         f.write(random.Random(f"{which}").randbytes(PAGE))
-    lost = {index[rowid] for rowid in pages[page]}
+    lost = {index[rowid] for rowid in pages.get(page, [])}  # the header and the root hold no row
 
     analytics, destination = make(store, fake_statsig)
     try:
@@ -121,7 +125,9 @@ def test_random_bytes_over_one_page_lose_only_its_rows(tmp_path, fake_statsig, l
     assert set(delivered) == set(range(N + 1)) - lost, (page, sorted(set(range(N + 1)) - lost - set(delivered))[:10])
     said = [r.getMessage() for r in log_records.records if "is damaged" in r.getMessage()]
     assert len(said) == 1, said
-    if which == "last":  # nothing after the damaged page says how many rows it held
+    if which in ("header", "root"):
+        assert "lost: nothing" in said[0], said[0]
+    elif which == "last":  # nothing after the damaged page says how many rows it held
         assert re.search(rf"every row after id {min(pages[page]) - 1}\b", said[0]), said[0]
     elif which == "first":  # the rows before it may have been delivered: an upper bound
         count = int(re.search(r"lost: up to (\d+) rows", said[0]).group(1))
