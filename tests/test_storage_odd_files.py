@@ -70,6 +70,7 @@ def run(store, statsig, cdn, tag, n=3):
         destination = analytics.add(StatsigDestination(api_url=statsig.url, retry_base=0.02, retry_max=0.2))
         analytics.add(Poisoned())
         destination.check_gate("odd_gate")
+        assert destination.wait_for_values(10)  # its cache read (or skipped, damaged), then the network
         for i in range(n):
             analytics.track(tag, {"i": i})
         analytics.identify(f"user-{tag}", {"plan": "pro"})

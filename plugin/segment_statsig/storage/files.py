@@ -120,6 +120,7 @@ def write_json(directory: Optional[str], name: str, text: str) -> bool:
 # Errors of os.open saying something other than a file is there (EISDIR a folder, ENXIO a
 # socket or a FIFO no one reads, ELOOP a symbolic link loop): it is moved aside.
 _NOT_A_FILE = {errno.EISDIR, errno.ENXIO, errno.ELOOP}
+_NONBLOCK = getattr(os, "O_NONBLOCK", 0)  # (POSIX: a FIFO's open returns at once)
 
 
 def open_file(path: str, flags: int) -> int:
@@ -132,7 +133,7 @@ def open_file(path: str, flags: int) -> int:
     name = os.path.basename(path)
     for attempt in range(3):
         try:
-            fd = os.open(path, flags | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0), 0o600)
+            fd = os.open(path, flags | _NONBLOCK | getattr(os, "O_CLOEXEC", 0), 0o600)
         except OSError as error:
             denied = error.errno in (errno.EACCES, errno.EPERM)
             if attempt == 2 or not (denied or error.errno in _NOT_A_FILE) or not os.path.lexists(path):
@@ -148,8 +149,9 @@ def open_file(path: str, flags: int) -> int:
             if attempt == 2 or not set_aside(path, _kind(path)):
                 raise OSError(errno.EINVAL, f"{name} is {_kind(path)}, not a file")
             continue
-        os.set_blocking(fd, True)
-        if stat.S_IMODE(mode) != 0o600:
+        if _NONBLOCK:
+            os.set_blocking(fd, True)
+        if stat.S_IMODE(mode) != 0o600 and hasattr(os, "fchmod"):
             try:
                 os.fchmod(fd, 0o600)
                 log.warning("%s had mode %03o; now 0600", name, stat.S_IMODE(mode))

@@ -16,11 +16,12 @@ import struct
 import threading
 
 from .files import QUEUE_DELIVERED, describe_error, open_file
+from .salvage import check_sidecars
 from .memory_queue import MemoryQueue
 
 TYPE_CHECKING = False  # mypy reads the block below; at run time typing (milliseconds) stays unloaded
 if TYPE_CHECKING:
-    from typing import Deque, Iterable, List, Optional, Protocol, Set, Tuple
+    from typing import Deque, Dict, Iterable, List, Optional, Protocol, Set, Tuple
 
     from .._typing import QueueItem, QueueRow
 
@@ -47,11 +48,16 @@ _GIVE_BACK = 1 << 20           # an empty queue whose files hold more than this 
 
 
 REPLAY_WINDOW = 2000  # > the journal lines one worker pass stores (worker.BATCH_LINES)
+# Queue files this process has open, and how many times: their files are not opened (and
+# closed) again beside SQLite's connection, as closing any descriptor of a file drops
+# every POSIX lock the process holds on it, SQLite's included.
+_OPEN: Dict[str, int] = {}
 
 
 class SqliteQueue:
     durable = True
     count: int  # rows held (rows marked delivered not counted)
+    registered = False  # counted in _OPEN
     bytes: int  # the length of their bodies
 
     def __init__(self, path: str, max_events: int, max_bytes: int) -> None:
@@ -61,9 +67,10 @@ class SqliteQueue:
         self.path = path
         self.max_events, self.max_bytes = max_events, max_bytes
         self.lock = threading.Lock()
-        # Created 0600 first: SQLite gives its -wal and -shm files the same mode.
-        os.close(open_file(path, os.O_RDWR | os.O_CREAT))
-        _check_sidecars(path)
+        if path not in _OPEN:
+            # Created 0600 first: SQLite gives its -wal and -shm files the same mode.
+            os.close(open_file(path, os.O_RDWR | os.O_CREAT))
+            check_sidecars(path)
         self.db = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=5)
         try:
             self.db.execute("PRAGMA journal_mode=WAL")
@@ -88,6 +95,8 @@ class SqliteQueue:
             # stored last): remember their message ids so the replay is not stored twice.
             self.recent_mids: Set[str] = {mid for (mid,) in self.db.execute(
                 "SELECT mid FROM events WHERE id > ? ORDER BY id DESC LIMIT ?", (self.gone_upto, REPLAY_WINDOW)) if mid}
+            _OPEN[path] = _OPEN.get(path, 0) + 1
+            self.registered = True
         except Exception:
             self.db.close()
             if getattr(self, "mark_fd", None) is not None:
@@ -325,35 +334,12 @@ class SqliteQueue:
             if self.mark_fd is not None:
                 os.close(self.mark_fd)
                 self.mark_fd = None
-
-
-def _check_sidecars(path: str) -> None:
-    """SQLite's -wal and -shm of a queue, before SQLite opens them: anything but a file
-    there is moved aside (else the queue could not open); damage is said (SQLite
-    ignores a -wal whose header is damaged and what a cut one lost, and rebuilds -shm)."""
-    for suffix in ("-wal", "-shm"):
-        side = path + suffix
-        if not os.path.lexists(side):
-            continue
-        try:
-            os.close(open_file(side, os.O_RDONLY))  # moves aside what is no file
-            with open(side, "rb") as f:
-                head = f.read(_WAL_HEADER.size)
-            size = os.path.getsize(side)
-        except OSError:
-            continue
-        if suffix == "-wal" and head:
-            magic, _, page_size = _WAL_HEADER.unpack(head.ljust(_WAL_HEADER.size, b"\0"))
-            # 32 bytes of header, then frames of 24 bytes + one page each
-            if magic not in (0x377F0682, 0x377F0683) or size < 32 or (size - 32) % (page_size + 24):
-                log.warning("%s is damaged or cut short: the rows it held since the last checkpoint are lost",
-                            os.path.basename(side))
-        elif suffix == "-shm" and size and (size % 32768 or head[:4] not in (_SHM_VERSION, bytes(4))):
-            log.warning("%s is damaged; SQLite rebuilds it", os.path.basename(side))
-
-
-_WAL_HEADER = struct.Struct(">III")   # magic, format version, page size (the -wal's first 12 bytes)
-_SHM_VERSION = struct.pack("=I", 3007000)
+            if self.registered:  # (close may come twice)
+                self.registered = False
+                if _OPEN.get(self.path, 0) > 1:
+                    _OPEN[self.path] -= 1
+                else:
+                    _OPEN.pop(self.path, None)
 
 
 def open_queue(directory: Optional[str], name: str, max_events: int, max_bytes: int) -> Queue:
@@ -362,9 +348,9 @@ def open_queue(directory: Optional[str], name: str, max_events: int, max_bytes: 
     if directory is None:
         return MemoryQueue(max_events, max_bytes)
     path = os.path.join(directory, name)
-    try:
-        from . import salvage
+    from . import salvage
 
+    try:
         salvage.finish(path)
         return SqliteQueue(path, max_events, max_bytes)
     except ImportError:

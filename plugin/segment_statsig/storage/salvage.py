@@ -1,5 +1,6 @@
 """What a damaged queue file still holds: its readable rows, read past the damaged
-pages, copied into a new queue file, so damage costs only the rows it touched.
+pages, copied into a new queue file, so damage costs only the rows it touched (and the
+damage SQLite's -wal and -shm can take, said before SQLite opens them).
 
 SQLite reads a table through its b-tree: a damaged leaf page fails the read of its own
 rows, and a read that starts past them (a seek by rowid) does not touch it. So the rows
@@ -24,7 +25,7 @@ import mmap
 import os
 import struct
 
-from .files import QUEUE_DELIVERED, set_aside
+from .files import QUEUE_DELIVERED, open_file, set_aside
 
 TYPE_CHECKING = False  # mypy reads the block below; at run time typing (milliseconds) stays unloaded
 if TYPE_CHECKING:
@@ -39,6 +40,35 @@ log = logging.getLogger("segment_statsig")
 SALVAGE = ".salvage"   # + after a queue's name: the readable rows of a damaged one, while copied
 _LAST_ID = (1 << 63) - 1
 _TABLE = "CREATE TABLE IF NOT EXISTS events (id INTEGER PRIMARY KEY, mid TEXT, body TEXT NOT NULL)"
+
+
+def check_sidecars(path: str) -> None:
+    """SQLite's -wal and -shm of a queue, before SQLite opens them: anything but a file
+    there is moved aside (else the queue could not open); damage is said (SQLite
+    ignores a -wal whose header is damaged and what a cut one lost, and rebuilds -shm)."""
+    for suffix in ("-wal", "-shm"):
+        side = path + suffix
+        if not os.path.lexists(side):
+            continue
+        try:
+            os.close(open_file(side, os.O_RDONLY))  # moves aside what is no file
+            with open(side, "rb") as f:
+                head = f.read(_WAL_HEADER.size)
+            size = os.path.getsize(side)
+        except OSError:
+            continue
+        if suffix == "-wal" and head:
+            magic, _, page_size = _WAL_HEADER.unpack(head.ljust(_WAL_HEADER.size, b"\0"))
+            # 32 bytes of header, then frames of 24 bytes + one page each
+            if magic not in (0x377F0682, 0x377F0683) or size < 32 or (size - 32) % (page_size + 24):
+                log.warning("%s is damaged or cut short: the rows it held since the last checkpoint are lost",
+                            os.path.basename(side))
+        elif suffix == "-shm" and size and (size % 32768 or head[:4] not in (_SHM_VERSION, bytes(4))):
+            log.warning("%s is damaged; SQLite rebuilds it", os.path.basename(side))
+
+
+_WAL_HEADER = struct.Struct(">III")   # magic, format version, page size (the -wal's first 12 bytes)
+_SHM_VERSION = struct.pack("=I", 3007000)
 
 
 def finish(path: str) -> None:
