@@ -134,3 +134,45 @@ def test_random_bytes_over_one_page_lose_only_its_rows(tmp_path, fake_statsig, l
         assert count >= len(lost), said[0]
     else:
         assert re.search(rf"lost: {len(lost)} rows \(ids {min(pages[page])}-{max(pages[page])}\)", said[0]), said[0]
+
+
+def test_rows_marked_delivered_are_not_salvaged(tmp_path, fake_statsig, log_records, undelivered):
+    """Rows delivered while the disk was full wait for their DELETE behind the -delivered
+    marker (16 bytes: up to this id, and a check); a salvage leaves them out."""
+    pristine, index, pages, _ = undelivered
+    store = tmp_path / "store"
+    shutil.copytree(pristine, store)
+    marked = 500
+    (store / (STATSIG_QUEUE + "-delivered")).write_bytes(struct.pack("<QQ", marked, marked ^ 0x6A09E667F3BCC909))
+    # One damaged page among the rows marked delivered (their DELETE at the start fails on
+    # it, so the marker stays), one among the others (the queue cannot be read: salvaged).
+    damaged = [number for number, ids in pages.items() if marked // 2 in ids or N // 2 in ids]
+    with open(store / STATSIG_QUEUE, "r+b") as f:
+        for page in damaged:
+            f.seek((page - 1) * PAGE)
+            f.write(random.Random(page).randbytes(PAGE))
+    analytics, destination = make(store, fake_statsig)
+    try:
+        assert analytics.flush(timeout=30), destination.stats.snapshot()
+    finally:
+        analytics.shutdown(2)
+    delivered = collections.Counter(int(e["metadata"]["i"]) for e in fake_statsig.events)
+    lost = {index[r] for page in damaged for r in pages[page]}
+    assert max(delivered.values()) == 1 and set(delivered) == {index[r] for r in index if r > marked} - lost
+
+
+def test_a_salvage_cut_short_by_a_kill_is_finished_at_the_next_start(tmp_path, fake_statsig, undelivered):
+    """Killed after the damaged file was moved aside, before the copy took the queue's
+    name: the next start finds only the copy (<queue>.salvage) and delivers it."""
+    pristine, index, _, _ = undelivered
+    store = tmp_path / "store"
+    shutil.copytree(pristine, store)
+    (store / STATSIG_QUEUE).rename(store / (STATSIG_QUEUE + ".salvage"))
+    analytics, destination = make(store, fake_statsig)
+    try:
+        assert analytics.flush(timeout=30), destination.stats.snapshot()
+    finally:
+        analytics.shutdown(2)
+    delivered = collections.Counter(int(e["metadata"]["i"]) for e in fake_statsig.events)
+    assert max(delivered.values()) == 1 and set(delivered) == set(range(N))
+    assert not (store / (STATSIG_QUEUE + ".salvage")).exists()
