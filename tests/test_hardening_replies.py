@@ -213,7 +213,7 @@ def test_a_damaged_values_cache_is_ignored_and_fetched_anew(tmp_path, fake_stats
         assert len(fake_statsig.initialize_requests) == asked + 1
         gate = dest.get_feature_gate("new_checkout")
         assert (gate.value, gate.evaluation_reason) == (True, "Network")
-        assert f"ignoring unreadable cache {name}" in log_records.text
+        assert any("ignoring unreadable" in r.getMessage() and name in r.getMessage() for r in log_records.records)
         assert "unexpected" not in log_records.text
         assert json.loads((store / name).read_text())["values"]["feature_gates"]   # replaced by the good reply
     finally:

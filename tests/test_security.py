@@ -210,6 +210,26 @@ def test_every_file_and_folder_is_private_whatever_the_umask(tmp_path, fake_stat
         os.umask(old)
 
 
+@pytest.mark.parametrize("mode", [0o755, 0o777, 0o750])
+def test_an_existing_folder_with_wider_modes_is_made_private(tmp_path, fake_statsig, mode):
+    """Kivy makes user_data_dir 0755 before the app runs; the storage folder (a subfolder
+    of it, or the folder itself) is the library's alone once an Analytics opens it."""
+    store = tmp_path / "user_data_dir" / "segment-statsig"
+    store.mkdir(parents=True)
+    os.chmod(store, mode)
+    (store / "from-an-earlier-run").write_text("")
+    analytics = Analytics(storage_dir=store, settings={"integrations": {"Statsig": {"apiKey": API_KEY}}},
+                          flush_interval=0.05)
+    try:
+        analytics.add(StatsigDestination(api_url=fake_statsig.url))
+        assert stat.S_IMODE(store.stat().st_mode) == 0o700
+        analytics.track("Private")
+        assert analytics.flush(timeout=10)
+    finally:
+        analytics.shutdown(2)
+    assert stat.S_IMODE(store.stat().st_mode) == 0o700
+
+
 @pytest.mark.parametrize("when", ["delivered before reset", "still queued at reset"])
 def test_reset_leaves_no_user_data_on_disk(tmp_path, fake_statsig, fake_segment_cdn, when):
     """Events made before reset() keep their user until delivered; after that, no trace

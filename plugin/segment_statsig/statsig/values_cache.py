@@ -10,7 +10,7 @@ import logging
 import os
 
 from ..analytics.jsonsafe import compact
-from ..storage.files import STATSIG_VALUES, write_json
+from ..storage.files import STATSIG_VALUES, read_json, write_json
 from .initialize_reply import MalformedReply, check_reply
 
 TYPE_CHECKING = False  # mypy reads the block below; at run time typing (milliseconds) stays unloaded
@@ -35,22 +35,19 @@ class ValuesCache:
         or unreadable: logged)."""
         if self.directory is None:
             return None
-        path = os.path.join(self.directory, cache_name(key))
+        name = cache_name(key)
+        stored = read_json(self.directory, name)  # none, or unreadable (logged): None
+        if stored is None:
+            return None
         try:
-            with open(path, encoding="utf-8") as f:
-                stored = json.load(f)
-            if not isinstance(stored, dict):
-                raise MalformedReply(f"a JSON {type(stored).__name__}, not an object")
             values = check_reply(stored.get("values"))
             if values.get("has_updates") is False:
                 raise MalformedReply("it holds no values")
             saved_at = stored.get("saved_at")
             return values, saved_at if type(saved_at) is int else None
-        except FileNotFoundError:
-            return None
-        except (OSError, ValueError, RecursionError) as error:  # damage of any kind: the network answers anew
+        except (ValueError, RecursionError) as error:  # damage of any kind: the network answers anew
             why = "nested too deeply to read" if isinstance(error, RecursionError) else error
-            log.warning("Statsig values: ignoring unreadable cache %s: %s", os.path.basename(path), why)
+            log.warning("Statsig values: ignoring unreadable cache %s: %s", name, why)
             return None
 
     def write(self, key: str, reply: Dict[str, Any], received_at: int) -> None:

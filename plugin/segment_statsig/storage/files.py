@@ -7,7 +7,9 @@ import hashlib
 import json
 import logging
 import os
+import stat
 import threading
+import time
 
 TYPE_CHECKING = False  # mypy reads the block below; at run time typing (milliseconds) stays unloaded
 if TYPE_CHECKING:
@@ -29,7 +31,9 @@ QUEUE_DELIVERED = "-delivered"         # + after a queue's name: its rows delive
 STATSIG_VALUES = "statsig-values-"     # + <hash of the user>.json: gate values per user (statsig/values_cache.py)
 QUARANTINE = "quarantine.jsonl"        # events that could not be processed, with the error (storage/quarantine.py)
 # Transient: "<name>.tmp" while a JSON file is replaced, ".probe-<pid>-<thread>" while the
-# folder is checked, "<queue>.corrupt-<time>" a queue file SQLite could not read, moved aside.
+# folder is checked, "<queue>.salvage" while the readable rows of a damaged queue are copied.
+# Moved aside, never read again: "<name>.corrupt-<time>", a damaged queue file (once what it
+# held was salvaged) or anything found where a file was expected (a folder, a socket, a FIFO).
 
 
 def default_storage_dir(write_key: Optional[str]) -> str:
@@ -53,6 +57,10 @@ def make_dir(path: str) -> Optional[str]:
     """Create the storage folder (0700); None when it cannot be used."""
     try:
         os.makedirs(path, mode=0o700, exist_ok=True)
+        mode = stat.S_IMODE(os.stat(path).st_mode)
+        if mode & 0o077:  # an existing folder (Kivy makes user_data_dir 0755): ours alone
+            os.chmod(path, mode & 0o700)
+            log.info("storage folder %r had mode %o; now %o", path, mode, mode & 0o700)
         # A name of this process and thread: two starting at once must not remove each
         # other's probe (the loser would see a missing file and go to memory, unlocked).
         probe = os.path.join(path, f".probe-{os.getpid()}-{threading.get_ident()}")
@@ -70,7 +78,7 @@ def read_json(directory: Optional[str], name: str) -> Optional[Dict[str, Any]]:
     if directory is None:
         return None
     try:
-        with open(os.path.join(directory, name), encoding="utf-8") as f:
+        with open(open_file(os.path.join(directory, name), os.O_RDONLY), encoding="utf-8") as f:
             value = json.load(f)
     except FileNotFoundError:
         return None
@@ -95,16 +103,106 @@ def write_json(directory: Optional[str], name: str, text: str) -> bool:
     path = os.path.join(directory, name)
     tmp = path + ".tmp"
     try:
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        fd = open_file(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
         try:
             os.write(fd, text.encode("utf-8"))
         finally:
             os.close(fd)
-        os.replace(tmp, path)
+        try:
+            os.replace(tmp, path)
+        except IsADirectoryError:  # a folder where the file goes: out of the way, once
+            if not set_aside(path, "a folder"):
+                raise
+            os.replace(tmp, path)
         return True
     except OSError as error:
         log.warning("cannot write %s: %s", name, error.strerror or error)
         return False
+
+
+# Errors of os.open saying something other than a file is there (EISDIR a folder, ENXIO a
+# socket or a FIFO no one reads, ELOOP a symbolic link loop): it is moved aside.
+_NOT_A_FILE = {errno.EISDIR, errno.ENXIO, errno.ELOOP}
+_NONBLOCK = getattr(os, "O_NONBLOCK", 0)  # (POSIX: a FIFO's open returns at once)
+
+
+def open_file(path: str, flags: int) -> int:
+    """os.open of one of the folder's files (created 0600), made sure to be a regular
+    file: anything else in its place (a folder, a socket, a FIFO, a symbolic link loop,
+    a device) is moved aside, and a mode other than 0600 is put right, each logged
+    naming the file. Never blocks (a FIFO would hold the thread for ever); raises
+    OSError when no file can be had (a read-only or full disk, a missing file without
+    O_CREAT)."""
+    name = os.path.basename(path)
+    for attempt in range(3):
+        try:
+            fd = os.open(path, flags | _NONBLOCK | getattr(os, "O_CLOEXEC", 0), 0o600)
+        except OSError as error:
+            denied = error.errno in (errno.EACCES, errno.EPERM)
+            if attempt == 2 or not (denied or error.errno in _NOT_A_FILE) or not os.path.lexists(path):
+                raise
+            if denied and _own_mode(path, error):
+                continue
+            if not set_aside(path, _kind(path)):
+                raise
+            continue
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            os.close(fd)
+            if attempt == 2 or not set_aside(path, _kind(path)):
+                raise OSError(errno.EINVAL, f"{name} is {_kind(path)}, not a file")
+            continue
+        if _NONBLOCK:
+            os.set_blocking(fd, True)
+        if stat.S_IMODE(mode) != 0o600 and hasattr(os, "fchmod"):
+            try:
+                os.fchmod(fd, 0o600)
+                log.warning("%s had mode %03o; now 0600", name, stat.S_IMODE(mode))
+            except OSError:
+                pass  # a read-only disk: reading is all it allows anyway
+        return fd
+    raise AssertionError("unreachable")
+
+
+def _own_mode(path: str, error: OSError) -> bool:
+    """A file refused us (mode 000, say): it is ours (the folder is 0700), so is its mode."""
+    try:
+        os.chmod(path, 0o600)
+    except OSError:
+        return False
+    log.warning("%s could not be opened (%s); its mode is now 0600", os.path.basename(path), error.strerror)
+    return True
+
+
+def set_aside(path: str, what: str, quiet: bool = False) -> Optional[str]:
+    """Move `path` to `<path>.corrupt-<time>` (never read again), logging it unless
+    `quiet`; returns that new name, or None when it cannot be moved."""
+    aside = f"{path}.corrupt-{int(time.time())}"
+    for n in range(1, 100):
+        if not os.path.lexists(aside):
+            break
+        aside = f"{path}.corrupt-{int(time.time())}-{n}"
+    try:
+        os.replace(path, aside)
+    except OSError as error:
+        log.warning("%s is %s and cannot be moved aside (%s)", os.path.basename(path), what, error.strerror or error)
+        return None
+    if not quiet:
+        log.warning("%s is %s, not a file the library can use; moved to %s",
+                    os.path.basename(path), what, os.path.basename(aside))
+    return os.path.basename(aside)
+
+
+def _kind(path: str) -> str:
+    try:
+        mode = os.lstat(path).st_mode
+    except OSError:
+        return "gone"
+    for test, kind in ((stat.S_ISDIR, "a folder"), (stat.S_ISSOCK, "a socket"), (stat.S_ISFIFO, "a FIFO"),
+                       (stat.S_ISLNK, "a symbolic link that leads to no file"), (stat.S_ISREG, "unreadable")):
+        if test(mode):
+            return kind
+    return "a device"
 
 
 _FULL = {errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)}

@@ -32,7 +32,7 @@ import os
 import struct
 import threading
 
-from .files import JOURNAL, JOURNAL_POSITION, describe_error
+from .files import JOURNAL, JOURNAL_POSITION, describe_error, open_file
 
 TYPE_CHECKING = False  # mypy reads the block below; at run time typing (milliseconds) stays unloaded
 if TYPE_CHECKING:
@@ -78,8 +78,8 @@ class Journal:
 
     # --- opening: where the records start and end ---------------------------------
     def _open(self, directory: str) -> None:
-        self.fd = os.open(os.path.join(directory, JOURNAL), os.O_RDWR | os.O_CREAT, 0o600)
-        self.pos_fd = os.open(os.path.join(directory, JOURNAL_POSITION), os.O_RDWR | os.O_CREAT, 0o600)
+        self.fd = open_file(os.path.join(directory, JOURNAL), os.O_RDWR | os.O_CREAT)
+        self.pos_fd = open_file(os.path.join(directory, JOURNAL_POSITION), os.O_RDWR | os.O_CREAT)
         file_size = os.fstat(self.fd).st_size
         try:
             self._grow(max(file_size, _CHUNK))
@@ -122,12 +122,14 @@ class Journal:
             valid = check == done ^ _CHECK
         elif len(raw) == 8:  # an earlier version's marker: no check, done records not zeroed
             done, valid = struct.unpack("<Q", raw)[0], True
-        else:
-            done, valid = 0, not end  # a new journal (or nothing in it) needs no marker
+        else:  # a new journal (or nothing in it) needs no marker; anything else in it is damage
+            done, valid = 0, not end and not raw
         if valid and done <= file_size and (done == 0 or self.map[done - 1] in (0, 10)):
             return done
         if end:
             log.warning("journal.pos is damaged or missing; looking for the first record left from the top")
+        else:
+            log.warning("journal.pos is damaged; the journal holds nothing to process, it is rewritten")
         return 0
 
     def _data_end(self) -> int:

@@ -9,7 +9,7 @@ import json
 import logging
 import os
 
-from .files import QUARANTINE
+from .files import QUARANTINE, open_file
 
 TYPE_CHECKING = False  # mypy reads the block below; at run time typing (milliseconds) stays unloaded
 if TYPE_CHECKING:
@@ -35,17 +35,21 @@ def set_aside(directory: Optional[str], where: str, error: BaseException, record
         line = json.dumps(entry, ensure_ascii=True)[:-1] + ',"record":' + dumps(record, "a quarantined event") + "}\n"
     path = os.path.join(directory, QUARANTINE)
     try:
-        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        fd = open_file(path, os.O_RDWR | os.O_APPEND | os.O_CREAT)
         try:
-            if os.fstat(fd).st_size + len(line) > MAX_BYTES:
+            size = os.fstat(fd).st_size
+            if size + len(line) > MAX_BYTES:
                 log.warning("quarantine file is full (%d bytes); this event is only logged", MAX_BYTES)
                 return False
+            if size and os.pread(fd, 1, size - 1) != b"\n":  # damage, or a write cut short
+                log.warning("%s ends mid-line (damaged or cut short); this record starts a new line", QUARANTINE)
+                line = "\n" + line
             os.write(fd, line.encode("ascii"))
         finally:
             os.close(fd)
         return True
     except OSError as failure:
-        log.warning("cannot write the quarantine file (%s)", failure.strerror or failure)
+        log.warning("cannot write the quarantine file %s (%s)", QUARANTINE, failure.strerror or failure)
         return False
 
 

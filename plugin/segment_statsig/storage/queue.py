@@ -1,8 +1,9 @@
 """A destination's durable queue: one SQLite table of JSON texts, oldest first.
 
 Bounded by count and bytes (the oldest go first, counted and logged). A file that
-SQLite cannot read is moved aside (quarantined) and a new queue started; a folder
-that cannot hold it means a queue in memory, with a warning. On a full disk, rows
+SQLite cannot read gives up its readable rows to a new queue file and is moved aside
+(storage/salvage.py: the log says how many rows were lost); a folder that cannot hold
+it means a queue in memory, with a warning. On a full disk, rows
 delivered wait for their DELETE (which needs room in the WAL) behind a small marker
 file allocated beforehand, so they are never sent again; once the queue is empty, the
 space a long outage took is given back.
@@ -13,14 +14,14 @@ import logging
 import os
 import struct
 import threading
-import time
 
-from .files import QUEUE_DELIVERED, describe_error
+from .files import QUEUE_DELIVERED, describe_error, open_file
+from .salvage import check_sidecars
 from .memory_queue import MemoryQueue
 
 TYPE_CHECKING = False  # mypy reads the block below; at run time typing (milliseconds) stays unloaded
 if TYPE_CHECKING:
-    from typing import Deque, Iterable, List, Optional, Protocol, Set, Tuple
+    from typing import Deque, Dict, Iterable, List, Optional, Protocol, Set, Tuple
 
     from .._typing import QueueItem, QueueRow
 
@@ -47,11 +48,16 @@ _GIVE_BACK = 1 << 20           # an empty queue whose files hold more than this 
 
 
 REPLAY_WINDOW = 2000  # > the journal lines one worker pass stores (worker.BATCH_LINES)
+# Queue files this process has open, and how many times: their files are not opened (and
+# closed) again beside SQLite's connection, as closing any descriptor of a file drops
+# every POSIX lock the process holds on it, SQLite's included.
+_OPEN: Dict[str, int] = {}
 
 
 class SqliteQueue:
     durable = True
     count: int  # rows held (rows marked delivered not counted)
+    registered = False  # counted in _OPEN
     bytes: int  # the length of their bodies
 
     def __init__(self, path: str, max_events: int, max_bytes: int) -> None:
@@ -61,8 +67,10 @@ class SqliteQueue:
         self.path = path
         self.max_events, self.max_bytes = max_events, max_bytes
         self.lock = threading.Lock()
-        # Created 0600 first: SQLite gives its -wal and -shm files the same mode.
-        os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
+        if path not in _OPEN:
+            # Created 0600 first: SQLite gives its -wal and -shm files the same mode.
+            os.close(open_file(path, os.O_RDWR | os.O_CREAT))
+            check_sidecars(path)
         self.db = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=5)
         try:
             self.db.execute("PRAGMA journal_mode=WAL")
@@ -87,8 +95,12 @@ class SqliteQueue:
             # stored last): remember their message ids so the replay is not stored twice.
             self.recent_mids: Set[str] = {mid for (mid,) in self.db.execute(
                 "SELECT mid FROM events WHERE id > ? ORDER BY id DESC LIMIT ?", (self.gone_upto, REPLAY_WINDOW)) if mid}
+            _OPEN[path] = _OPEN.get(path, 0) + 1
+            self.registered = True
         except Exception:
             self.db.close()
+            if getattr(self, "mark_fd", None) is not None:
+                os.close(self.mark_fd)  # type: ignore[arg-type]
             raise
 
     def _recount(self) -> None:
@@ -99,11 +111,14 @@ class SqliteQueue:
     def _open_mark(self) -> Optional[int]:
         """The marker file, allocated now (while there is room): 16 bytes, rewritten in place."""
         try:
-            fd = os.open(self.path + QUEUE_DELIVERED, os.O_RDWR | os.O_CREAT, 0o600)
+            fd = open_file(self.path + QUEUE_DELIVERED, os.O_RDWR | os.O_CREAT)
         except OSError:
             return None
         try:
-            if os.fstat(fd).st_size < _MARK.size:
+            size = os.fstat(fd).st_size
+            if size < _MARK.size:
+                if size:
+                    log.warning("%s is cut short (damaged); rewritten", os.path.basename(self.path + QUEUE_DELIVERED))
                 os.pwrite(fd, _MARK.pack(0, _CHECK), 0)
         except OSError:
             pass
@@ -112,11 +127,16 @@ class SqliteQueue:
     def _read_mark(self) -> int:
         if self.mark_fd is None:
             return 0
+        upto: int
         try:
             upto, check = _MARK.unpack(os.pread(self.mark_fd, _MARK.size, 0))
         except (OSError, struct.error):
             return 0
-        return upto if check == upto ^ _CHECK else 0
+        if check != upto ^ _CHECK:
+            log.warning("%s is damaged: rows delivered while the disk was full, if any, may be sent again",
+                        os.path.basename(self.path + QUEUE_DELIVERED))
+            return 0
+        return upto
 
     def _write_mark(self, upto: int) -> None:
         if self.mark_fd is not None:
@@ -314,14 +334,24 @@ class SqliteQueue:
             if self.mark_fd is not None:
                 os.close(self.mark_fd)
                 self.mark_fd = None
+            if self.registered:  # (close may come twice)
+                self.registered = False
+                if _OPEN.get(self.path, 0) > 1:
+                    _OPEN[self.path] -= 1
+                else:
+                    _OPEN.pop(self.path, None)
 
 
 def open_queue(directory: Optional[str], name: str, max_events: int, max_bytes: int) -> Queue:
-    """A SqliteQueue in `directory`, or a MemoryQueue when that cannot be had."""
+    """A SqliteQueue in `directory` (what a damaged one could still read salvaged into
+    it), or a MemoryQueue when that cannot be had."""
     if directory is None:
         return MemoryQueue(max_events, max_bytes)
     path = os.path.join(directory, name)
+    from . import salvage
+
     try:
+        salvage.finish(path)
         return SqliteQueue(path, max_events, max_bytes)
     except ImportError:
         log.warning("sqlite3 is missing; queue %s kept in memory (not durable)", name)
@@ -331,15 +361,25 @@ def open_queue(directory: Optional[str], name: str, max_events: int, max_bytes: 
         if "readonly" in str(error) or "unable to open" in str(error) or "disk" in str(error) and "full" in str(error):
             log.warning("queue %s unusable (%s); kept in memory (not durable)", name, error)
             return MemoryQueue(max_events, max_bytes)
-        quarantine = f"{path}.corrupt-{int(time.time())}"
-        log.warning("queue %s is unreadable (%s); moved to %s, starting a new one", name, error, os.path.basename(quarantine))
-        for suffix in ("", "-wal", "-shm", QUEUE_DELIVERED):
-            try:
-                os.replace(path + suffix, quarantine + suffix)
-            except OSError:
-                pass
+        log.warning("queue %s is unreadable (%s); salvaging its readable rows into a new one", name, error)
         try:
+            salvage.salvage(path, _delivered_mark(path + QUEUE_DELIVERED))
             return SqliteQueue(path, max_events, max_bytes)
         except Exception as again:
             log.warning("queue %s still unusable (%s); kept in memory (not durable)", name, again)
     return MemoryQueue(max_events, max_bytes)
+
+
+def _delivered_mark(marker: str) -> int:
+    """Rows up to this id were delivered (the -delivered marker); 0 when unreadable."""
+    try:
+        fd = os.open(marker, os.O_RDONLY | os.O_NONBLOCK)
+    except OSError:
+        return 0
+    try:
+        upto, check = _MARK.unpack(os.pread(fd, _MARK.size, 0))
+    except (OSError, struct.error):
+        return 0
+    finally:
+        os.close(fd)
+    return upto if check == upto ^ _CHECK else 0
