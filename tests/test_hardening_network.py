@@ -30,6 +30,7 @@ class Server:
     def __init__(self, answer):
         self.answer = answer
         self.heads, self.events, self.durations, self.trickled = [], [], [], []
+        self.trickling = {}  # requests being trickled: when each started
         self.connections = 0
         self.lock = threading.Lock()
         self.sock = socket.socket()
@@ -247,6 +248,9 @@ def trickle(server, conn, head, body):
     if first:
         return ok(server, conn, head, body)
     started = time.monotonic()
+    token = object()
+    with server.lock:
+        server.trickling[token] = started
     try:
         conn.sendall(b"HTTP/1.1 202 Accepted\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n")
         for _ in range(200):  # 60 s at most
@@ -255,6 +259,9 @@ def trickle(server, conn, head, body):
     except OSError:  # the client hung up (seen at the second byte after it did, at most)
         with server.lock:
             server.trickled.append(time.monotonic() - started)
+    finally:
+        with server.lock:
+            del server.trickling[token]
     return "close"
 
 
