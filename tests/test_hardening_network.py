@@ -27,8 +27,9 @@ class Server:
     (raw bytes, as slowly as it likes). Records the heads, the event names of the
     requests it answered 2xx to, and how long each connection lasted."""
 
-    def __init__(self, answer):
+    def __init__(self, answer, tls=None):
         self.answer = answer
+        self.tls = tls  # an ssl.SSLContext: HTTPS
         self.heads, self.events, self.durations, self.trickled = [], [], [], []
         self.trickling = {}  # requests being trickled: when each started
         self.connections = 0
@@ -37,7 +38,7 @@ class Server:
         self.sock.bind(("127.0.0.1", 0))
         self.sock.listen(16)
         self.port = self.sock.getsockname()[1]
-        self.url = f"http://127.0.0.1:{self.port}"
+        self.url = f"{'https' if tls else 'http'}://127.0.0.1:{self.port}"
         threading.Thread(target=self._accept, daemon=True).start()
 
     def _accept(self):
@@ -52,6 +53,12 @@ class Server:
 
     def _serve(self, conn):
         started = time.monotonic()
+        if self.tls is not None:
+            try:
+                conn = self.tls.wrap_socket(conn, server_side=True)
+            except OSError:
+                conn.close()
+                return
         with conn:
             conn.settimeout(30)
             data = b""
@@ -317,6 +324,55 @@ def test_a_reply_whose_head_trickles_ends_at_the_deadline_too():
     server.close()
     assert result.status is None and result.reply.startswith("TimeoutError"), result.reply
     assert 0.7 < elapsed < 2.0, elapsed
+
+
+@pytest.fixture(scope="module")
+def tls(tmp_path_factory):
+    """(server SSLContext, CA bundle path): a self-signed certificate for 127.0.0.1."""
+    import ssl
+    import subprocess
+
+    folder = tmp_path_factory.mktemp("tls")
+    cert, key = folder / "cert.pem", folder / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key), "-out",
+                    str(cert), "-days", "2", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"],
+                   check=True, capture_output=True, timeout=60)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    return context, str(cert)
+
+
+def test_over_tls_a_reply_is_read_decoded_and_held_to_its_deadline_and_limit(tls, monkeypatch, bomb):
+    from segment_statsig.delivery.http import HttpSender
+
+    context, bundle = tls
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", bundle)
+    state = {"answer": "gzip"}
+
+    def answer(server, conn, head, body):
+        if state["answer"] == "gzip":
+            conn.sendall(reply(202, gzip.compress(b'{"success":true}'), ["Content-Encoding: gzip"]))
+        elif state["answer"] == "bomb":
+            conn.sendall(reply(202, bomb, ["Content-Encoding: gzip"]))
+        else:
+            return trickle(server, conn, head, body)
+
+    server = Server(answer, tls=context)
+    sender = HttpSender(server.url + "/v1/log_event", 0.8, json_reply=True)
+    try:
+        for _ in range(3):  # kept alive between them
+            result = sender.post(b"{}", {})
+            assert (result.status, json.loads(result.reply)) == (202, {"success": True}), result.reply
+        state["answer"] = "bomb"
+        result, peak = peak_memory(lambda: sender.post(b"{}", {}))
+        assert result.reply.startswith("ReplyTooLarge") and peak < 5, (result.reply, peak)
+        state["answer"] = "trickle"
+        started = time.monotonic()
+        result = sender.post(b"{}", {})
+        assert result.reply.startswith("TimeoutError") and time.monotonic() - started < 1.5, result.reply
+    finally:
+        sender.close()
+        server.close()
 
 
 # --- 12. the write key echoed by Segment's API ---------------------------------------------
