@@ -83,24 +83,16 @@ def _fake_segment():
 
 def _trickle(t, Analytics, StatsigDestination):
     segment = _fake_segment()
-    segment.set_settings(t.WRITE_KEY, {"integrations": {"Statsig": {"apiKey": t.KEY}}})
-    statsig = t.Server(t.trickle)
     with tempfile.TemporaryDirectory() as folder:
-        analytics = Analytics(t.WRITE_KEY, storage_dir=folder, cdn_url=segment.url, api_url=segment.api_url,
-                              flush_at=10, flush_interval=0.2)
-        destination = analytics.add(StatsigDestination(api_url=statsig.url + "/v1", timeout=1, retry_base=0.2,
-                                                       retry_max=0.5))
-        analytics._settings_ready.wait(5)
         started = time.monotonic()
-        for i in range(120):
-            analytics.track("Tick", {"i": i})
-            time.sleep(0.02)
+        analytics, destination, statsig, cloud_time = t.run_trickle_case(folder, segment, seconds=14)
         time.sleep(max(0.0, 14 - (time.monotonic() - started)))
-        cloud = sum(e["event"] == "Tick" for e in segment.cloud_events)
         now = time.monotonic()
         with statsig.lock:  # a request still trickling has lasted since it started
             longest = max(statsig.trickled + [now - s for s in statsig.trickling.values()], default=0.0)
-        got = {"statsig_got": len(statsig.events), "statsig_kept": destination.queue_depth, "cloud_got": cloud,
+        got = {"statsig_got": len(statsig.events), "statsig_kept": destination.queue_depth,
+               "cloud_got": sum(e["event"] == "Tick" for e in segment.cloud_events),
+               "cloud_all_in_s": cloud_time and round(cloud_time, 1),
                "longest_statsig_request_s": round(longest, 1)}
         analytics.shutdown(0.5)
     return got
