@@ -306,7 +306,7 @@ def test_a_trickling_statsig_has_a_deadline_and_never_holds_the_cloud_leg(tmp_pa
         assert cloud_time is not None and cloud_time < 6, (cloud_time, len(fake_segment_cdn.cloud_events))
         assert statsig.wait(lambda: len(statsig.trickled) >= 2, 10)
         # Every trickled request ended at its deadline (1 s), not when the server stopped.
-        assert max(statsig.trickled) < 2.0, statsig.trickled
+        assert max(statsig.trickled) < 2.5, statsig.trickled  # 1 s, and up to 0.6 s to see the hang-up
         assert destination.stats.snapshot()["dropped"] == 0
         assert "TimeoutError: no complete reply within 1 s" in destination.stats.snapshot()["last_error"]
         # Nothing lost: once Statsig answers, all 120 arrive (the trickled ones never did).
