@@ -40,7 +40,6 @@ if TYPE_CHECKING:
 log = logging.getLogger("segment_statsig")
 
 REPLY_BYTES = 64 * 1024  # an API's acknowledgement ({"success": true}) is far below this
-CHUNK = 16 * 1024
 # Content-Encoding values this module decodes itself (so it can stop at the limit); the
 # Accept-Encoding it sends offers only these.
 ACCEPT_ENCODING = "gzip, deflate"
@@ -234,39 +233,36 @@ class HttpSender:
 
 
 def _read_bounded(response: BaseHTTPResponse, limit: int) -> bytes:
-    """The reply's body, decoded as its Content-Encoding says, or ReplyTooLarge as soon as
-    the bytes read or the bytes they decompress to pass `limit` (a 256 KiB gzip reply can
-    hold 256 MiB). The connection is released for the next request, or closed when the
-    body was not read to its end."""
-    encoding = (response.headers.get("Content-Encoding") or "").strip().lower()
-    out = bytearray()
-    raw = 0
+    """The reply's body, decoded as its Content-Encoding says, or ReplyTooLarge when the
+    bytes read or the bytes they decompress to pass `limit` (a 256 KiB gzip reply can
+    hold 256 MiB): never more than limit + 1 of either is held. The connection is
+    released for the next request, or closed when the body was not read to its end."""
     done = False
     try:
+        encoding = (response.headers.get("Content-Encoding") or "").strip().lower()
         decoder = _decoder(encoding)
-        for chunk in response.stream(CHUNK, decode_content=False):
-            raw += len(chunk)
-            if raw > limit:
-                raise ReplyTooLarge()
-            if decoder is None:
-                out += chunk
-            while chunk and decoder is not None:
-                out += decoder.decompress(chunk, limit + 1 - len(out))
+        raw = response.read(limit + 1, decode_content=False)  # at most that, chunked or not
+        if len(raw) > limit:
+            raise ReplyTooLarge()
+        if decoder is None:
+            body = raw
+        else:
+            out = bytearray()
+            while raw:
+                out += decoder.decompress(raw, limit + 1 - len(out))
                 if len(out) > limit:
                     raise ReplyTooLarge()
-                if decoder.eof:  # a gzip stream may hold several members
-                    chunk = decoder.unused_data
-                    decoder = _decoder(encoding) if chunk else decoder
-                else:
-                    chunk = decoder.unconsumed_tail
-            if len(out) > limit:
-                raise ReplyTooLarge()
+                # More input than the output bound let through, or a further gzip member.
+                raw = decoder.unconsumed_tail or decoder.unused_data
+                if decoder.eof and raw:
+                    decoder = _decoder(encoding)
+            body = bytes(out)
         done = True
     finally:
         if not done:
             response.close()
         response.release_conn()
-    return bytes(out)
+    return body
 
 
 def _decoder(encoding: str) -> Any:
@@ -311,7 +307,9 @@ def _with_deadline(connection_class: type) -> type:
                 left = deadline - time.monotonic()
                 if left <= 0:
                     raise TimeoutError("the request's deadline has passed")
-                self._sock.settimeout(left if self._per_read is None else min(self._per_read, left))
+                if self._per_read is not None and left >= self._per_read:
+                    return self._raw.readinto(buffer)  # the per-read timeout ends sooner anyway
+                self._sock.settimeout(left)
                 try:
                     return self._raw.readinto(buffer)
                 finally:
