@@ -319,6 +319,51 @@ def test_a_trickling_statsig_has_a_deadline_and_never_holds_the_cloud_leg(tmp_pa
         statsig.close()
 
 
+def test_a_slow_statsig_with_a_backlog_holds_the_timeline_for_one_request_at_most(tmp_path, fake_segment_cdn):
+    """Statsig answers every request, but 1.5 s late: the timeline, draining a backlog of
+    three batches itself, stops after the first slow one (the rest is Statsig's own
+    thread's), so the cloud leg's next events do not wait for all three."""
+    fake_segment_cdn.set_settings(WRITE_KEY, {"integrations": {"Statsig": {"apiKey": KEY}}})
+    state = {"delay": 0.0}
+
+    def answer(server, conn, head, body):
+        time.sleep(state["delay"])
+        ok(server, conn, head, body)
+
+    statsig = Server(answer)
+    analytics = Analytics(WRITE_KEY, storage_dir=tmp_path, cdn_url=fake_segment_cdn.url,
+                          api_url=fake_segment_cdn.api_url, flush_at=10, flush_interval=0.2)
+    destination = analytics.add(StatsigDestination(api_url=statsig.url + "/v1", timeout=5, max_batch_size=10,
+                                                   max_burst_batch_size=10))
+    try:
+        assert analytics._settings_ready.wait(5)
+
+        def cloud(name):
+            return sum(e["event"] == name for e in fake_segment_cdn.cloud_events)
+
+        for i in range(10):
+            analytics.track("First")
+        assert statsig.wait(lambda: len(statsig.events) == 10 and cloud("First") == 10, 10)
+        time.sleep(0.3)  # past the pace
+        state["delay"] = 1.5
+        for i in range(30):  # three Statsig batches: the timeline sends them itself
+            analytics.track("Backlog")
+        assert statsig.wait(lambda: cloud("Backlog") == 30, 5)
+        started = time.monotonic()
+        for i in range(10):
+            analytics.track("Next")
+        assert statsig.wait(lambda: cloud("Next") == 10, 10)
+        waited = time.monotonic() - started
+        assert waited < 2.5, waited  # one slow request of the timeline's at most (1.5 s), not three (4.5 s)
+        assert analytics.flush(timeout=15)
+        assert sorted(statsig.events) == sorted(["segment_track:First"] * 10 + ["segment_track:Backlog"] * 30
+                                                + ["segment_track:Next"] * 10)
+        assert destination.stats.snapshot()["dropped"] == 0
+    finally:
+        analytics.shutdown(2)
+        statsig.close()
+
+
 def test_a_reply_whose_head_trickles_ends_at_the_deadline_too():
     from segment_statsig.delivery.http import HttpSender
 

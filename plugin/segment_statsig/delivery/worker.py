@@ -7,7 +7,8 @@ an error naming the URL, and retry on the long backoff. Any other status that is
 is final for that batch: it is dropped with a log line naming the status and the reply.
 
 The timeline worker sends a full batch itself while this sender's requests are quick,
-but never waits on it longer than INLINE_DEADLINE: past that the request is given up
+stops after the first slow one (the rest is this thread's), and never waits on one
+longer than INLINE_DEADLINE: past that the request is given up
 (as after any timeout, the server may then see that batch twice), the batch stays
 queued and the retry is this destination's own thread's.
 """
@@ -203,6 +204,9 @@ class Delivery:
             self.idle.notify_all()
         if self.not_before:  # it failed: the retry is this thread's
             self.wake.set()
+        elif self.slow and self.get_queue().count:  # slow: what the drain left is this thread's, now
+            self.flush_requested = True
+            self.wake.set()
         return True
 
     def _batch_due(self, count: int, now: float) -> bool:
@@ -231,6 +235,8 @@ class Delivery:
                 return
             if not first and queue.count < self.max_burst_batch_size and not self.flush_requested and not drain:
                 return  # what is left waits for the pace, more events or the timer
+            if not first and drain and self.slow:
+                return  # the timeline's drain met a slow request: the rest is this thread's
             first = False
             count = queue.count
             limit = self.max_batch_size if count <= self.max_batch_size else min(count, self.max_burst_batch_size)
