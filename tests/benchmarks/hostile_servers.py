@@ -143,7 +143,7 @@ def _proxy(t, Analytics, StatsigDestination):
     with tempfile.TemporaryDirectory() as folder:
         analytics = Analytics(t.WRITE_KEY, storage_dir=folder, cdn_url=segment.url, api_url=segment.api_url,
                               flush_interval=0.05)
-        destination = analytics.add(StatsigDestination(api_url=statsig.url, retry_base=0.1, retry_max=0.2))
+        destination = analytics.add(StatsigDestination(t.KEY, api_url=statsig.url, retry_base=0.1, retry_max=0.2))
         analytics._settings_ready.wait(5)
         analytics.track("Through No Proxy")
         destination.prefetch_values()
@@ -153,6 +153,7 @@ def _proxy(t, Analytics, StatsigDestination):
         analytics.shutdown(0.5)
     return {"proxy_connections": proxy.connections,
             "proxy_saw_statsig_key": any(t.KEY in h for h in heads),
+            "proxy_saw_write_key": any(t.WRITE_KEY in h for h in heads),
             "statsig_got": len(statsig.events), "cloud_got": len(segment.cloud_events)}
 
 
