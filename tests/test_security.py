@@ -137,12 +137,9 @@ def test_keys_absent_from_logs_exceptions_reprs_and_recordings(tmp_path, fake_se
         text = record.getMessage()
         if record.exc_info:
             text += logging.Formatter().formatException(record.exc_info)
-        if record.name.startswith("segment_statsig"):
-            texts.append(text)
-        else:
-            # Other libraries' debug lines (urllib3 logs each URL, and Segment's settings
-            # URL holds the write key): only the Statsig key is checked there.
-            assert API_KEY not in text, text
+        # Every logger's, urllib3's DEBUG lines included (each names its URL, and the
+        # settings URL holds the write key).
+        texts.append(text)
     for bad in ("", "secret-x", 7, None):
         try:
             StatsigDestination(bad, api_url="http://127.0.0.1:9/v1")

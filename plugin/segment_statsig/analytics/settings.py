@@ -16,6 +16,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("segment_statsig")
 
+SETTINGS_REPLY_BYTES = 4 * 1024 * 1024  # a source's settings, filters included, are far below this
+
 
 def _valid(settings: Any) -> bool:
     return isinstance(settings, dict) and isinstance(settings.get("integrations", {}), dict)
@@ -49,9 +51,10 @@ class SettingsLoader:
     def fetch(self) -> Optional[Settings]:
         from ..delivery.http import HttpSender
 
-        sender = HttpSender(self.url, self.timeout, use_gzip=False, reply_limit=None)
+        sender = HttpSender(self.url, self.timeout, use_gzip=False, reply_limit=None,
+                            max_reply_bytes=SETTINGS_REPLY_BYTES)
         try:
-            result = sender.get({"Accept": "application/json"})
+            result = sender.get({"Accept": "application/json"}, secret=self.write_key)
         finally:
             sender.close()
         if result.status is None:  # offline: the cache (already applied) stands

@@ -212,7 +212,11 @@ class TimelineWorker:
                 if self.journal.pending and self.due_at is None:
                     self.due_at = time.monotonic() + analytics.flush_interval  # the first call after idle
                 timer_ran_out = self.due_at is not None and time.monotonic() >= self.due_at
-                flush = self.flush_requested or (timer_ran_out and self.journal.pending)
+                # The timer sends the part batches even with nothing pending here: a pass a
+                # full batch started may have taken fewer lines (the calls count is approximate),
+                # and what it stored waits for this timer (a destination with nothing queued
+                # does nothing).
+                flush = self.flush_requested or timer_ran_out
                 if self.journal.pending and (flush or self.process_requested or self.stopping
                                              or self._batch_ready()):
                     self.process_requested = False

@@ -7,7 +7,10 @@ is not what the API answers (a captive portal, a proxy) counts as a network erro
 (delivery/http.py). Backoff is exponential with full jitter, capped; a server's
 Retry-After (capped at five minutes) is a floor. While a retry is scheduled nothing is
 sent, whoever asks (flush() included): at most one attempt per backoff step. 413 means
-"smaller batches". Any other status is final for what was sent.
+"smaller batches". 404 and 405 mean the URL is wrong (an api_url without its /v1), not
+the events: they stay queued and are retried on the long backoff (each step between half
+the cap and the cap), so a corrected URL or a server put right still gets them. Any other
+status is final for what was sent.
 """
 from __future__ import annotations
 
@@ -22,6 +25,7 @@ if TYPE_CHECKING:
         def uniform(self, a: float, b: float) -> float: ...
 
 RETRYABLE = frozenset({408, 429, 500, 502, 503, 504, 522, 524, 599})
+WRONG_URL = frozenset({404, 405})  # the endpoint is not there: the URL is at fault, not the events
 MAX_RETRY_AFTER = 300.0  # seconds: a server asking for longer is waited on this long
 
 # Jitter from a generator of our own, seeded from os.urandom: devices of an app that seeds
@@ -48,6 +52,16 @@ def reply_accepted(status: int, reply: str, expects_json: bool) -> bool:
 def retryable(status: Optional[int]) -> bool:
     """A network error (None) or a status that may succeed later."""
     return status is None or status in RETRYABLE
+
+
+def wrong_url(status: Optional[int]) -> bool:
+    """A status that says the URL is wrong (no such endpoint), not what was sent."""
+    return status in WRONG_URL
+
+
+def long_backoff_delay(cap: float, rng: Uniform = _jitter) -> float:
+    """The wait after a wrong-URL answer: between half the backoff's cap and the cap."""
+    return rng.uniform(cap / 2, cap)
 
 
 def backoff_delay(attempt: int, base: float, cap: float, rng: Uniform = _jitter) -> float:

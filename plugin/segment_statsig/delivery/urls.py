@@ -87,3 +87,15 @@ def _host_is_loopback(host: str, what: str, url: str) -> bool:
         # all-digit last label: an IPv4 shorthand some resolvers accept (127.1); refused
         raise ValueError(f"{what} {url!r}: {host!r} looks like a shortened IP address; write it in full")
     return host.lower() == "localhost"
+
+
+def is_loopback(url: str) -> bool:
+    """True when `url` (one check_url passed) goes to this machine: such a request never
+    goes through a proxy."""
+    from urllib.parse import urlsplit
+
+    try:
+        host = urlsplit(url).hostname or ""
+        return host == "localhost" or ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False

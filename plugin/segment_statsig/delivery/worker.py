@@ -2,8 +2,15 @@
 through a transport, retries what may succeed later, removes what was delivered.
 
 What is retried and how long to wait is delivery/policy.py. 413 halves the batch
-(one event alone that is too large is dropped). Any other status that is not 2xx is
-final for that batch: it is dropped with a log line naming the status and the reply.
+(one event alone that is too large is dropped). 404 and 405 keep the batch queued, with
+an error naming the URL, and retry on the long backoff. Any other status that is not 2xx
+is final for that batch: it is dropped with a log line naming the status and the reply.
+
+The timeline worker sends a full batch itself while this sender's requests are quick,
+stops after the first slow one (the rest is this thread's), and never waits on one
+longer than INLINE_DEADLINE: past that the request is given up
+(as after any timeout, the server may then see that batch twice), the batch stays
+queued and the retry is this destination's own thread's.
 """
 from __future__ import annotations
 
@@ -14,6 +21,7 @@ import threading
 import time
 
 from . import policy
+from .http import time_limit
 
 if TYPE_CHECKING:
     from typing import Any, Callable, List, Optional
@@ -28,6 +36,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("segment_statsig")
 
 INLINE_MAX_SECONDS = 1.0  # a send that took longer (or failed) keeps the next ones off the timeline
+INLINE_DEADLINE = 2.0     # the longest the timeline waits on one request of its own
 
 
 class Delivery:
@@ -202,12 +211,16 @@ class Delivery:
         try:
             # All of it, the part batch too: with the queue empty, the next pass can go out
             # as it is (send_direct), without the queue.
-            self._send_guarded(self.get_queue(), drain=True)
+            with time_limit(INLINE_DEADLINE):
+                self._send_guarded(self.get_queue(), drain=True)
         finally:
             self.send_lock.release()
         with self.idle:
             self.idle.notify_all()
         if self.not_before:  # it failed: the retry is this thread's
+            self.wake.set()
+        elif self.slow and self.get_queue().count:  # slow: what the drain left is this thread's, now
+            self.flush_requested = True
             self.wake.set()
         return True
 
@@ -237,6 +250,8 @@ class Delivery:
                 return
             if not first and queue.count < self.max_burst_batch_size and not self.flush_requested and not drain:
                 return  # what is left waits for the pace, more events or the timer
+            if not first and drain and self.slow:
+                return  # the timeline's drain met a slow request: the rest is this thread's
             first = False
             count = queue.count
             limit = self.max_batch_size if count <= self.max_batch_size else min(count, self.max_burst_batch_size)
@@ -273,7 +288,9 @@ class Delivery:
         self.busy = True
         self.last_send = self.clock()
         try:
-            outcome = self._outcome(self._request(texts), texts, None)
+            with time_limit(INLINE_DEADLINE):
+                result = self._request(texts)
+            outcome = self._outcome(result, texts, None)
         except Exception:
             log.exception("%s: delivery failed unexpectedly; will retry", self.name)
             self._backoff(None)
@@ -315,6 +332,18 @@ class Delivery:
             self.size_cap = max(1, count // 2)
             log.warning("%s: 413 for %d events; retrying in batches of %d", self.name, count, self.size_cap)
             return "smaller"
+        if policy.wrong_url(status):
+            # The URL is wrong, not the events: kept, with the long backoff.
+            self.stats.error(f"HTTP {status} from {result.url}: {result.reply}")
+            self.stats.add(retried=1)
+            self.attempt += 1
+            delay = policy.long_backoff_delay(self.retry_max)
+            self.not_before = self.clock() + delay
+            log.error("%s: HTTP %s from %s: no such endpoint, the URL looks wrong (an api_url without "
+                      "its /v1?); %d events kept, retry %d in %.1fs", self.name, status, result.url or "(unknown)",
+                      count, self.attempt, delay)
+            self.notify("retrying", texts, status)
+            return "retry"
         if policy.retryable(status):
             what = f"HTTP {status}" if status is not None else "network error"
             self.stats.error(f"{what}: {result.reply}")

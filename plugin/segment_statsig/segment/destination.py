@@ -35,6 +35,7 @@ class SegmentDestination(QueuedDestination):
                  gzip: bool = True, **queue_options: Any) -> None:
         super().__init__(**queue_options)
         self.http = HttpSender(check_url(api_url, "api_url (Segment)") + "/v1/batch", timeout, gzip)
+        self._write_key = write_key  # scrubbed from what the API answers (it may echo it)
         self._auth = "Basic " + base64.b64encode(f"{write_key}:".encode()).decode()
         self._write_key_json = json.dumps(write_key)
 
@@ -63,7 +64,7 @@ class SegmentDestination(QueuedDestination):
         body = ('{"batch":[' + ",".join(texts) + '],"sentAt":"' + iso_timestamp(time.time())
                 + '","writeKey":' + self._write_key_json + "}")
         headers = {"Content-Type": "application/json", "Authorization": self._auth}
-        return self.http.post(body.encode("utf-8"), headers)
+        return self.http.post(body.encode("utf-8"), headers, secret=self._write_key)
 
     def shutdown(self, timeout: float) -> bool:
         stopped = super().shutdown(timeout)

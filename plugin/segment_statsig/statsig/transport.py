@@ -27,6 +27,9 @@ DEFAULT_INITIALIZE_URL = "https://featureassets.org/v1/initialize"
 # STATSIG-API-KEY), the form this destination sends; Statsig's Swift and Android SDKs log
 # to the same host.
 DEFAULT_LOG_EVENT_URL = "https://events.statsigapi.net/v1/log_event"
+# The most an initialize reply may hold, decompressed: every gate, config and layer of a
+# large project is a few MB; beyond this it is refused as the endpoint's error.
+INITIALIZE_REPLY_BYTES = 8 * 1024 * 1024
 
 
 def endpoints(api_url: Optional[str] = None, initialize_url: Optional[str] = None,
@@ -94,7 +97,8 @@ class StatsigTransport:
     def __init__(self, initialize_url: str, log_event_url: str, timeout: float = 10.0,
                  use_gzip: bool = True) -> None:
         self.events = HttpSender(log_event_url, timeout, use_gzip, json_reply=True)
-        self.values = HttpSender(initialize_url, timeout, False, reply_limit=None)
+        self.values = HttpSender(initialize_url, timeout, False, reply_limit=None,
+                                 max_reply_bytes=INITIALIZE_REPLY_BYTES)
 
     def send_events(self, api_key: str, texts: List[str], statsig_metadata_json: str) -> SendResult:
         body = '{"events":[' + ",".join(texts) + '],"statsigMetadata":' + statsig_metadata_json + "}"
