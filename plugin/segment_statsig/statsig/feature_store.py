@@ -8,7 +8,11 @@ Statsig's client SDKs keep them. The server evaluates everything for one user
   start offline answers from it. A reply that is not a usable initialize response is
   logged with the reason and ignored: the last good values stay.
 - ``evaluation_reason``: ``Uninitialized`` (nothing known yet), ``NoValues`` (the fetch
-  failed and there is no cache), ``Cache``, ``Network``, ``NetworkNotModified``.
+  failed and there is no cache), ``Cache``, ``Network``, ``NetworkNotModified``,
+  ``Bootstrap`` (values the app gave, statsig/seeds.py: no request for that user) and
+  ``Prefetch`` (fetched before the switch to that user).
+- The one evaluation point is ``evaluate()``: the values of the current user, then the
+  override adapter (statsig/overrides.py), then the exposure and the listeners' event.
 - Exposures (statsig/exposures.py) are made on the first check of a name per user, value
   and rule (again after ``dedupe_seconds``) and handed to ``log_exposure`` right there, on
   the checking thread: the destination journals them, in call order. A failed fetch is
@@ -25,18 +29,29 @@ from ..delivery import policy
 from . import exposures
 from .evaluation import from_spec
 from .initialize_reply import MalformedReply, lookup, parse_reply
+from .seeds import Seeds
 from .values_cache import ValuesCache
 
 TYPE_CHECKING = False  # mypy reads the block below; at run time typing (milliseconds) stays unloaded
 if TYPE_CHECKING:
-    from typing import Any, Callable, Dict, Optional, Tuple
+    from typing import Any, Callable, Dict, List, Optional, Tuple
+
+    from .seeds import Seed
 
     from .evaluation import Evaluation
+    from .listeners import Listeners
+    from .overrides import LocalOverrides
     from .transport import StatsigTransport
 
     #: An exposure event waiting for the store's thread, and the identity key it was made for.
 
 log = logging.getLogger("segment_statsig")
+
+OVERRIDE_REASON = "LocalOverride:Recognized"  # the JS local-overrides adapter's
+#: the listeners' event for each kind, and the field that carries the Evaluation (the JS client's names)
+EVALUATION_EVENTS = {"gate": "gate_evaluation", "config": "dynamic_config_evaluation",
+                     "experiment": "experiment_evaluation", "layer": "layer_evaluation"}
+EVALUATION_FIELDS = {"gate": "gate", "config": "dynamic_config", "experiment": "experiment", "layer": "layer"}
 
 
 def identity_key(user_id: Optional[str], anonymous_id: Optional[str]) -> str:
@@ -53,7 +68,8 @@ class FeatureStore:
                  user_fn: Callable[[], Dict[str, Any]], metadata_fn: Callable[[], Dict[str, Any]],
                  log_exposure: Callable[[Dict[str, Any]], None], storage_dir: Optional[str] = None,
                  retries: int = 3, retry_base: float = 1.0, retry_max: float = 30.0, dedupe_seconds: float = 600.0,
-                 allowed_fn: Callable[[], bool] = lambda: True) -> None:
+                 allowed_fn: Callable[[], bool] = lambda: True, overrides: Optional[LocalOverrides] = None,
+                 listeners: Optional[Listeners] = None, auto_update_interval: Optional[float] = None) -> None:
         self.transport = transport            # statsig/transport.py: initialize() posts the request
         self.key_fn = key_fn                  # () -> client key or None (not known yet)
         self.identity_fn = identity_fn        # () -> (user_id, anonymous_id): cheap, any thread
@@ -83,6 +99,13 @@ class FeatureStore:
         self._stopping = False
         self._thread: Optional[threading.Thread] = None
         self.last_error: Optional[str] = None
+        self.overrides = overrides            # the override adapter, asked at every evaluation
+        self.listeners = listeners            # values_updated and *_evaluation go there
+        self.seeds = Seeds()                  # bootstrapped and prefetched values, by identity key
+        self._warnings: List[str] = []        # of the values in use (a bootstrap for another user)
+        self._bootstrap_metadata: Optional[Dict[str, Any]] = None
+        self.auto_update_interval = auto_update_interval  # seconds between refreshes, or None
+        self._prefetch: List[Tuple[str, Dict[str, Any]]] = []  # (identity key, user) for the store's thread
 
     # --- caller's side ------------------------------------------------------------
     def start(self) -> None:
@@ -113,6 +136,10 @@ class FeatureStore:
             self._key = key
             self._source = "Uninitialized"
             force = True
+            seeded = self.seeds.get(key)
+            if seeded is not None:  # bootstrapped or prefetched: answer at once, no waiting
+                self._use_seed(key, seeded)
+                force = seeded.source != "Bootstrap"  # bootstrap values need no request
         if force or self._owed:
             if not self.allowed_fn():  # opted out: fetch once the user is back in
                 self._owed = True
@@ -124,9 +151,25 @@ class FeatureStore:
         return key
 
     def evaluate(self, kind: str, name: str, expose: bool = True) -> Evaluation:
-        """An Evaluation of gate / config / layer `name` for the current user."""
+        """An Evaluation of gate / config / experiment / layer `name` for the current user:
+        the values, then an override, then its exposure (unless not `expose`) and the
+        listeners' ``<kind>_evaluation`` event."""
         if not isinstance(name, str) or not name:
             raise ValueError(f"a {kind} name must be a non-empty str")
+        ev, key, user = self.read(kind, name)
+        if ev.kind == "layer":
+            if expose:
+                ev.on_get = lambda layer, parameter: self._expose(layer, key, user, parameter)
+        elif expose:
+            self._expose(ev, key, user)
+        if self.listeners is not None:
+            event = EVALUATION_EVENTS[kind]
+            if self.listeners.wants(event):
+                self.listeners.emit(event, **{EVALUATION_FIELDS[kind]: ev})
+        return ev
+
+    def read(self, kind: str, name: str) -> Tuple[Evaluation, str, Optional[Dict[str, Any]]]:
+        """(the Evaluation, the identity key, the user the values are for): no exposure."""
         self.start()
         with self._cond:
             key = self._follow()
@@ -134,13 +177,80 @@ class FeatureStore:
             source = self._source
             user = self._user if self._user_for == key else None
             received_at = self._received_at if values is not None else None
-        ev = from_spec(kind, name, lookup(values, kind, name), source, values.get("time") if values else None,
+            warnings, metadata = list(self._warnings), self._bootstrap_metadata
+        base = "config" if kind == "experiment" else kind
+        ev = from_spec(base, name, lookup(values, base, name), source, values.get("time") if values else None,
                        received_at)
-        if kind == "layer":
-            ev.on_get = lambda layer, parameter: self._expose(layer, key, user, parameter)
-        elif expose:
-            self._expose(ev, key, user)
-        return ev
+        if values is not None:
+            ev.warnings = warnings
+            ev.bootstrap_metadata = metadata if source == "Bootstrap" else None
+        if self.overrides is not None:
+            overridden = self.overrides.find(kind, name, self.identity_fn()[0])
+            if overridden is not None:
+                ev.value, ev.forced_reason = overridden, OVERRIDE_REASON
+        return ev, key, user
+
+    def param_store(self, name: str) -> Tuple[Optional[Dict[str, Any]], Dict[str, Any]]:
+        """(parameter store `name`'s configuration in the current values or None, its
+        details), as the JS client's store lookup gives them; an override replaces both."""
+        from .param_store import lookup_store, with_overrides
+
+        if not isinstance(name, str) or not name:
+            raise ValueError("a parameter store name must be a non-empty str")
+        ev, _, _ = self.read("gate", name)  # the source, lcut and warnings of the values in use
+        with self._cond:
+            values = self._values if self._values_key == self._key else None
+        configuration = lookup_store(values, name)
+        ev.recognized, ev.forced_reason = configuration is not None, None
+        details = ev.details
+        overridden = self.overrides.find("param_store", name, self.identity_fn()[0]) if self.overrides else None
+        if overridden is not None:
+            configuration, details["reason"] = with_overrides(configuration, overridden), OVERRIDE_REASON
+        return configuration, details
+
+    def expose(self, ev: Evaluation, parameter: Optional[str] = None) -> None:
+        """Log `ev`'s exposure now (a manual exposure), deduplicated like any other."""
+        with self._cond:
+            key = self._key or ""
+            user = self._user if self._user_for == key else None
+        self._expose(ev, key, user, parameter)
+
+    def current_values(self) -> Optional[Dict[str, Any]]:
+        """The reply in use for the current user (for a QA view), or None."""
+        self.start()
+        with self._cond:
+            key = self._follow()
+            return self._values if self._values_key == key else None
+
+    def bootstrap(self, key: str, reply: Dict[str, Any], warnings: List[str]) -> None:
+        """Values the app got from its own server for identity `key`: used at once when
+        that is the current user, else at the switch to them; no request for that user."""
+        seed = self.seeds.put(key, "Bootstrap", reply, int(time.time() * 1000), warnings)
+        with self._cond:
+            if self._key == key:
+                self._use_seed(key, seed)
+            self._cond.notify_all()
+
+    def prefetch(self, key: str, user: Dict[str, Any]) -> None:
+        """Fetch values for another user (`key`, `user`) on the store's thread, so the
+        switch to them answers at once."""
+        self.start()
+        with self._cond:
+            self._prefetch.append((key, user))
+            self._cond.notify_all()
+
+    def _use_seed(self, key: str, seed: Seed) -> None:
+        """With the lock held: the seed's values are the current user's now."""
+        self._values, self._values_key, self._received_at = seed.reply, key, seed.received_at
+        self._source, self._warnings = seed.source, list(seed.warnings)
+        self._bootstrap_metadata = seed.bootstrap_metadata
+        self._settled_gen = max(self._settled_gen, self._gen)
+        self._cond.notify_all()
+        self._values_updated(seed.source)
+
+    def _values_updated(self, source: str) -> None:
+        if self.listeners is not None:
+            self.listeners.emit("values_updated", status="Ready", reason=source)
 
     @property
     def source(self) -> str:
@@ -173,6 +283,8 @@ class FeatureStore:
             if not self._dedupe.first_time(exposures.dedupe_key(key, ev, parameter), time.monotonic()):
                 return
         now = int(time.time() * 1000)
+        if user is not None and "privateAttributes" in user:  # targeting only: never in an event
+            user = {k: v for k, v in user.items() if k != "privateAttributes"}
         if ev.kind == "layer":  # (a layer's exposure is always of a parameter read: get())
             event = exposures.layer_exposure(ev, parameter, user, now)  # type: ignore[arg-type]
         else:
@@ -184,13 +296,24 @@ class FeatureStore:
 
     # --- the store's thread ---------------------------------------------------------
     def _run(self) -> None:
+        last_fetch = time.monotonic()
         while True:
             with self._cond:
-                self._cond.wait_for(lambda: self._stopping or self._want_fetch)
+                interval = self.auto_update_interval
+                due = None if interval is None else max(0.0, last_fetch + interval - time.monotonic())
+                self._cond.wait_for(lambda: self._stopping or self._want_fetch or bool(self._prefetch), due)
+                if interval is not None and time.monotonic() - last_fetch >= interval and self._key is not None:
+                    self._gen += 1  # a periodic refresh: as Android's enableAutoValueUpdate
+                    self._want_fetch = True
                 fetch, self._want_fetch = self._want_fetch, False
+                prefetch, self._prefetch = self._prefetch, []
                 key, gen, stopping = self._key, self._gen, self._stopping
             if stopping:
                 return
+            for other_key, other_user in prefetch:
+                self._prefetch_one(other_key, other_user)
+            if fetch:
+                last_fetch = time.monotonic()
             if fetch:
                 try:  # (key is set: _follow() sets it before it asks for a fetch)
                     self._fetch(key, gen)  # type: ignore[arg-type]
@@ -280,6 +403,28 @@ class FeatureStore:
                 self._values, self._values_key = reply, key
                 self._received_at = received_at
                 self._source = "Network"
+                self._warnings, self._bootstrap_metadata = [], None
                 self.last_error = None
         self.cache.write(key, reply, received_at)
         self._settle(gen)
+        self._values_updated("Network")
+
+    def _prefetch_one(self, key: str, user: Dict[str, Any]) -> None:
+        """One initialize for another user; a failure is logged and leaves nothing behind."""
+        api_key = self.key_fn()
+        if api_key is None or not self.allowed_fn():
+            log.warning("Statsig values: prefetch skipped (%s)", "no key yet" if api_key is None else "opted out")
+            return
+        result = self.transport.initialize(api_key, user, self.metadata_fn())
+        try:
+            if not policy.delivered(result.status):
+                raise MalformedReply(f"HTTP {result.status}: {result.reply[:200]}")
+            reply = parse_reply(result.reply)
+            if reply.get("has_updates") is False:
+                raise MalformedReply("no values (has_updates false)")
+        except MalformedReply as error:
+            log.warning("Statsig values: prefetch failed: %s", error)
+            return
+        received_at = int(time.time() * 1000)
+        self.seeds.put(key, "Prefetch", reply, received_at, [])
+        self.cache.write(key, reply, received_at)
