@@ -101,7 +101,7 @@ class ValueControls:
         in use until a good reply replaces them, and stay on any failure."""
         if self._feature_store is not None:
             self._feature_store.start()
-            self._feature_store.refresh()
+            self._feature_store.refresh(explicit=True)
 
     def on_foreground(self) -> None:
         """The app is back: refresh values older than FOREGROUND_STALE_SECONDS."""

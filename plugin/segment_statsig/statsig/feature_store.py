@@ -121,13 +121,14 @@ class FeatureStore:
         with self._cond:
             self._cond.notify_all()
 
-    def refresh(self) -> None:
-        """The user may have changed (identify, reset): fetch again for the current one."""
+    def refresh(self, explicit: bool = False) -> None:
+        """The user may have changed (identify, reset): fetch again for the current one
+        (bootstrap values are not fetched again unless `explicit`: refresh_values())."""
         if self._thread is None:
             return
         with self._cond:
             # a fetch not yet started reads the user when it starts: no second one needed
-            self._follow(force=not self._want_fetch)
+            self._follow(force=not self._want_fetch and (explicit or self._source != "Bootstrap"))
 
     def _follow(self, force: bool = False) -> str:
         """With the lock held: switch to the current identity; fetch when it changed or `force`."""
@@ -135,6 +136,7 @@ class FeatureStore:
         if key != self._key:
             self._key = key
             self._source = "Uninitialized"
+            self._dedupe = exposures.Deduper(self._dedupe.seconds)  # as the JS client: a new user, a new log
             force = True
             seeded = self.seeds.get(key)
             if seeded is not None:  # bootstrapped or prefetched: answer at once, no waiting
@@ -255,6 +257,8 @@ class FeatureStore:
     @property
     def source(self) -> str:
         with self._cond:
+            if self._thread is not None:
+                self._follow()  # the current user's, even before a check switched to them
             return self._source
 
     def wait_for_values(self, timeout: Optional[float]) -> bool:
