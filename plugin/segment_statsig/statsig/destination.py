@@ -9,6 +9,7 @@ reset forgets it.
 """
 from __future__ import annotations
 
+import json
 import logging
 
 from ..delivery.queued_destination import QueuedDestination, encode
@@ -194,7 +195,20 @@ class StatsigDestination(ValueControls, QueuedDestination):
         analytics = self.analytics
         metadata = encode(statsig_metadata(analytics.anonymous_id if analytics is not None else None, self.session_id))
         # (the delivery worker sends only while ready(): a key is known)
-        return self.transport.send_events(self._api_key, texts, metadata)  # type: ignore[arg-type]
+        result = self.transport.send_events(self._api_key, texts, metadata)  # type: ignore[arg-type]
+        self._tell_listeners(texts, result)
+        return result
+
+    def _tell_listeners(self, texts: List[str], result: SendResult) -> None:
+        """logs_flushed with the events Statsig accepted, error with what a failed send got."""
+        from ..delivery import policy
+
+        if policy.delivered(result.status):
+            if self.listeners.wants("logs_flushed"):
+                self.listeners.emit("logs_flushed", events=[json.loads(text) for text in texts])
+        elif self.listeners.wants("error"):
+            why = f"HTTP {result.status}" if result.status is not None else "network error"
+            self.listeners.emit("error", tag="NetworkError", error=f"log_event failed: {why}: {result.reply[:200]}")
 
     def shutdown(self, timeout: float) -> bool:
         if self._feature_store is not None:

@@ -366,6 +366,8 @@ class FeatureStore:
             if attempt == 0 or last:
                 log.warning("Statsig values: initialize failed (%s); %s", why,
                             "keeping the last values" if last else "retrying")
+                if self.listeners is not None:
+                    self.listeners.emit("error", tag="NetworkError", error=f"initialize failed: {why}")
                 self._settle(gen, f"initialize failed: {why}")
             delay = policy.backoff_delay(attempt + 1, self.retry_base, self.retry_max)
             floor = policy.retry_after_floor(result.retry_after)
