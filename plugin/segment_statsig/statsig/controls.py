@@ -11,7 +11,7 @@ import time
 from .feature_store import identity_key
 from .initialize_reply import MalformedReply, parse_reply
 from .listeners import Listeners
-from .param_store import ParameterStore
+from .param_store import ParameterStore, resolve_store
 
 TYPE_CHECKING = False  # mypy reads the block below; at run time typing (milliseconds) stays unloaded
 if TYPE_CHECKING:
@@ -173,7 +173,7 @@ class ValueControls:
                 raise ValueError("a parameter store name must be a non-empty str")
             return ParameterStore(name, {"reason": "Uninitialized", "lcut": None, "received_at": None,
                                          "warnings": []}, None, self._evaluate, log_exposure)
-        configuration, details = store.param_store(name)
+        configuration, details = resolve_store(store, name)
         return ParameterStore(name, details, configuration, self._evaluate, log_exposure)
 
 

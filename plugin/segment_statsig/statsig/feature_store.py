@@ -29,7 +29,7 @@ from ..delivery import policy
 from . import exposures
 from .evaluation import from_spec
 from .initialize_reply import MalformedReply, lookup, parse_reply
-from .seeds import Seeds
+from .seeds import Seeds, fetch_seed
 from .values_cache import ValuesCache
 
 TYPE_CHECKING = False  # mypy reads the block below; at run time typing (milliseconds) stays unloaded
@@ -192,24 +192,6 @@ class FeatureStore:
                 ev.value, ev.forced_reason = overridden, OVERRIDE_REASON
         return ev, key, user
 
-    def param_store(self, name: str) -> Tuple[Optional[Dict[str, Any]], Dict[str, Any]]:
-        """(parameter store `name`'s configuration in the current values or None, its
-        details), as the JS client's store lookup gives them; an override replaces both."""
-        from .param_store import lookup_store, with_overrides
-
-        if not isinstance(name, str) or not name:
-            raise ValueError("a parameter store name must be a non-empty str")
-        ev, _, _ = self.read("gate", name)  # the source, lcut and warnings of the values in use
-        with self._cond:
-            values = self._values if self._values_key == self._key else None
-        configuration = lookup_store(values, name)
-        ev.recognized, ev.forced_reason = configuration is not None, None
-        details = ev.details
-        overridden = self.overrides.find("param_store", name, self.identity_fn()[0]) if self.overrides else None
-        if overridden is not None:
-            configuration, details["reason"] = with_overrides(configuration, overridden), OVERRIDE_REASON
-        return configuration, details
-
     def expose(self, ev: Evaluation, parameter: Optional[str] = None) -> None:
         """Log `ev`'s exposure now (a manual exposure), deduplicated like any other."""
         with self._cond:
@@ -315,7 +297,7 @@ class FeatureStore:
             if stopping:
                 return
             for other_key, other_user in prefetch:
-                self._prefetch_one(other_key, other_user)
+                fetch_seed(self, other_key, other_user)
             if fetch:
                 last_fetch = time.monotonic()
             if fetch:
@@ -415,22 +397,3 @@ class FeatureStore:
         self._settle(gen)
         self._values_updated("Network")
 
-    def _prefetch_one(self, key: str, user: Dict[str, Any]) -> None:
-        """One initialize for another user; a failure is logged and leaves nothing behind."""
-        api_key = self.key_fn()
-        if api_key is None or not self.allowed_fn():
-            log.warning("Statsig values: prefetch skipped (%s)", "no key yet" if api_key is None else "opted out")
-            return
-        result = self.transport.initialize(api_key, user, self.metadata_fn())
-        try:
-            if not policy.delivered(result.status):
-                raise MalformedReply(f"HTTP {result.status}: {result.reply[:200]}")
-            reply = parse_reply(result.reply)
-            if reply.get("has_updates") is False:
-                raise MalformedReply("no values (has_updates false)")
-        except MalformedReply as error:
-            log.warning("Statsig values: prefetch failed: %s", error)
-            return
-        received_at = int(time.time() * 1000)
-        self.seeds.put(key, "Prefetch", reply, received_at, [])
-        self.cache.write(key, reply, received_at)

@@ -9,11 +9,14 @@ from __future__ import annotations
 
 from .initialize_reply import hash_name
 
+OVERRIDE_REASON = "LocalOverride:Recognized"  # the JS local-overrides adapter's
+
 TYPE_CHECKING = False  # mypy reads the block below; at run time typing (milliseconds) stays unloaded
 if TYPE_CHECKING:
-    from typing import Any, Callable, Dict, Optional
+    from typing import Any, Callable, Dict, Optional, Tuple
 
     from .evaluation import Evaluation
+    from .feature_store import FeatureStore
 
     #: (kind, name, log_exposure) -> the Evaluation, as the destination's checks give it
     Evaluate = Callable[[str, str, bool], Evaluation]
@@ -102,3 +105,18 @@ def with_overrides(configuration: Optional[Dict[str, Any]], overridden: Dict[str
     for key, value in overridden.items():
         merged[key] = {"ref_type": "static", "param_type": type_of(value), "value": value}
     return merged
+
+
+def resolve_store(store: FeatureStore, name: str) -> Tuple[Optional[Dict[str, Any]], Dict[str, Any]]:
+    """(parameter store `name`'s configuration in the current user's values or None, its
+    details), as the JS client's store lookup gives them; an override replaces both."""
+    if not isinstance(name, str) or not name:
+        raise ValueError("a parameter store name must be a non-empty str")
+    ev, _, _ = store.read("gate", name)  # the source, lcut and warnings of the values in use
+    configuration = lookup_store(store.current_values(), name)
+    ev.recognized, ev.forced_reason = configuration is not None, None
+    details = ev.details
+    overridden = store.overrides.find("param_store", name, store.identity_fn()[0]) if store.overrides else None
+    if overridden is not None:
+        configuration, details["reason"] = with_overrides(configuration, overridden), OVERRIDE_REASON
+    return configuration, details

@@ -4,11 +4,20 @@ ahead for a user the app is about to switch to (``Prefetch``). Kept by identity 
 memory, at most MAX_SEEDS."""
 from __future__ import annotations
 
+import logging
 import threading
+import time
+
+from ..delivery import policy
+from .initialize_reply import MalformedReply, parse_reply
 
 TYPE_CHECKING = False  # mypy reads the block below; at run time typing (milliseconds) stays unloaded
 if TYPE_CHECKING:
     from typing import Any, Dict, List, Optional
+
+    from .feature_store import FeatureStore
+
+log = logging.getLogger("segment_statsig")
 
 MAX_SEEDS = 10
 
@@ -47,3 +56,25 @@ class Seeds:
     def get(self, key: str) -> Optional[Seed]:
         with self._lock:
             return self._by_key.get(key)
+
+
+def fetch_seed(store: FeatureStore, key: str, user: Dict[str, Any]) -> None:
+    """On the store's thread: one initialize for another user (`key`, `user`), kept as a
+    Prefetch seed and in the disk cache. A failure is logged and leaves nothing behind."""
+    api_key = store.key_fn()
+    if api_key is None or not store.allowed_fn():
+        log.warning("Statsig values: prefetch skipped (%s)", "no key yet" if api_key is None else "opted out")
+        return
+    result = store.transport.initialize(api_key, user, store.metadata_fn())
+    try:
+        if not policy.delivered(result.status):
+            raise MalformedReply(f"HTTP {result.status}: {result.reply[:200]}")
+        reply = parse_reply(result.reply)
+        if reply.get("has_updates") is False:
+            raise MalformedReply("no values (has_updates false)")
+    except MalformedReply as error:
+        log.warning("Statsig values: prefetch failed: %s", error)
+        return
+    received_at = int(time.time() * 1000)
+    store.seeds.put(key, "Prefetch", reply, received_at, [])
+    store.cache.write(key, reply, received_at)
