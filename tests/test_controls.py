@@ -165,7 +165,7 @@ def test_on_foreground_refreshes_stale_values_only(make_client, fake_statsig):
     time.sleep(0.2)
     assert len(fake_statsig.initialize_requests) == n           # fresh values: nothing to do
     dest._feature_store._received_at -= 3600 * 1000              # an hour in the background
-    dest.on_foreground()
+    analytics.on_foreground()                                    # the app's resume hook
     assert wait_until(lambda: len(fake_statsig.initialize_requests) == n + 1)
 
 
