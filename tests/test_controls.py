@@ -148,12 +148,35 @@ def test_auto_value_update_interval_refreshes_on_its_own(make_client, fake_stats
     fake_statsig.set_gate("g", False)
     analytics, dest = make_client(dest_options={"auto_value_update_interval": 60})
     assert dest.wait_for_values(5) and dest.check_gate("g") is False
-    dest._feature_store.auto_update_interval = 0.2  # the same timer, at a test's pace
+    dest._feature_store.refresh_policy.interval = 0.2  # the same timer, at a test's pace
     fake_statsig.set_gate("g", True)
     dest.refresh_values()  # wakes the store's thread to read the new interval
     n = len(fake_statsig.initialize_requests)
     assert wait_until(lambda: len(fake_statsig.initialize_requests) >= n + 3)
     assert dest.check_gate("g") is True
+
+
+def test_a_periodic_refresh_goes_out_with_the_next_request_or_at_twice_the_interval(make_client, fake_statsig):
+    """One radio wake-up for both: a refresh due waits for the destination's next request."""
+    fake_statsig.set_gate("g", True)
+    analytics, dest = make_client(dest_options={"auto_value_update_interval": 60})
+    assert dest.wait_for_values(5)
+    policy = dest._feature_store.refresh_policy
+    policy.interval = 1.0
+    dest.refresh_values()
+    assert wait_until(lambda: len(fake_statsig.initialize_requests) == 2)
+    # nothing sent: not at the interval, at twice it
+    assert wait_until(lambda: len(fake_statsig.initialize_requests) == 3, timeout=5)
+    first, second = fake_statsig.initialize_requests[1:3]
+    assert second.received_at - first.received_at >= 1.9
+    # an event sent after the interval: the refresh follows its request at once
+    time.sleep(1.2)
+    analytics.track("Tapped")
+    assert analytics.flush(timeout=5)
+    sent = fake_statsig.event_requests[-1].received_at
+    assert wait_until(lambda: len(fake_statsig.initialize_requests) == 4, timeout=5)
+    refresh = fake_statsig.initialize_requests[3].received_at
+    assert 0 <= refresh - sent < 0.5 and refresh - second.received_at < 1.9
 
 
 def test_on_foreground_refreshes_stale_values_only(make_client, fake_statsig):

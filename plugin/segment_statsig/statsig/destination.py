@@ -196,6 +196,8 @@ class StatsigDestination(ValueControls, QueuedDestination):
         metadata = encode(statsig_metadata(analytics.anonymous_id if analytics is not None else None, self.session_id))
         # (the delivery worker sends only while ready(): a key is known)
         result = self.transport.send_events(self._api_key, texts, metadata)  # type: ignore[arg-type]
+        if self._feature_store is not None:
+            self._feature_store.radio_up()
         self._tell_listeners(texts, result)
         return result
 

@@ -29,6 +29,9 @@ from ..delivery import policy
 from . import exposures
 from .evaluation import from_spec
 from .initialize_reply import MalformedReply, lookup, parse_reply
+from .listeners import EVALUATION_EVENTS, EVALUATION_FIELDS
+from .overrides import REASON as OVERRIDE_REASON
+from .refresh import RefreshPolicy
 from .seeds import Seeds, fetch_seed
 from .values_cache import ValuesCache
 
@@ -47,11 +50,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("segment_statsig")
 
-OVERRIDE_REASON = "LocalOverride:Recognized"  # the JS local-overrides adapter's
-#: the listeners' event for each kind, and the field that carries the Evaluation (the JS client's names)
-EVALUATION_EVENTS = {"gate": "gate_evaluation", "config": "dynamic_config_evaluation",
-                     "experiment": "experiment_evaluation", "layer": "layer_evaluation"}
-EVALUATION_FIELDS = {"gate": "gate", "config": "dynamic_config", "experiment": "experiment", "layer": "layer"}
 
 
 def identity_key(user_id: Optional[str], anonymous_id: Optional[str]) -> str:
@@ -104,7 +102,7 @@ class FeatureStore:
         self.seeds = Seeds()                  # bootstrapped and prefetched values, by identity key
         self._warnings: List[str] = []        # of the values in use (a bootstrap for another user)
         self._bootstrap_metadata: Optional[Dict[str, Any]] = None
-        self.auto_update_interval = auto_update_interval  # seconds between refreshes, or None
+        self.refresh_policy = RefreshPolicy(auto_update_interval)  # statsig/refresh.py
         self._prefetch: List[Tuple[str, Dict[str, Any]]] = []  # (identity key, user) for the store's thread
 
     # --- caller's side ------------------------------------------------------------
@@ -285,10 +283,10 @@ class FeatureStore:
         last_fetch = time.monotonic()
         while True:
             with self._cond:
-                interval = self.auto_update_interval
-                due = None if interval is None else max(0.0, last_fetch + interval - time.monotonic())
-                self._cond.wait_for(lambda: self._stopping or self._want_fetch or bool(self._prefetch), due)
-                if interval is not None and time.monotonic() - last_fetch >= interval and self._key is not None:
+                due = self.refresh_policy.seconds_left
+                self._cond.wait_for(lambda: self._stopping or self._want_fetch or bool(self._prefetch)
+                                    or due(last_fetch) == 0.0, due(last_fetch))
+                if due(last_fetch) == 0.0 and self._key is not None:
                     self._gen += 1  # a periodic refresh: as Android's enableAutoValueUpdate
                     self._want_fetch = True
                 fetch, self._want_fetch = self._want_fetch, False
@@ -300,12 +298,18 @@ class FeatureStore:
                 fetch_seed(self, other_key, other_user)
             if fetch:
                 last_fetch = time.monotonic()
-            if fetch:
                 try:  # (key is set: _follow() sets it before it asks for a fetch)
                     self._fetch(key, gen)  # type: ignore[arg-type]
                 except Exception as error:  # never let the thread die
                     log.exception("Statsig values: fetch failed unexpectedly")
                     self._settle(gen, f"unexpected error: {error}")
+
+    def radio_up(self) -> None:
+        """The destination just made a request: a periodic refresh now due goes out with it."""
+        with self._cond:
+            self.refresh_policy.radio_at = time.monotonic()
+            if self.refresh_policy.interval is not None:
+                self._cond.notify_all()
 
     def _settle(self, gen: int, error: Optional[str] = None) -> None:
         with self._cond:

@@ -17,6 +17,10 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("segment_statsig")
 
+#: the event of each kind's evaluation, and the field that carries the Evaluation (the JS client's names)
+EVALUATION_EVENTS = {"gate": "gate_evaluation", "config": "dynamic_config_evaluation",
+                     "experiment": "experiment_evaluation", "layer": "layer_evaluation"}
+EVALUATION_FIELDS = {"gate": "gate", "config": "dynamic_config", "experiment": "experiment", "layer": "layer"}
 EVENTS = ("values_updated", "gate_evaluation", "dynamic_config_evaluation", "experiment_evaluation",
           "layer_evaluation", "logs_flushed", "error", "*")
 

@@ -8,8 +8,7 @@ store was got with ``log_exposure=False``."""
 from __future__ import annotations
 
 from .initialize_reply import hash_name
-
-OVERRIDE_REASON = "LocalOverride:Recognized"  # the JS local-overrides adapter's
+from .overrides import REASON as OVERRIDE_REASON
 
 TYPE_CHECKING = False  # mypy reads the block below; at run time typing (milliseconds) stays unloaded
 if TYPE_CHECKING:
