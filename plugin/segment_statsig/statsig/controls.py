@@ -163,6 +163,13 @@ class ValueControls:
         ev = self._evaluate(kind, name, False)
         store.expose(ev, parameter)
 
+    def get_values(self) -> Optional[Dict[str, Any]]:
+        """A copy of the current user's initialize reply (names hashed as it says), or None:
+        for a QA view that lists every gate, config, experiment, layer and parameter store."""
+        store = self._feature_store
+        values = store.current_values() if store is not None else None
+        return json.loads(json.dumps(values)) if values is not None else None
+
     # --- parameter stores ------------------------------------------------------------
     def get_parameter_store(self, name: str, log_exposure: bool = True) -> ParameterStore:
         """Parameter store `name`: ``.get(parameter, default)`` resolves each reference
