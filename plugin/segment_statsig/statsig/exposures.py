@@ -53,10 +53,11 @@ def _event(name: str, metadata: Dict[str, Any], ev: Evaluation, secondary: List[
 def dedupe_key(user_key: str, ev: Evaluation, parameter: Optional[str] = None) -> Hashable:
     """What makes two exposures the same one: the user, the name, the value (or the
     layer parameter read), the rule and the reason (an override is a new exposure)."""
+    reason = (ev.forced_reason, ev.evaluation_reason, ev.recognized)  # what ev.reason is made of, unjoined
     if ev.kind == "layer":
-        return (user_key, "layer", ev.name, parameter, ev.rule_id, ev.reason)
+        return (user_key, "layer", ev.name, parameter, ev.rule_id, reason)
     value: Any = str(ev.value) if ev.kind == "gate" else json.dumps(ev.value, sort_keys=True, default=str)
-    return (user_key, ev.kind, ev.name, value, ev.rule_id, ev.reason)
+    return (user_key, ev.kind, ev.name, value, ev.rule_id, reason)
 
 
 class Deduper:

@@ -83,6 +83,7 @@ class FeatureStore:
         self.retry_max = retry_max
         self._cond = threading.Condition()
         self._key: Optional[str] = None  # identity key of the current user
+        self._user_id: Optional[str] = None  # and its user ID
         self._gen = 0             # bumped by every user switch or refresh
         self._settled_gen = -1    # the last gen whose first fetch attempt finished
         self._want_fetch = False
@@ -130,7 +131,9 @@ class FeatureStore:
 
     def _follow(self, force: bool = False) -> str:
         """With the lock held: switch to the current identity; fetch when it changed or `force`."""
-        key = identity_key(*self.identity_fn())
+        identity = self.identity_fn()
+        self._user_id = identity[0]  # whose overrides apply
+        key = identity_key(*identity)
         if key != self._key:
             self._key = key
             self._source = "Uninitialized"
@@ -162,10 +165,8 @@ class FeatureStore:
                 ev.on_get = lambda layer, parameter: self._expose(layer, key, user, parameter)
         elif expose:
             self._expose(ev, key, user)
-        if self.listeners is not None:
-            event = EVALUATION_EVENTS[kind]
-            if self.listeners.wants(event):
-                self.listeners.emit(event, **{EVALUATION_FIELDS[kind]: ev})
+        if self.listeners is not None and self.listeners.subscribed:  # (a check without listeners pays nothing)
+            self.listeners.emit(EVALUATION_EVENTS[kind], **{EVALUATION_FIELDS[kind]: ev})
         return ev
 
     def read(self, kind: str, name: str) -> Tuple[Evaluation, str, Optional[Dict[str, Any]]]:
@@ -177,15 +178,16 @@ class FeatureStore:
             source = self._source
             user = self._user if self._user_for == key else None
             received_at = self._received_at if values is not None else None
-            warnings, metadata = list(self._warnings), self._bootstrap_metadata
+            warnings, metadata, user_id = self._warnings, self._bootstrap_metadata, self._user_id
         base = "config" if kind == "experiment" else kind
         ev = from_spec(base, name, lookup(values, base, name), source, values.get("time") if values else None,
                        received_at)
-        if values is not None:
-            ev.warnings = warnings
-            ev.bootstrap_metadata = metadata if source == "Bootstrap" else None
-        if self.overrides is not None:
-            overridden = self.overrides.find(kind, name, self.identity_fn()[0])
+        if warnings and values is not None:
+            ev.warnings = list(warnings)
+        if source == "Bootstrap" and values is not None:
+            ev.bootstrap_metadata = metadata
+        if self.overrides is not None and self.overrides.any:
+            overridden = self.overrides.find(kind, name, user_id)
             if overridden is not None:
                 ev.value, ev.forced_reason = overridden, OVERRIDE_REASON
         return ev, key, user

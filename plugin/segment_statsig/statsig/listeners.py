@@ -31,6 +31,7 @@ class Listeners:
         self._callbacks: Dict[str, List[Callback]] = {}
         self._queue: queue.SimpleQueue[Optional[Tuple[List[Callback], Dict[str, Any]]]] = queue.SimpleQueue()
         self._thread: Optional[threading.Thread] = None
+        self.subscribed = False  # once anyone subscribed: until then emitting is skipped at once
 
     def on(self, event: str, callback: Callback) -> Callable[[], None]:
         """Subscribe `callback` (called with a dict holding ``name`` and the event's data)
@@ -41,6 +42,7 @@ class Listeners:
             raise TypeError("callback must be callable")
         with self._lock:
             self._callbacks[event] = [*self._callbacks.get(event, []), callback]
+            self.subscribed = True
 
         def unsubscribe() -> None:
             with self._lock:

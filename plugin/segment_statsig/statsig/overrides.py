@@ -84,14 +84,23 @@ class LocalOverrides:
         with self._lock:
             return copy.deepcopy(self._scopes.get(self._scope(user_id)) or _empty())
 
+    @property
+    def any(self) -> bool:
+        """Is any override set? (The usual answer, no, costs a check nothing more.)"""
+        return bool(self._scopes)
+
     # --- the evaluation point ---------------------------------------------------------
     def find(self, kind: str, name: str, user_id: Optional[str]) -> Optional[Any]:
         """The override of `name` for this user (their own before everyone's), or None."""
         section = SECTIONS[kind]
         with self._lock:
             for scope in (("user:" + user_id, EVERYONE) if user_id else (EVERYONE,)):
-                found = (self._scopes.get(scope) or {}).get(section) or {}
-                value = found.get(name, found.get(djb2(name)))
+                found = (self._scopes.get(scope) or {}).get(section)
+                if not found:  # (the usual case: no hash to compute on a check)
+                    continue
+                value = found.get(name)
+                if value is None:
+                    value = found.get(djb2(name))
                 if value is not None:
                     return copy.deepcopy(value)
         return None
