@@ -49,9 +49,22 @@ def gate_value(user_id):
     return bool(user_id)
 
 
+#: a dynamic config and a parameter store too, for the Flags screen (no screen of the shop reads them)
+CONFIG = "shipping"
+PARAM_STORE = "checkout_copy"
+KNOWN_FLAGS = (GATE, EXPERIMENT, CONFIG, PARAM_STORE)  # the names the Flags screen shows by name
+
+
 def configure_stand_in(fake):
     fake.set_experiment(EXPERIMENT, lambda user: experiment_group(user.get("userID")))
     fake.set_gate(GATE, lambda user: gate_value(user.get("userID")))
+    fake.set_config(CONFIG, {"free_over": 50, "carrier": "Trail Post"})
+    fake.set_param_store(PARAM_STORE, {
+        "place_order_label": {"ref_type": "static", "param_type": "string", "value": "Place order"},
+        "express_label": {"ref_type": "gate", "param_type": "string", "gate_name": GATE,
+                          "pass_value": "Express checkout", "fail_value": "Log in for express"},
+        "button_colour": {"ref_type": "experiment", "param_type": "string", "experiment_name": EXPERIMENT,
+                          "param_name": "colour"}})
 
 
 def read_key(data_dir):
@@ -121,6 +134,8 @@ class Backend:
         self.initial_consent = self.choices.get_categories()  # for the recording's options
         self.consent.start()  # the stored choices are loaded: process what waits, stamped with them
         self.analytics.keep("consent_start")
+
+    known_flags = KNOWN_FLAGS
 
     # --- gates and experiments: memory reads, never the network ------------------------
     def prefetch_values(self):

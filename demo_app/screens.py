@@ -13,6 +13,7 @@ from kivy.properties import BooleanProperty, ListProperty, NumericProperty, Stri
 from kivy.uix.screenmanager import Screen
 
 from . import catalog, theme
+from .flags import FlagsScreen
 from .backend import EXPERIMENT, GATE, save_key
 from .privacy import DEBUG_EVENT, RULE_TEXT
 from .widgets import ConsentRow
@@ -348,6 +349,7 @@ SCREENS = (
     ScreenInfo("event", EventDetailScreen, "Event", "events", None, back=True),
     ScreenInfo("settings", SettingsScreen, "Settings", "settings", "Settings"),
     ScreenInfo("privacy", PrivacyScreen, "Privacy", "settings", "Privacy", back=True),
+    ScreenInfo("flags", FlagsScreen, "Flags", "settings", "Flags", back=True),
 )
 #: the bottom navigation: (tab, label, the screen it opens)
 TABS = (("home", "Home", "home"), ("shop", "Shop", "catalog"), ("profile", "Profile", "profile"),

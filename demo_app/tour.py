@@ -12,6 +12,7 @@ import time
 
 from kivy.logger import Logger
 
+from .tour_flags import FlagsWalk
 from .tour_privacy import PrivacyWalk
 from .tourkit import Driver, TourError, Wait
 
@@ -20,7 +21,7 @@ DESKTOP = (1100, 720)
 RECORDING = "demo_tour.json"
 
 
-class Tour(PrivacyWalk, Driver):
+class Tour(FlagsWalk, PrivacyWalk, Driver):
     # --- what the screens show, from the widgets (tour.json, for the tests) -------------
     def checkout_state(self, name):
         checkout = self.screen("checkout")
@@ -216,6 +217,7 @@ class Tour(PrivacyWalk, Driver):
         self.note("exposure_rows_on_screen", shown)
         self.shot("13_event_log_exposures")
         yield from self.privacy_steps()
+        yield from self.flags_steps()
 
     def open_product(self, product_id):
         rows = self.screen("catalog").ids.products
@@ -239,17 +241,17 @@ class Tour(PrivacyWalk, Driver):
         yield 3
         yield from self.press_call(self.screen("home").ids.login_button, "login")
         yield 2
-        self.shot("20_desktop_home")
+        self.shot("22_desktop_home")
         yield from self.go("shop", "catalog")
         yield 3
-        self.shot("21_desktop_catalog")
+        self.shot("23_desktop_catalog")
         yield from self.go("events", "events")
         yield from self.flush("delivery")
         yield self.log_shows("sent")
         yield 3
         view = self.screen("events").ids.log_view
         self.note("log_rows_clear_of_the_scroll_bar", self.clear_of_the_scroll_bar(self.log_rows(), view))
-        self.shot("22_desktop_event_log")
+        self.shot("24_desktop_event_log")
         if self.out_dir:
             with open(os.path.join(self.out_dir, "tour_desktop.json"), "w", encoding="utf-8") as f:
                 json.dump(self.states, f, indent=2)

@@ -15,8 +15,9 @@ from .app_runs import app_env, assert_looks_like_a_screen, pixel, run
 PHONE_SHOTS = ["01_home", "02_catalog", "03_product", "04_checkout", "05_profile", "06_profile_audience",
                "07_checkout_signed_in", "08_settings", "09_event_log", "10_event_detail", "11_event_log_offline",
                "12_event_log_online", "13_event_log_exposures", "14_privacy", "15_privacy_consent_off",
-               "16_event_log_blocked_filtered", "17_privacy_opted_out", "18_privacy_erased", "19_event_log_erased"]
-DESKTOP_SHOTS = ["20_desktop_home", "21_desktop_catalog", "22_desktop_event_log"]
+               "16_event_log_blocked_filtered", "17_privacy_opted_out", "18_privacy_erased", "19_event_log_erased",
+               "20_flags", "21_flags_override"]
+DESKTOP_SHOTS = ["22_desktop_home", "23_desktop_catalog", "24_desktop_event_log"]
 
 
 @pytest.fixture(scope="module")
@@ -320,3 +321,16 @@ def test_the_debug_flag_shows_debug_lines(tmp_path):
                 "--debug"], app_env(tmp_path), timeout=90)
     debug = [line for line in (proc.stdout + proc.stderr).splitlines() if "DEBUG" in line]
     assert any("Starting new HTTP connection" in line for line in debug)  # urllib3's, under --debug only
+
+
+def test_tour_flags_screen_lists_the_values_and_overrides_the_gate(tour):
+    out, _ = tour
+    state = json.loads((out / "tour.json").read_text())["states"]
+    kinds = {row["name"]: row["kind"] for row in state["flags"]}
+    assert kinds == {"express_checkout": "gate", "checkout_button": "experiment", "shipping": "config",
+                     "checkout_copy": "parameter_store"}
+    assert all(row["reason"] == "Network:Recognized" for row in state["flags"])
+    override = state["flags_override"]
+    assert override["value"] is (not override["served"]) and override["reason"] == "LocalOverride:Recognized"
+    assert 'override_gate("express_checkout"' in override["message"]
+    assert state["flags_removed"] == {"value": override["served"], "reason": "Network:Recognized"}

@@ -183,6 +183,7 @@ def _cdn_settings(url):
                          ids=["log_event", "initialize", "segment_batch", "cdn_settings"])
 def test_a_gzip_bomb_reply_is_refused_within_its_limit_at_every_endpoint(bomb, endpoint, caplog):
     caplog.set_level(logging.DEBUG)
+    caplog.set_level(logging.DEBUG, logger="urllib3")  # segment_statsig.kivy quiets it when imported
     server = bomb_server(bomb, status=200 if endpoint is _cdn_settings else 202)
     try:
         result, peak = peak_memory(lambda: endpoint(server.url))
@@ -434,6 +435,7 @@ def test_over_tls_a_reply_is_read_decoded_and_held_to_its_deadline_and_limit(tls
 # --- 12. the write key echoed by Segment's API ---------------------------------------------
 def test_a_write_key_echoed_by_segment_is_in_no_log_record_and_not_in_last_error(tmp_path, caplog):
     caplog.set_level(logging.DEBUG)  # every logger, urllib3's included
+    caplog.set_level(logging.DEBUG, logger="urllib3")  # segment_statsig.kivy quiets it when imported
 
     def answer(server, conn, head, body):
         if head.startswith("GET "):

@@ -92,6 +92,7 @@ def test_a_key_with_control_or_odd_characters_is_refused(key):
 @pytest.mark.parametrize("key", [" secret-ServerSecret0123", "client-abc\r\ndef"])
 def test_a_bad_key_from_settings_is_refused_and_events_stay_queued(tmp_path, fake_statsig, caplog, key):
     caplog.set_level(logging.DEBUG)
+    caplog.set_level(logging.DEBUG, logger="urllib3")  # segment_statsig.kivy quiets it when imported
     analytics = Analytics(storage_dir=tmp_path, settings={"integrations": {"Statsig": {"apiKey": key}}},
                           flush_interval=0.05)
     destination = analytics.add(StatsigDestination(api_url=fake_statsig.url))

@@ -317,3 +317,29 @@ def test_pausing_from_code_is_kivys_event_and_the_doc_says_so():
     assert analytics.calls == [("on_background",)]
     demo = (Path(__file__).resolve().parents[1] / "docs" / "DEMO.md").read_text()
     assert 'app.dispatch("on_pause")' in demo and "shutdown_timeout" in demo
+
+
+# --- Statsig listeners on Kivy's main thread ------------------------------------------
+def test_on_main_thread_delivers_a_statsig_listener_event_on_the_main_thread(tmp_path, fake_statsig):
+    import threading
+    import time
+
+    from kivy.clock import Clock
+
+    from segment_statsig import Analytics, StatsigDestination
+    from segment_statsig.kivy import on_main_thread
+
+    fake_statsig.set_gate("g", True)
+    analytics = Analytics(storage_dir=tmp_path, settings={"integrations": {"Statsig": {"apiKey": KEY}}})
+    dest = analytics.add(StatsigDestination(api_url=fake_statsig.url))
+    got = []
+    dest.on("values_updated", on_main_thread(lambda event: got.append((event["reason"], threading.current_thread()))))
+    try:
+        dest.prefetch_values()
+        deadline = time.monotonic() + 5
+        while not got and time.monotonic() < deadline:  # Kivy's loop, by hand: the frames run here
+            Clock.tick()
+            time.sleep(0.01)
+    finally:
+        analytics.shutdown(2)
+    assert got == [("Network", threading.main_thread())]

@@ -22,6 +22,7 @@ WRITE_KEY = "wk-SeCrEtWriteKey0123456789"
 @pytest.mark.parametrize("where", ["argument", "settings", "cdn"])
 def test_server_secret_key_refused_in_device_mode(tmp_path, fake_statsig, fake_segment_cdn, caplog, where):
     caplog.set_level(logging.DEBUG)
+    caplog.set_level(logging.DEBUG, logger="urllib3")  # segment_statsig.kivy quiets it when imported
     if where == "argument":
         with pytest.raises(ValueError) as refused:
             StatsigDestination(SERVER_SECRET, api_url=fake_statsig.url)
@@ -105,6 +106,7 @@ def _texts_of_package_objects():
 
 def test_keys_absent_from_logs_exceptions_reprs_and_recordings(tmp_path, fake_segment_cdn, caplog):
     caplog.set_level(logging.DEBUG)
+    caplog.set_level(logging.DEBUG, logger="urllib3")  # segment_statsig.kivy quiets it when imported
     fake_segment_cdn.set_settings(WRITE_KEY, {"integrations": {"Statsig": {"apiKey": API_KEY}}})
     with EchoingStatsig(api_keys={"client-some-other-key"}) as statsig:
         statsig.respond_with_statuses([500, 429, 403], retry_after=0)

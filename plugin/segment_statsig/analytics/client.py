@@ -357,6 +357,13 @@ class Analytics:
         if self.track_lifecycle_events:
             self.track("Application Foregrounded", {"from_background": True})
         self.worker.start()
+        for plugin in self.timeline.all():  # a destination may act on it (Statsig: refresh stale values)
+            hook = getattr(plugin, "on_foreground", None)
+            if callable(hook):
+                try:
+                    hook()
+                except Exception:
+                    log.exception("%s.on_foreground() failed", type(plugin).__name__)
 
     def on_background(self) -> None:
         """The app may be killed any time now: flush every destination and sync the journal."""

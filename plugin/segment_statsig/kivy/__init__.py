@@ -8,9 +8,10 @@
             bind_lifecycle(self, analytics)               # Opened / Backgrounded / Foregrounded, shutdown
             track_screens(root.ids.screens, analytics)    # screen("Home"), screen("Catalog"), ...
             track_device_context(analytics)               # context.screen, os, device
+            statsig.on("values_updated", on_main_thread(self.show_flags))  # Statsig listeners, on Kivy's thread
             return root
 
-Each returns a handle whose ``unbind()`` undoes it.
+Each returns a handle whose ``unbind()`` undoes it (``on()`` returns the unsubscribe function).
 """
 from __future__ import annotations
 
@@ -18,10 +19,11 @@ import logging
 
 from .device import DeviceContextBinding, device_context, track_device_context
 from .lifecycle import LifecycleBinding, bind_lifecycle
+from .main_thread import on_main_thread
 from .screens import ScreenTracker, track_screens
 
 __all__ = ["track_screens", "ScreenTracker", "bind_lifecycle", "LifecycleBinding",
-           "device_context", "track_device_context", "DeviceContextBinding"]
+           "device_context", "track_device_context", "DeviceContextBinding", "on_main_thread"]
 
 # Kivy sets the root logger to NOTSET, so every DEBUG line of every library reaches its
 # console: urllib3 writes one per request. Our dependencies' loggers stay at WARNING

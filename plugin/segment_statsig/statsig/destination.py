@@ -9,12 +9,14 @@ reset forgets it.
 """
 from __future__ import annotations
 
+import json
 import logging
-import uuid
 
 from ..delivery.queued_destination import QueuedDestination, encode
 from ..storage.files import STATSIG_QUEUE
 from . import transport
+from .controls import MIN_AUTO_UPDATE_INTERVAL, ValueControls
+from .listeners import Listeners
 from .mapping import to_statsig_event, user_key
 from .settings_check import settings_near_misses
 from .transport import StatsigTransport, event_text, statsig_metadata
@@ -22,7 +24,7 @@ from .user import build_user
 
 TYPE_CHECKING = False  # mypy reads the block below; at run time typing (milliseconds) stays unloaded
 if TYPE_CHECKING:
-    from typing import Any, Dict, List, Optional, Tuple
+    from typing import Any, Dict, List, Mapping, Optional, Tuple
 
     from .._typing import Event, Settings
     from ..analytics.client import Analytics
@@ -30,19 +32,34 @@ if TYPE_CHECKING:
     from ..delivery.http import SendResult
     from .evaluation import Evaluation
     from .feature_store import FeatureStore
+    from .overrides import LocalOverrides
+    from .session import Session
 
 log = logging.getLogger("segment_statsig")
 
 
-class StatsigDestination(QueuedDestination):
+class StatsigDestination(ValueControls, QueuedDestination):
     key = "Statsig"
     queue_file = STATSIG_QUEUE
 
     def __init__(self, api_key: Optional[str] = None, *, api_url: Optional[str] = None,
                  initialize_url: Optional[str] = None, log_event_url: Optional[str] = None,
                  allow_server_secret: bool = False, timeout: float = 10.0, gzip: bool = True,
-                 **queue_options: Any) -> None:
+                 environment: Optional[str] = None, private_traits: Any = (),
+                 auto_value_update_interval: Optional[float] = None, **queue_options: Any) -> None:
         super().__init__(**queue_options)
+        if environment is not None and (not isinstance(environment, str) or not environment):
+            raise ValueError("environment is a tier name such as 'staging' (or None)")
+        if isinstance(private_traits, str) or not all(isinstance(t, str) for t in private_traits):
+            raise TypeError("private_traits is a list of trait names")
+        if auto_value_update_interval is not None and not auto_value_update_interval >= MIN_AUTO_UPDATE_INTERVAL:
+            raise ValueError(f"auto_value_update_interval is at least {MIN_AUTO_UPDATE_INTERVAL:.0f} seconds (or None)")
+        self.environment = environment  # -> statsigEnvironment.tier of every user sent
+        self.private_traits = frozenset(private_traits)  # initialize's privateAttributes only, never an event
+        self.auto_value_update_interval = auto_value_update_interval
+        self.listeners = Listeners()
+        self._overrides: Optional[LocalOverrides] = None
+        self._session: Optional[Session] = None
         self.initialize_url, self.log_event_url = transport.endpoints(api_url, initialize_url, log_event_url)
         self.api_url = self.log_event_url.rsplit("/", 1)[0]  # where events go, less the endpoint
         self.allow_server_secret = allow_server_secret
@@ -53,7 +70,6 @@ class StatsigDestination(QueuedDestination):
             None if self._key_given else "no Statsig API key yet: waiting for the settings "
             "(settings['integrations']['Statsig']['apiKey'])")
         self.transport = StatsigTransport(self.initialize_url, self.log_event_url, timeout=timeout, use_gzip=gzip)
-        self.session_id = str(uuid.uuid4())
         self._traits: Dict[str, Any] = {}
         self._traits_version = 0
         self._user_cache: Tuple[Any, Any, Any] = (None, None, None)  # (key, user dict, its JSON): consecutive events share a user
@@ -125,24 +141,54 @@ class StatsigDestination(QueuedDestination):
         super().setup(analytics)
         self._traits = analytics.traits
         if not again:  # added again after remove(): the values store (and its thread) carries on
+            from .overrides import LocalOverrides
+            from .session import Session
+
+            self._overrides = LocalOverrides(analytics.storage_dir)
+            self._session = Session(analytics.storage_dir)
             if self._feature_store is not None:
                 self._feature_store.stop(0)
             self._values_setup(analytics)
+
+    @property
+    def session_id(self) -> str:
+        """Statsig's session: new after 30 minutes idle or 4 hours in all, kept across restarts."""
+        if self._session is None:
+            from .session import Session
+
+            self._session = Session(None)
+        return self._session.current()
+
+    def _event_user(self, user_id: Optional[str], anonymous_id: Optional[str], traits: Mapping[str, Any],
+                    context: Mapping[str, Any]) -> Dict[str, Any]:
+        """The user an event carries: no private trait; the environment's tier."""
+        if self.private_traits:
+            traits = {k: v for k, v in traits.items() if k not in self.private_traits}
+        user = build_user(user_id, anonymous_id, traits, context)
+        if self.environment is not None:
+            user["statsigEnvironment"] = {"tier": self.environment}
+        return user
 
     def track(self, event: Event) -> Event:
         key = (self._traits_version, *user_key(event))
         cached_key, user, user_json = self._user_cache
         if cached_key != key:
-            user = build_user(event.get("userId"), event.get("anonymousId"), self._traits, event.get("context") or {})
+            user = self._event_user(event.get("userId"), event.get("anonymousId"), self._traits,
+                                    event.get("context") or {})
             user_json = encode(user)
             self._user_cache = (key, user, user_json)
-        statsig_event = to_statsig_event(event, self._traits, user)
+        statsig_event = to_statsig_event(event, self._event_traits(), user)
         # The user's JSON is spliced in when the event kept the shared user (no statsigCustomIDs...).
         text = event_text(statsig_event, user_json if statsig_event["user"] is user else None)
         self.enqueue(statsig_event, text, event.get("messageId"))
         return event
 
     screen = page = track
+
+    def _event_traits(self) -> Dict[str, Any]:
+        if not self.private_traits:
+            return self._traits
+        return {k: v for k, v in self._traits.items() if k not in self.private_traits}
 
     def identify(self, event: Event) -> Event:
         traits = event.get("traits")
@@ -163,19 +209,37 @@ class StatsigDestination(QueuedDestination):
         """The Statsig user the next event will carry, less its context fields."""
         analytics = self.analytics
         if analytics is None:
-            return build_user(None, None, self._traits, {})
-        return build_user(analytics.user_id, analytics.anonymous_id, self._traits, {})
+            return self._event_user(None, None, self._traits, {})
+        return self._event_user(analytics.user_id, analytics.anonymous_id, self._traits, {})
 
     # --- sending --------------------------------------------------------------
     def send(self, texts: List[str]) -> SendResult:
         analytics = self.analytics
         metadata = encode(statsig_metadata(analytics.anonymous_id if analytics is not None else None, self.session_id))
         # (the delivery worker sends only while ready(): a key is known)
-        return self.transport.send_events(self._api_key, texts, metadata)  # type: ignore[arg-type]
+        result = self.transport.send_events(self._api_key, texts, metadata)  # type: ignore[arg-type]
+        if self._feature_store is not None:
+            self._feature_store.radio_up()
+        self._tell_listeners(texts, result)
+        return result
+
+    def _tell_listeners(self, texts: List[str], result: SendResult) -> None:
+        """logs_flushed with the events Statsig accepted, error with what a failed send got."""
+        from ..delivery import policy
+
+        if policy.delivered(result.status):
+            if self.listeners.wants("logs_flushed"):
+                self.listeners.emit("logs_flushed", events=[json.loads(text) for text in texts])
+        elif self.listeners.wants("error"):
+            why = f"HTTP {result.status}" if result.status is not None else "network error"
+            self.listeners.emit("error", tag="NetworkError", error=f"log_event failed: {why}: {result.reply[:200]}")
 
     def shutdown(self, timeout: float) -> bool:
         if self._feature_store is not None:
             self._feature_store.stop(min(timeout, 1.0))
+        if self._session is not None:
+            self._session.persist()
+        self.listeners.stop(min(timeout, 1.0))
         stopped = super().shutdown(timeout)
         if stopped:
             self.transport.close()
@@ -194,7 +258,9 @@ class StatsigDestination(QueuedDestination):
             identity_fn=lambda: (analytics.user_id, analytics.anonymous_id),
             allowed_fn=lambda: analytics.enabled,
             user_fn=self._values_user, metadata_fn=self._values_metadata,
-            log_exposure=self._log_exposure, storage_dir=analytics.storage_dir)
+            log_exposure=self._log_exposure, storage_dir=analytics.storage_dir,
+            overrides=self._overrides, listeners=self.listeners,
+            auto_update_interval=self.auto_value_update_interval)
 
     def _values_refresh(self) -> None:
         if self._feature_store is not None:
@@ -205,7 +271,19 @@ class StatsigDestination(QueuedDestination):
         identity and traits, with the context fields events carry."""
         analytics = self.analytics
         assert analytics is not None  # the store that calls this is made by setup()
-        return build_user(analytics.user_id, analytics.anonymous_id, analytics.traits, analytics.context.current())
+        return self._initialize_user(analytics.user_id, analytics.traits)
+
+    def _initialize_user(self, user_id: Optional[str], traits: Optional[Mapping[str, Any]]) -> Dict[str, Any]:
+        """The user initialize is asked for: as events carry it, and the private traits
+        in ``privateAttributes`` (targeting may use them; Statsig keeps them from events)."""
+        analytics = self.analytics
+        assert analytics is not None
+        traits = dict(traits or {})
+        user = self._event_user(user_id, analytics.anonymous_id, traits, analytics.context.current())
+        private = {k: traits[k] for k in self.private_traits if k in traits}
+        if private:
+            user["privateAttributes"] = private
+        return user
 
     def _values_metadata(self) -> Dict[str, Any]:
         assert self.analytics is not None  # the store that calls this is made by setup()
@@ -225,8 +303,8 @@ class StatsigDestination(QueuedDestination):
         analytics = self.analytics
         assert analytics is not None
         if payload.get("user") is None:
-            payload["user"] = build_user(event.get("userId"), event.get("anonymousId"), self._traits,
-                                         analytics.context.current())
+            payload["user"] = self._event_user(event.get("userId"), event.get("anonymousId"), self._traits,
+                                               analytics.context.current())
         if not self._consent_admits():
             self.skipped(payload, "blocked")
             return
@@ -249,40 +327,52 @@ class StatsigDestination(QueuedDestination):
                 return False
         return True
 
-    def _evaluate(self, kind: str, name: str) -> Evaluation:
+    def _evaluate(self, kind: str, name: str, log_exposure: bool = True) -> Evaluation:
         from .evaluation import Evaluation
 
         if self._feature_store is None:  # not added to an Analytics yet
-            return Evaluation(kind, name, False if kind == "gate" else {})
-        return self._feature_store.evaluate(kind, name)
+            return Evaluation("config" if kind == "experiment" else kind, name, False if kind == "gate" else {})
+        return self._feature_store.evaluate(kind, name, log_exposure)
 
-    def check_gate(self, name: str) -> bool:
+    def check_gate(self, name: str, log_exposure: bool = True) -> bool:
         """True when feature gate `name` passes for the current user (False until known).
-        Logs a statsig::gate_exposure the first time per user and value."""
-        passes: bool = self._evaluate("gate", name).value  # a gate's value is a bool (initialize_reply.py)
+        Logs a statsig::gate_exposure the first time per user and value (not with
+        log_exposure=False: log_gate_exposure(name) logs it when the app decides)."""
+        passes: bool = self._evaluate("gate", name, log_exposure).value  # a bool (initialize_reply.py)
         return passes
 
-    def get_feature_gate(self, name: str) -> Evaluation:
-        """The gate as an Evaluation (value, rule_id, evaluation_reason); logs the exposure."""
-        return self._evaluate("gate", name)
+    def get_feature_gate(self, name: str, log_exposure: bool = True) -> Evaluation:
+        """The gate as an Evaluation (value, rule_id, details); logs the exposure."""
+        return self._evaluate("gate", name, log_exposure)
 
-    def get_config(self, name: str) -> Evaluation:
-        """Dynamic config `name`: .get(key, default), .value, .rule_id, .evaluation_reason.
+    def get_config(self, name: str, log_exposure: bool = True) -> Evaluation:
+        """Dynamic config `name`: .get(key, default), .value, .rule_id, .details.
         Logs a statsig::config_exposure the first time per user and value."""
-        return self._evaluate("config", name)
+        return self._evaluate("config", name, log_exposure)
 
-    def get_experiment(self, name: str) -> Evaluation:
+    def get_experiment(self, name: str, log_exposure: bool = True) -> Evaluation:
         """Experiment `name` (a dynamic config with a group_name); logs its exposure."""
-        return self._evaluate("config", name)
+        return self._evaluate("experiment", name, log_exposure)
 
-    def get_layer(self, name: str) -> Evaluation:
+    def get_layer(self, name: str, log_exposure: bool = True) -> Evaluation:
         """Layer `name`; each parameter read with .get() logs a statsig::layer_exposure."""
-        return self._evaluate("layer", name)
+        return self._evaluate("layer", name, log_exposure)
 
-    def prefetch_values(self) -> None:
-        """Start fetching values now (non-blocking); apps that use gates call it at start."""
-        if self._feature_store is not None:
-            self._feature_store.start()
+    def prefetch_values(self, user_id: Optional[str] = None, traits: Optional[Mapping[str, Any]] = None) -> None:
+        """Start fetching values now (non-blocking); apps that use gates call it at start.
+        With `user_id` (and `traits`): for that user, before identify() switches to them,
+        so the switch answers at once (reason ``Prefetch``) instead of flickering."""
+        store, analytics = self._feature_store, self.analytics
+        if store is None or analytics is None:
+            return
+        store.start()
+        if user_id is not None:
+            if not isinstance(user_id, str) or not user_id:
+                raise ValueError("user_id must be a non-empty str")
+            from .feature_store import identity_key
+
+            store.prefetch(identity_key(user_id, analytics.anonymous_id),
+                           self._initialize_user(user_id, {**analytics.traits, **(traits or {})}))
 
     def wait_for_values(self, timeout: float = 5.0) -> bool:
         """Wait up to `timeout` s for the current user's fetch (never call it on a UI

@@ -12,15 +12,18 @@ class Evaluation:
     """One answer: a gate, a dynamic config, an experiment or a layer.
 
     ``value`` (bool for a gate, dict otherwise), ``rule_id``, ``group_name`` (experiments),
-    ``evaluation_reason`` (Uninitialized / Loading / NoValues / Cache / Network / NetworkNotModified),
-    ``recognized`` (False when the values did not hold this name), ``get(key, default)``.
+    ``evaluation_reason`` (Uninitialized / Loading / NoValues / Cache / Network / NetworkNotModified /
+    Bootstrap / Prefetch), ``recognized`` (False when the values did not hold this name),
+    ``details`` (reason, lcut, received_at, warnings: the JS client's EvaluationDetails),
+    ``get(key, default)``.
     A layer also carries what its exposures need: ``explicit_parameters``,
     ``allocated_experiment`` and ``undelegated_secondary_exposures``.
     """
 
     __slots__ = ("kind", "name", "value", "rule_id", "group_name", "evaluation_reason", "recognized",
                  "id_type", "secondary_exposures", "time", "explicit_parameters", "allocated_experiment",
-                 "undelegated_secondary_exposures", "received_at", "on_get")
+                 "undelegated_secondary_exposures", "received_at", "on_get", "warnings", "forced_reason",
+                 "bootstrap_metadata")
 
     def __init__(self, kind: str, name: str, value: Any, rule_id: str = "", group_name: Optional[str] = None,
                  evaluation_reason: str = "Uninitialized", recognized: bool = False, id_type: Optional[str] = None,
@@ -38,6 +41,9 @@ class Evaluation:
         self.undelegated_secondary_exposures: List[Dict[str, Any]] = list(undelegated_secondary_exposures)
         self.received_at = received_at  # when these values were received (ms), for exposures
         self.on_get = on_get  # called with (self, key) when get() reads a value: a layer logs its exposure
+        self.warnings: List[str] = []  # e.g. PartialUserMatch: bootstrap values made for another user
+        self.forced_reason: Optional[str] = None  # an override adapter's reason (LocalOverride:Recognized)
+        self.bootstrap_metadata: Optional[Dict[str, Any]] = None  # what exposures of bootstrap values carry
 
     def get(self, key: str, default: Any = None) -> Any:
         """``value[key]``; ``default`` when absent, null, or (with a non-None default)
@@ -51,8 +57,21 @@ class Evaluation:
 
     @property
     def reason(self) -> str:
-        """As exposures carry it: ``Network:Recognized``."""
-        return f"{self.evaluation_reason}:{'Recognized' if self.recognized else 'Unrecognized'}"
+        """As exposures carry it: ``Network:Recognized``; bootstrap values with a warning
+        name it first, as the JS client does (``BootstrapPartialUserMatch:Recognized``)."""
+        if self.forced_reason is not None:
+            return self.forced_reason
+        source = self.evaluation_reason
+        if source == "Bootstrap" and self.warnings:
+            source += self.warnings[0]
+        return f"{source}:{'Recognized' if self.recognized else 'Unrecognized'}"
+
+    @property
+    def details(self) -> Dict[str, Any]:
+        """The JS client's EvaluationDetails: reason, lcut (the values' time), received_at
+        (when they arrived, ms) and warnings."""
+        return {"reason": self.reason, "lcut": self.time, "received_at": self.received_at,
+                "warnings": list(self.warnings)}
 
     def __repr__(self) -> str:
         return (f"<Statsig {self.kind} {self.name!r} value={self.value!r} rule_id={self.rule_id!r} "

@@ -36,8 +36,10 @@ def layer_exposure(ev: Evaluation, parameter: str, user: Optional[Dict[str, Any]
     return _event(LAYER_EXPOSURE, metadata, ev, secondary, user, time_ms)
 
 
-def _event(name: str, metadata: Dict[str, str], ev: Evaluation, secondary: List[Dict[str, Any]],
+def _event(name: str, metadata: Dict[str, Any], ev: Evaluation, secondary: List[Dict[str, Any]],
            user: Optional[Dict[str, Any]], time_ms: int) -> Dict[str, Any]:
+    if ev.bootstrap_metadata:  # as the JS client: the reply's user, generator and lcut, as an object
+        metadata["bootstrapMetadata"] = dict(ev.bootstrap_metadata)
     metadata["reason"] = ev.reason
     if ev.time:
         metadata["lcut"] = str(ev.time)
@@ -50,11 +52,12 @@ def _event(name: str, metadata: Dict[str, str], ev: Evaluation, secondary: List[
 
 def dedupe_key(user_key: str, ev: Evaluation, parameter: Optional[str] = None) -> Hashable:
     """What makes two exposures the same one: the user, the name, the value (or the
-    layer parameter read) and the rule."""
+    layer parameter read), the rule and the reason (an override is a new exposure)."""
+    reason = (ev.forced_reason, ev.evaluation_reason, ev.recognized)  # what ev.reason is made of, unjoined
     if ev.kind == "layer":
-        return (user_key, "layer", ev.name, parameter, ev.rule_id)
-    value: Any = str(ev.value) if ev.kind == "gate" else json.dumps(ev.value, sort_keys=True)
-    return (user_key, ev.kind, ev.name, value, ev.rule_id)
+        return (user_key, "layer", ev.name, parameter, ev.rule_id, reason)
+    value: Any = str(ev.value) if ev.kind == "gate" else json.dumps(ev.value, sort_keys=True, default=str)
+    return (user_key, ev.kind, ev.name, value, ev.rule_id, reason)
 
 
 class Deduper:

@@ -9,7 +9,11 @@ Statsig's client SDKs keep them. The server evaluates everything for one user
   logged with the reason and ignored: the last good values stay.
 - ``evaluation_reason``: ``Uninitialized`` (nothing known yet), ``Loading`` (the user
   changed; the new user's values are not in yet), ``NoValues`` (the fetch failed and there
-  is no cache), ``Cache``, ``Network``, ``NetworkNotModified``.
+  is no cache), ``Cache``, ``Network``, ``NetworkNotModified``, ``Bootstrap`` (values the
+  app gave, statsig/seeds.py: no request for that user) and ``Prefetch`` (fetched before
+  the switch to that user).
+- The one evaluation point is ``evaluate()``: the values of the current user, then the
+  override adapter (statsig/overrides.py), then the exposure and the listeners' event.
 - Exposures (statsig/exposures.py) are made on the first check of a name per user, value
   and rule (again after ``dedupe_seconds``) and handed to ``log_exposure`` right there, on
   the checking thread: the destination journals them, in call order. A failed fetch is
@@ -26,18 +30,27 @@ from ..delivery import policy
 from . import exposures
 from .evaluation import from_spec
 from .initialize_reply import MalformedReply, lookup, parse_reply
+from .listeners import EVALUATION_EVENTS, EVALUATION_FIELDS
+from .overrides import REASON as OVERRIDE_REASON
+from .refresh import RefreshPolicy
+from .seeds import Seeds, fetch_seed
 from .values_cache import ValuesCache
 
 TYPE_CHECKING = False  # mypy reads the block below; at run time typing (milliseconds) stays unloaded
 if TYPE_CHECKING:
-    from typing import Any, Callable, Dict, Optional, Tuple
+    from typing import Any, Callable, Dict, List, Optional, Tuple
+
+    from .seeds import Seed
 
     from .evaluation import Evaluation
+    from .listeners import Listeners
+    from .overrides import LocalOverrides
     from .transport import StatsigTransport
 
     #: An exposure event waiting for the store's thread, and the identity key it was made for.
 
 log = logging.getLogger("segment_statsig")
+
 
 
 def identity_key(user_id: Optional[str], anonymous_id: Optional[str]) -> str:
@@ -54,7 +67,8 @@ class FeatureStore:
                  user_fn: Callable[[], Dict[str, Any]], metadata_fn: Callable[[], Dict[str, Any]],
                  log_exposure: Callable[[Dict[str, Any]], None], storage_dir: Optional[str] = None,
                  retries: int = 3, retry_base: float = 1.0, retry_max: float = 30.0, dedupe_seconds: float = 600.0,
-                 allowed_fn: Callable[[], bool] = lambda: True) -> None:
+                 allowed_fn: Callable[[], bool] = lambda: True, overrides: Optional[LocalOverrides] = None,
+                 listeners: Optional[Listeners] = None, auto_update_interval: Optional[float] = None) -> None:
         self.transport = transport            # statsig/transport.py: initialize() posts the request
         self.key_fn = key_fn                  # () -> client key or None (not known yet)
         self.identity_fn = identity_fn        # () -> (user_id, anonymous_id): cheap, any thread
@@ -70,6 +84,7 @@ class FeatureStore:
         self.retry_max = retry_max
         self._cond = threading.Condition()
         self._key: Optional[str] = None  # identity key of the current user
+        self._user_id: Optional[str] = None  # and its user ID
         self._gen = 0             # bumped by every user switch or refresh
         self._settled_gen = -1    # the last gen whose first fetch attempt finished
         self._want_fetch = False
@@ -84,6 +99,13 @@ class FeatureStore:
         self._stopping = False
         self._thread: Optional[threading.Thread] = None
         self.last_error: Optional[str] = None
+        self.overrides = overrides            # the override adapter, asked at every evaluation
+        self.listeners = listeners            # values_updated and *_evaluation go there
+        self.seeds = Seeds()                  # bootstrapped and prefetched values, by identity key
+        self._warnings: List[str] = []        # of the values in use (a bootstrap for another user)
+        self._bootstrap_metadata: Optional[Dict[str, Any]] = None
+        self.refresh_policy = RefreshPolicy(auto_update_interval)  # statsig/refresh.py
+        self._prefetch: List[Tuple[str, Dict[str, Any]]] = []  # (identity key, user) for the store's thread
 
     # --- caller's side ------------------------------------------------------------
     def start(self) -> None:
@@ -99,17 +121,20 @@ class FeatureStore:
         with self._cond:
             self._cond.notify_all()
 
-    def refresh(self) -> None:
-        """Fetch again for the current user, whatever was fetched before."""
+    def refresh(self, explicit: bool = False) -> None:
+        """Fetch again for the current user (bootstrap values are not fetched again unless
+        `explicit`: refresh_values())."""
         if self._thread is None:
             return
         with self._cond:
-            self._follow(force=True)
+            # a fetch not yet started reads the user when it starts: no second one needed
+            self._follow(force=not self._want_fetch and (explicit or self._source != "Bootstrap"))
 
     def user_changed(self) -> None:
         """The user may have changed (identify, reset): fetch for the current one, unless a
         fetch already asked for this very user (a check made between the call and the
-        timeline's turn follows the new identity at once): one initialize per change."""
+        timeline's turn follows the new identity at once), or the app bootstrapped their
+        values: one initialize per change."""
         if self._thread is None:
             return
         try:
@@ -120,19 +145,28 @@ class FeatureStore:
             # A fetch not yet started, or started but not past reading its user, reads the
             # user of now; one that read this very user and did not fail has it too.
             reading = self._want_fetch or (self._settled_gen < self._gen and self._user_for is None)
-            same = (user is not None and self._user_for == identity_key(*self.identity_fn())
+            current = identity_key(*self.identity_fn())
+            same = (user is not None and self._user_for == current
                     and self._user == user and self.last_error is None)
-            self._follow(force=not (reading or same))
+            seeded = self._key == current and self._source == "Bootstrap"
+            self._follow(force=not (reading or same or seeded))
 
     def _follow(self, force: bool = False) -> str:
         """With the lock held: switch to the current identity; fetch when it changed or `force`."""
-        key = identity_key(*self.identity_fn())
+        identity = self.identity_fn()
+        self._user_id = identity[0]  # whose overrides apply
+        key = identity_key(*identity)
         if key != self._key:
             # a user change: until the new user's values come, checks answer the default
             # with the reason Loading, as Statsig's JS client does during updateUserAsync
             self._source = "Uninitialized" if self._key is None else "Loading"
             self._key = key
+            self._dedupe = exposures.Deduper(self._dedupe.seconds)  # as the JS client: a new user, a new log
             force = True
+            seeded = self.seeds.get(key)
+            if seeded is not None:  # bootstrapped or prefetched: answer at once, no waiting
+                self._use_seed(key, seeded)
+                force = seeded.source != "Bootstrap"  # bootstrap values need no request
         if force or self._owed:
             if not self.allowed_fn():  # opted out: fetch once the user is back in
                 self._owed = True
@@ -144,9 +178,27 @@ class FeatureStore:
         return key
 
     def evaluate(self, kind: str, name: str, expose: bool = True) -> Evaluation:
-        """An Evaluation of gate / config / layer `name` for the current user."""
+        """An Evaluation of gate / config / experiment / layer `name` for the current user:
+        the values, then an override, then its exposure (unless not `expose`) and the
+        listeners' ``<kind>_evaluation`` event."""
         if not isinstance(name, str) or not name:
             raise ValueError(f"a {kind} name must be a non-empty str")
+        try:
+            ev, key, user = self.read(kind, name)
+        except Exception:  # values the reply's checks (initialize_reply.py) did not foresee: the default, never an error
+            log.exception("Statsig values: %s %r could not be read; answering the default", kind, name)
+            return from_spec("config" if kind == "experiment" else kind, name, None, self._source, None)
+        if ev.kind == "layer":
+            if expose:
+                ev.on_get = lambda layer, parameter: self._expose(layer, key, user, parameter)
+        elif expose:
+            self._expose(ev, key, user)
+        if self.listeners is not None and self.listeners.subscribed:  # (a check without listeners pays nothing)
+            self.listeners.emit(EVALUATION_EVENTS[kind], **{EVALUATION_FIELDS[kind]: ev})
+        return ev
+
+    def read(self, kind: str, name: str) -> Tuple[Evaluation, str, Optional[Dict[str, Any]]]:
+        """(the Evaluation, the identity key, the user the values are for): no exposure."""
         self.start()
         with self._cond:
             key = self._follow()
@@ -154,21 +206,69 @@ class FeatureStore:
             source = self._source
             user = self._user if self._user_for == key else None
             received_at = self._received_at if values is not None else None
-        try:
-            ev = from_spec(kind, name, lookup(values, kind, name), source, values.get("time") if values else None,
-                           received_at)
-            if kind == "layer":
-                ev.on_get = lambda layer, parameter: self._expose(layer, key, user, parameter)
-            elif expose:
-                self._expose(ev, key, user)
-            return ev
-        except Exception:  # values the reply's checks (initialize_reply.py) did not foresee: the default, never an error
-            log.exception("Statsig values: %s %r could not be read; answering the default", kind, name)
-            return from_spec(kind, name, None, source, None)
+            warnings, metadata, user_id = self._warnings, self._bootstrap_metadata, self._user_id
+        base = "config" if kind == "experiment" else kind
+        ev = from_spec(base, name, lookup(values, base, name), source, values.get("time") if values else None,
+                       received_at)
+        if warnings and values is not None:
+            ev.warnings = list(warnings)
+        if source == "Bootstrap" and values is not None:
+            ev.bootstrap_metadata = metadata
+        if self.overrides is not None and self.overrides.any:
+            overridden = self.overrides.find(kind, name, user_id)
+            if overridden is not None:
+                ev.value, ev.forced_reason = overridden, OVERRIDE_REASON
+        return ev, key, user
+
+    def expose(self, ev: Evaluation, parameter: Optional[str] = None) -> None:
+        """Log `ev`'s exposure now (a manual exposure), deduplicated like any other."""
+        with self._cond:
+            key = self._key or ""
+            user = self._user if self._user_for == key else None
+        self._expose(ev, key, user, parameter)
+
+    def current_values(self) -> Optional[Dict[str, Any]]:
+        """The reply in use for the current user (for a QA view), or None."""
+        self.start()
+        with self._cond:
+            key = self._follow()
+            return self._values if self._values_key == key else None
+
+    def bootstrap(self, key: str, reply: Dict[str, Any], warnings: List[str]) -> None:
+        """Values the app got from its own server for identity `key`: used at once when
+        that is the current user, else at the switch to them; no request for that user."""
+        seed = self.seeds.put(key, "Bootstrap", reply, int(time.time() * 1000), warnings)
+        with self._cond:
+            if self._key == key:
+                self._use_seed(key, seed)
+            self._cond.notify_all()
+
+    def prefetch(self, key: str, user: Dict[str, Any]) -> None:
+        """Fetch values for another user (`key`, `user`) on the store's thread, so the
+        switch to them answers at once."""
+        self.start()
+        with self._cond:
+            self._prefetch.append((key, user))
+            self._cond.notify_all()
+
+    def _use_seed(self, key: str, seed: Seed) -> None:
+        """With the lock held: the seed's values are the current user's now."""
+        self._values, self._values_key, self._received_at = seed.reply, key, seed.received_at
+        self._source, self._warnings = seed.source, list(seed.warnings)
+        self._bootstrap_metadata = seed.bootstrap_metadata
+        self._settled_gen = max(self._settled_gen, self._gen)
+        self._cond.notify_all()
+        self._values_updated(seed.source)
+
+    def _values_updated(self, source: str) -> None:
+        if self.listeners is not None:
+            self.listeners.emit("values_updated", status="Ready", reason=source)
 
     @property
     def source(self) -> str:
         with self._cond:
+            if self._thread is not None:
+                self._follow()  # the current user's, even before a check switched to them
             return self._source
 
     def wait_for_values(self, timeout: Optional[float]) -> bool:
@@ -197,6 +297,8 @@ class FeatureStore:
             if not self._dedupe.first_time(exposures.dedupe_key(key, ev, parameter), time.monotonic()):
                 return
         now = int(time.time() * 1000)
+        if user is not None and "privateAttributes" in user:  # targeting only: never in an event
+            user = {k: v for k, v in user.items() if k != "privateAttributes"}
         if ev.kind == "layer":  # (a layer's exposure is always of a parameter read: get())
             event = exposures.layer_exposure(ev, parameter, user, now)  # type: ignore[arg-type]
         else:
@@ -208,21 +310,38 @@ class FeatureStore:
 
     # --- the store's thread ---------------------------------------------------------
     def _run(self) -> None:
+        last_fetch = time.monotonic()
         while True:
             with self._cond:
-                self._cond.wait_for(lambda: self._stopping or self._want_fetch)
+                due = self.refresh_policy.seconds_left
+                self._cond.wait_for(lambda: self._stopping or self._want_fetch or bool(self._prefetch)
+                                    or due(last_fetch) == 0.0, due(last_fetch))
+                if due(last_fetch) == 0.0 and self._key is not None:
+                    self._gen += 1  # a periodic refresh: as Android's enableAutoValueUpdate
+                    self._want_fetch = True
                 fetch, self._want_fetch = self._want_fetch, False
+                prefetch, self._prefetch = self._prefetch, []
                 key, gen, stopping = self._key, self._gen, self._stopping
                 if fetch:  # its user is read in _fetch: until then refresh() knows it will be current
                     self._user_for = None
             if stopping:
                 return
+            for other_key, other_user in prefetch:
+                fetch_seed(self, other_key, other_user)
             if fetch:
+                last_fetch = time.monotonic()
                 try:  # (key is set: _follow() sets it before it asks for a fetch)
                     self._fetch(key, gen)  # type: ignore[arg-type]
                 except Exception as error:  # never let the thread die
                     log.exception("Statsig values: fetch failed unexpectedly")
                     self._settle(gen, f"unexpected error: {error}")
+
+    def radio_up(self) -> None:
+        """The destination just made a request: a periodic refresh now due goes out with it."""
+        with self._cond:
+            self.refresh_policy.radio_at = time.monotonic()
+            if self.refresh_policy.interval is not None:
+                self._cond.notify_all()
 
     def _settle(self, gen: int, error: Optional[str] = None) -> None:
         with self._cond:
@@ -265,6 +384,8 @@ class FeatureStore:
             if attempt == 0 or last:
                 log.warning("Statsig values: initialize failed (%s); %s", why,
                             "keeping the last values" if last else "retrying")
+                if self.listeners is not None:
+                    self.listeners.emit("error", tag="NetworkError", error=f"initialize failed: {why}")
                 self._settle(gen, f"initialize failed: {why}")
             delay = policy.backoff_delay(attempt + 1, self.retry_base, self.retry_max)
             floor = policy.retry_after_floor(result.retry_after)
@@ -306,6 +427,9 @@ class FeatureStore:
                 self._values, self._values_key = reply, key
                 self._received_at = received_at
                 self._source = "Network"
+                self._warnings, self._bootstrap_metadata = [], None
                 self.last_error = None
         self.cache.write(key, reply, received_at)
         self._settle(gen)
+        self._values_updated("Network")
+

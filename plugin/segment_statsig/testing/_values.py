@@ -70,6 +70,7 @@ class Values:
         self._gates: Dict[str, Spec] = {}
         self._configs: Dict[str, Spec] = {}
         self._layers: Dict[str, Spec] = {}
+        self._param_stores: Dict[str, Dict[str, Any]] = {}
 
     def set_gate(self, name: str, spec: Spec) -> None:
         with self._lock:
@@ -83,9 +84,13 @@ class Values:
         with self._lock:
             self._layers[name] = spec
 
+    def set_param_store(self, name: str, parameters: Dict[str, Any]) -> None:
+        with self._lock:
+            self._param_stores[name] = dict(parameters)
+
     def remove(self, name: str) -> None:
         with self._lock:
-            for table in (self._gates, self._configs, self._layers):
+            for table in (self._gates, self._configs, self._layers, self._param_stores):
                 table.pop(name, None)
 
     def reply(self, user: User, hash_used: str = "djb2", *, time: int, sdk_key: Optional[str] = None,
@@ -96,13 +101,14 @@ class Values:
             hash_used = "djb2"
         with self._lock:
             gates, configs, layers = dict(self._gates), dict(self._configs), dict(self._layers)
+            stores = {n: dict(p) for n, p in self._param_stores.items()}
         found = user.get("customIDs")
         custom_ids: Dict[str, Any] = found if isinstance(found, dict) else {}
         reply: Dict[str, Any] = {
             "feature_gates": {hash_name(n, hash_used): _gate(n, s, user, hash_used) for n, s in gates.items()},
             "dynamic_configs": {hash_name(n, hash_used): _config(n, s, user, hash_used) for n, s in configs.items()},
             "layer_configs": {hash_name(n, hash_used): _layer(n, s, user, hash_used) for n, s in layers.items()},
-            "param_stores": {},
+            "param_stores": {hash_name(n, hash_used): p for n, p in stores.items()},
             "sdkParams": {},
             "has_updates": True,
             "time": time,

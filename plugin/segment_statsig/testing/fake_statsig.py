@@ -289,8 +289,16 @@ class FakeStatsig(FakeServer):
             secondary_exposures=list(secondary_exposures or []),
             undelegated_secondary_exposures=list(undelegated_secondary_exposures or [])))
 
+    def set_param_store(self, name: str, parameters: Dict[str, Any]) -> None:
+        """Serve parameter store ``name``: ``parameters`` maps each parameter to its
+        reference as Statsig's console writes it, e.g. ``{"ref_type": "gate", "param_type":
+        "string", "gate_name": "g", "pass_value": "a", "fail_value": "b"}`` (also
+        ``static`` with ``value``; ``dynamic_config`` / ``experiment`` / ``layer`` with
+        ``config_name`` / ``experiment_name`` / ``layer_name`` and ``param_name``)."""
+        self._values.set_param_store(name, parameters)
+
     def remove(self, name: str) -> None:
-        """Stop serving gate, config or layer ``name``."""
+        """Stop serving gate, config, layer or parameter store ``name``."""
         self._values.remove(name)
 
     def answer_next_initialize(self, body: Any, status: int = 200, times: int = 1) -> None:
