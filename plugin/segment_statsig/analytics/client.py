@@ -13,9 +13,6 @@ from . import arguments, jsonsafe
 from .context import ContextPlugin
 from .conveniences import Conveniences
 from .enrichment import checked as checked_enrichment
-from .flush_policies import FlushPolicies, default_policies
-from .lifecycle import Lifecycle, tracked_events
-from .user_info import UserInfo, UserInfoSubscriptions
 from .events import OWN, RECORD_LINE, RESET, message_bits, message_id, parse_timestamp
 from .identity import Identity
 from ..storage.closed_journal import ClosedJournal
@@ -69,23 +66,11 @@ class Analytics(Conveniences):
         if settings is not None and not isinstance(settings, dict):
             raise TypeError("settings must be a dict like {'integrations': {'Statsig': {'apiKey': ...}}}")
         self.write_key = write_key
-        # The flush policies decide when a batch is due (analytics/flush_policies.py);
-        # flush_at / flush_interval are the shorthand for the default ones.
-        self.flush_policies = FlushPolicies(default_policies(flush_at, float(flush_interval))
-                                            if flush_policies is None else flush_policies)
-        # With no count policy, calls still wake the worker by the burst batch (1,000).
-        self.flush_at = self.flush_policies.flush_at or 1000
-        self.flush_interval = self.flush_policies.flush_interval or float(flush_interval)
-        self.settings_max_age = settings_max_age
-        if anonymous_id_generator is not None and not callable(anonymous_id_generator):
-            raise TypeError("anonymous_id_generator must be callable: fn() -> str")
-        if error_handler is not None and not callable(error_handler):
-            raise TypeError("error_handler must be callable: fn(error)")
+        self._app_options(flush_at, float(flush_interval), flush_policies, track_lifecycle_events,
+                          settings_max_age, anonymous_id_generator, error_handler)
         # Settings carry the Statsig key and the cloud leg carries events: same rule as Statsig's URLs.
         self.cdn_url = check_url(cdn_url, "cdn_url")
         self.api_url = check_url(api_url, "api_url (Segment)")
-        self.track_lifecycle_events = bool(tracked_events(track_lifecycle_events))
-        self.lifecycle = Lifecycle(self, tracked_events(track_lifecycle_events))
         self.app_info = dict(app_info or {})
         self.settings_timeout = settings_timeout
         if storage_dir is None:
@@ -95,8 +80,7 @@ class Analytics(Conveniences):
         self._lock = FolderLock(self.storage_dir) if self.storage_dir is not None else None
         self.journal = None  # type: ignore[assignment]  # _set_up opens it; None only while that fails
         try:
-            self._set_up(write_key, settings, context, cdn_url, api_url, settings_timeout, self.track_lifecycle_events,
-                         anonymous_id_generator, error_handler)
+            self._set_up(write_key, settings, context, cdn_url, api_url, settings_timeout, self.track_lifecycle_events)
         except BaseException:  # a bad argument found late: the folder is free for the next try
             if self.journal is not None:
                 self.journal.close()
@@ -105,19 +89,10 @@ class Analytics(Conveniences):
             raise
 
     def _set_up(self, write_key: Optional[str], settings: Optional[Settings], context: Optional[Mapping[str, Any]],
-                cdn_url: str, api_url: str, settings_timeout: float, track_lifecycle_events: bool,
-                anonymous_id_generator: Optional[Callable[[], str]] = None,
-                error_handler: Optional[Callable[[AnalyticsError], None]] = None) -> None:
+                cdn_url: str, api_url: str, settings_timeout: float, track_lifecycle_events: bool) -> None:
         self._call_lock = threading.Lock()   # orders records and identity changes; never held by I/O threads
-        self.identity = Identity(self.storage_dir, anonymous_id_generator)
-        self.user_info = UserInfoSubscriptions()
-        self.call_enrichments: Dict[str, Callable[[Event], Optional[Event]]] = {}  # by message id
-        self._error_forwarder: Optional[logging.Handler] = None
-        if error_handler is not None:
-            from .errors import ErrorForwarder
-
-            self._error_forwarder = ErrorForwarder(self, error_handler)
-            log.addHandler(self._error_forwarder)
+        self.identity = Identity(self.storage_dir, self.anonymous_id_generator)
+        self._listen_for_errors()
         self.journal = Journal(self.storage_dir)
         self.timeline = Timeline()
         self.timeline.failed = self._destination_failed
@@ -157,10 +132,6 @@ class Analytics(Conveniences):
         if self.journal.pending:  # an earlier run's lines: delivered even if the app makes no call
             self.worker.start_later()
         self.flush_policies.schedule(self)
-
-    @property
-    def settings_thread(self) -> Optional[threading.Thread]:
-        return self.settings_loader.thread if self.settings_loader is not None else None
 
     def __repr__(self) -> str:
         return f"<Analytics storage_dir={self.storage_dir!r} write_key={'set' if self.write_key else None}>"
@@ -367,10 +338,6 @@ class Analytics(Conveniences):
             worker.start()
         worker.nudge()
 
-    def _user_info(self) -> UserInfo:
-        identity = self.identity
-        return UserInfo(identity.anonymous_id, identity.user_id, dict(identity.traits))
-
     # --- lifecycle (the events: analytics/lifecycle.py) -----------------------
     def on_start(self) -> None:
         """Application Installed / Updated (by the stored version), then Opened. Once
@@ -437,7 +404,6 @@ class Analytics(Conveniences):
         self.journal = ClosedJournal(self.storage_dir)
         if self._lock is not None:
             self._lock.release()
-        if self._error_forwarder is not None:
-            log.removeHandler(self._error_forwarder)
+        self._stop_listening_for_errors()
         self._shutdown_result = bool(delivered)
         return self._shutdown_result
