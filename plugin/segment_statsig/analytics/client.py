@@ -314,7 +314,8 @@ class Analytics(Conveniences):
                 integrations: Optional[Mapping[str, Any]], timestamp: Optional[Timestamp],
                 change: Optional[Callable[[], None]] = None, enrichment: Enrichment = None) -> None:
         """The caller's-thread path: stamp, encode, one journal write, wake the worker."""
-        checked_enrichment(enrichment)
+        if enrichment is not None:
+            checked_enrichment(enrichment)
         if not self._enabled:  # opted out: nothing is written, nothing changes
             return
         unix_time = time.time() if timestamp is None else parse_timestamp(timestamp)
