@@ -14,6 +14,7 @@ import os
 from segment_statsig import Analytics, ConsentManager, StatsigDestination
 
 from .eventlog import EventLog, EventObserver
+from .policies import demo_policies
 from .privacy import STATSIG, ConsentChoices, demo_settings
 from .recorder import RecordingAnalytics
 
@@ -119,8 +120,12 @@ class Backend:
         stores = {mode: os.path.join(data_dir, folder) for mode, folder in STORES.items()}
         self.returning = any(os.path.isdir(path) for path in stores.values())  # the app ran here before
         store = stores[self.mode]
-        core = Analytics(storage_dir=store, settings=self.settings,
-                         track_lifecycle_events=True, app_info=APP_INFO, **timing)
+        # When batches go: the shorthand's policies (count, frequency, background) and the
+        # app's own (policies.py), switched on the Settings screen.
+        self.flush_policies = demo_policies(timing["flush_at"], timing["flush_interval"])
+        self.orders_policy = self.flush_policies[-1]
+        core = Analytics(storage_dir=store, settings=self.settings, track_lifecycle_events=True,
+                         app_info=APP_INFO, flush_policies=self.flush_policies)
         # Consent first: it holds events until start() and stamps each one, so the log's
         # observer (after it) sees the stamp; then the destination, which gets its blocker.
         self.choices = ConsentChoices(data_dir)
@@ -136,6 +141,10 @@ class Backend:
         self.analytics.keep("consent_start")
 
     known_flags = KNOWN_FLAGS
+
+    def set_orders_at_once(self, on):
+        """The app's own flush policy (policies.py), on or off: read by the timeline worker."""
+        self.orders_policy.enabled = bool(on)
 
     # --- gates and experiments: memory reads, never the network ------------------------
     def prefetch_values(self):

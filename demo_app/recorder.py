@@ -39,6 +39,10 @@ class RecordingAnalytics:
         self._analytics.identify(user_id, traits, **common)
         self.keep("identify", userId=user_id, traits=traits)
 
+    def open_url(self, url, referrer=None, properties=None):
+        self._analytics.open_url(url, referrer, properties)
+        self.keep("open_url", url=url, referrer=referrer, properties=properties)
+
     def reset(self):
         self._analytics.reset()
         self.keep("reset")

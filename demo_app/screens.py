@@ -15,6 +15,7 @@ from kivy.uix.screenmanager import Screen
 from . import catalog, theme
 from .flags import FlagsScreen
 from .backend import EXPERIMENT, GATE, save_key
+from .policies import DEEP_LINK, DEEP_LINK_REFERRER, describe
 from .privacy import DEBUG_EVENT, RULE_TEXT
 from .widgets import ConsentRow
 
@@ -223,6 +224,11 @@ class EventDetailScreen(Screen):
 
 class SettingsScreen(Screen):
     note = StringProperty("")
+    policies_text = StringProperty("")
+    deep_link = StringProperty(DEEP_LINK)
+
+    def on_kv_post(self, _base):
+        self.policies_text = describe(_app().backend.flush_policies)
 
     def save_key(self, key):
         app = _app()
@@ -241,7 +247,22 @@ class SettingsScreen(Screen):
 
     def foreground(self):
         _app().simulate_resume()
-        _app().tell('Sent track("Application Foregrounded"), as the app coming back does (on_resume).')
+        _app().tell('Sent track("Application Opened", {"from_background": true}), as the app coming back '
+                    'does (on_resume).')
+
+    def open_deep_link(self):
+        """What Android's intent for a link does (segment_statsig.kivy.track_deep_links)."""
+        app = _app()
+        app.analytics.open_url(DEEP_LINK, referrer=DEEP_LINK_REFERRER)
+        app.tell('Sent track("Deep Link Opened", {"url": ..., "referrer": "com.example.mail", '
+                 '"utm_source": "newsletter", "utm_campaign": "spring"}).')
+
+    def set_orders_at_once(self, on):
+        backend = _app().backend
+        backend.set_orders_at_once(on)
+        self.policies_text = describe(backend.flush_policies)
+        _app().tell("Orders are sent at once now (SendOrdersAtOnce)." if on
+                    else "Orders wait for their batch again.")
 
 
 class PrivacyScreen(Screen):

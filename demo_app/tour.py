@@ -148,9 +148,18 @@ class Tour(FlagsWalk, PrivacyWalk, Driver):
 
         yield from self.go("settings", "settings")
         settings = self.screen("settings")
+        self.note("flush_policies", settings.ids.policies_text.text)
+        # The app's own flush policy, switched on (no order follows in the tour) and off again.
+        orders = settings.ids.orders_switch
+        yield from self.tap(orders, lambda: orders.active, "the SendOrdersAtOnce switch on")
+        self.note("flush_policies_on", {"text": settings.ids.policies_text.text, "message": self.message(),
+                                        "policy_on": self.app.backend.orders_policy.enabled})
+        yield 3
+        self.shot("08_settings_flush_policies")
+        yield from self.tap(orders, lambda: not orders.active, "the SendOrdersAtOnce switch off")
         settings.ids.scroller.scroll_y = 0  # to the end: the lifecycle buttons and this device's anonymousId
         yield 2
-        # on_pause: Application Backgrounded and a flush; on_resume: Application Foregrounded.
+        # on_pause: Application Backgrounded and a flush; on_resume: Application Opened (from_background true).
         yield from self.press_call(settings.ids.background_button, "on_pause")
         self.note("background_message", self.message())
         app.flush_now()
@@ -159,6 +168,8 @@ class Tour(FlagsWalk, PrivacyWalk, Driver):
         self.shot("08_settings")
         yield from self.press_call(settings.ids.foreground_button, "on_resume")
         self.note("foreground_message", self.message())
+        yield from self.press_call(settings.ids.deep_link_button, "the deep link")
+        self.note("deep_link_message", self.message())
 
         yield 2  # the log's refresh runs on the next frame
         self.note("badge_before_the_log", {"badge": self.badge(), "rows": len(app.backend.event_log.rows())})
@@ -172,7 +183,8 @@ class Tour(FlagsWalk, PrivacyWalk, Driver):
         self.shot("09_event_log")
 
         # A row opens to the whole event; the back button returns to the log.
-        row = next(r for r in self.log_rows() if r.call_text.startswith("track  Application Foregrounded"))
+        # (the newest first: the return's Opened, not the launch's)
+        row = next(r for r in self.log_rows() if r.call_text.startswith("track  Application Opened"))
         yield from self.tap(row, lambda: app.screens.current == "event", "the event's detail", scroll=False)
         yield 3
         detail = self.screen("event")
@@ -276,7 +288,8 @@ class Tour(FlagsWalk, PrivacyWalk, Driver):
         case = {
             "name": "demo_app_tour",
             "description": "The demo app's scripted tour (python -m demo_app --tour): screens tracked by "
-                           "segment_statsig.kivy, the seed's calls from real button presses, app lifecycle, "
+                           "segment_statsig.kivy, the seed's calls from real button presses, app lifecycle "
+                           "(Opened from the background), a deep link, "
                            "the checkout's gate and experiment checks (exposures) before and after identify, "
                            "a batch refused while the stand-in was offline, then delivered, and the Privacy "
                            "screen: consent off (an event blocked) and on, an event dropped by a destination "

@@ -292,8 +292,9 @@ def test_lifecycle_installed_updated_opened_background_foreground(tmp_path):
     first.on_foreground()
     run(first)
     assert [e["event"] for e in capture.events] == [
-        "Application Installed", "Application Opened", "Application Backgrounded", "Application Foregrounded"]
+        "Application Installed", "Application Opened", "Application Backgrounded", "Application Opened"]
     assert capture.events[1]["properties"]["from_background"] is False
+    assert capture.events[3]["properties"] == {"from_background": True, "version": "1.0", "build": "1"}
     first.shutdown(1)
     second = Analytics(storage_dir=store, track_lifecycle_events=True, app_info={"version": "1.1", "build": "2"})
     capture = second.add(Capture())

@@ -13,7 +13,8 @@ from segment_statsig.testing.runner import compare, load_case, run_case
 from .app_runs import app_env, assert_looks_like_a_screen, pixel, run
 
 PHONE_SHOTS = ["01_home", "02_catalog", "03_product", "04_checkout", "05_profile", "06_profile_audience",
-               "07_checkout_signed_in", "08_settings", "09_event_log", "10_event_detail", "11_event_log_offline",
+               "07_checkout_signed_in", "08_settings_flush_policies", "08_settings", "09_event_log", "10_event_detail",
+               "11_event_log_offline",
                "12_event_log_online", "13_event_log_exposures", "14_privacy", "15_privacy_consent_off",
                "16_event_log_blocked_filtered", "17_privacy_opted_out", "18_privacy_erased", "19_event_log_erased",
                "20_flags", "21_flags_override"]
@@ -55,8 +56,13 @@ def test_tour_statsig_received_the_seed_calls_from_real_taps(tour):
     for expected in ("segment_screen:Catalog", "segment_screen:Product", "segment_track:Product Added",
                      "segment_screen:Checkout", "segment_track:Order Completed", "segment_screen:Profile",
                      "segment_screen:Settings", "segment_track:Application Backgrounded",
-                     "segment_track:Application Foregrounded", "segment_screen:Event Log"):
+                     "segment_track:Application Opened", "segment_track:Deep Link Opened", "segment_screen:Event Log"):
         assert expected in names
+    opened = [e["metadata"]["from_background"] for e in events if e["eventName"] == "segment_track:Application Opened"]
+    assert opened == ["false", "true"]  # the launch, the return from the background
+    link = next(e for e in events if e["eventName"] == "segment_track:Deep Link Opened")
+    assert link["metadata"] == {"url": "demoshop://product/sku-1002?utm_source=newsletter&utm_campaign=spring",
+                                "referrer": "com.example.mail", "utm_source": "newsletter", "utm_campaign": "spring"}
     order = next(e for e in events if e["eventName"] == "segment_track:Order Completed")
     assert order["value"] == 89.0
     assert order["metadata"]["currency"] == "USD" and order["metadata"]["order_id"] == "order-1001"
@@ -256,7 +262,16 @@ def test_tour_every_tap_says_what_it_sent(tour):
                                          "No Statsig event: later events carry userID user-42.")
     assert state["audience_message"].startswith('Sent identify(traits={"order_completed_last_30days": true})')
     assert state["background_message"].startswith('Sent track("Application Backgrounded") and flushed the queue')
-    assert state["foreground_message"].startswith('Sent track("Application Foregrounded")')
+    assert state["foreground_message"].startswith('Sent track("Application Opened", {"from_background": true})')
+    assert state["deep_link_message"].startswith('Sent track("Deep Link Opened"')
+    # the Settings screen lists the flush policies, the app's own custom one last
+    assert state["flush_policies"].splitlines() == [
+        "CountFlushPolicy(10000): when 10000 events wait", "FrequencyFlushPolicy(3600): every 3600 s while events wait",
+        "BackgroundFlushPolicy(): when the app goes to the background",
+        "SendOrdersAtOnce() (this app's own): each order at once, off"]
+    switched = state["flush_policies_on"]
+    assert switched["policy_on"] is True and switched["message"] == "Orders are sent at once now (SendOrdersAtOnce)."
+    assert switched["text"].splitlines()[-1] == "SendOrdersAtOnce() (this app's own): each order at once, on"
 
 
 def test_tour_checkout_keeps_shopping_in_view_and_explains_value(tour):
@@ -276,14 +291,15 @@ def test_tour_an_event_log_row_opens_to_the_whole_event(tour):
     its user and its delivery history, all in full; the back button returns."""
     out, _ = tour
     detail = states(out)["detail"]
-    assert detail["title"] == "track  Application Foregrounded" and detail["state_text"] == "sent 202"
+    assert detail["title"] == "track  Application Opened" and detail["state_text"] == "sent 202"
     unwrap = lambda text: json.loads(text)  # noqa: E731 (the screen wraps it; the state holds it whole)
     segment = unwrap(detail["segment"])
-    assert segment["type"] == "track" and segment["event"] == "Application Foregrounded"
+    assert segment["type"] == "track" and segment["event"] == "Application Opened"
+    assert segment["properties"] == {"from_background": True, "version": "1.0.0", "build": "1"}
     assert segment["userId"] == "user-42" and segment["context"]["app"]["version"] == "1.0.0"
     statsig = unwrap(detail["statsig"])
-    assert statsig["eventName"] == "segment_track:Application Foregrounded"
-    assert statsig["metadata"] == {"from_background": "true"}
+    assert statsig["eventName"] == "segment_track:Application Opened"
+    assert statsig["metadata"] == {"from_background": "true", "version": "1.0.0", "build": "1"}
     user = unwrap(detail["user"])
     assert user["userID"] == "user-42" and user["customIDs"]["stableID"] == segment["anonymousId"]
     assert [line.split("  ", 1)[1] for line in detail["history"].splitlines()] == ["called", "queued", "sent 202"]

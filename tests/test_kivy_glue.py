@@ -296,11 +296,12 @@ def test_glue_with_the_real_client_reaches_statsig(tmp_path, fake_statsig):
     names = [e["eventName"] for e in fake_statsig.events]
     assert names == ["segment_track:Application Installed", "segment_track:Application Opened",
                      "segment_screen:home", "segment_screen:catalog", "segment_track:Application Backgrounded",
-                     "segment_track:Application Foregrounded"]
+                     "segment_track:Application Opened"]
+    assert fake_statsig.events[-1]["metadata"]["from_background"] == "true"
     assert all(e["user"]["appVersion"] == "2.0.0" for e in fake_statsig.events)
-    # Backgrounded was sent by the pause's flush, before the shutdown sent Foregrounded.
+    # Backgrounded was sent by the pause's flush, before the shutdown sent the return's Opened.
     batches = [[e["eventName"] for e in r.body["events"]] for r in fake_statsig.event_requests]
-    assert batches[-1] == ["segment_track:Application Foregrounded"]
+    assert batches[-1] == ["segment_track:Application Opened"]
     assert all(r.headers["STATSIG-API-KEY"] == KEY for r in fake_statsig.event_requests)
 
 

@@ -32,7 +32,8 @@ def test_there_are_enough_cases_covering_the_issue():
                    "page_without_name", "properties_json_types", "properties_non_json_types", "unicode_event_name",
                    "batch_250_events", "retry_after_503", "drop_after_400", "settings_from_cdn",
                    "integrations_statsig_false", "lifecycle_events", "gate_check_and_exposure", "experiment_exposure",
-                   "layer_parameter_exposure"):
+                   "layer_parameter_exposure", "lifecycle_background_foreground", "deep_link_opened",
+                   "enrichment_closure"):
         assert needed in names
 
 

@@ -17,6 +17,13 @@ if TYPE_CHECKING:
     from .analytics.plugin import Plugin as Plugin
     from .analytics.plugin import PluginType as PluginType
     from .analytics.plugin import UpdateType as UpdateType
+    from .analytics.errors import AnalyticsError as AnalyticsError
+    from .analytics.flush_policies import BackgroundFlushPolicy as BackgroundFlushPolicy
+    from .analytics.flush_policies import CountFlushPolicy as CountFlushPolicy
+    from .analytics.flush_policies import FlushPolicy as FlushPolicy
+    from .analytics.flush_policies import FrequencyFlushPolicy as FrequencyFlushPolicy
+    from .analytics.flush_policies import StartupFlushPolicy as StartupFlushPolicy
+    from .analytics.user_info import UserInfo as UserInfo
     from .consent.manager import ConsentManager as ConsentManager
     from .delivery.stats import DeliveryStats as DeliveryStats
     from .segment.destination import SegmentDestination as SegmentDestination
@@ -33,6 +40,13 @@ _EXPORTS = {
     "StatsigDestination": "segment_statsig.statsig.destination",
     "DeliveryStats": "segment_statsig.delivery.stats",
     "ConsentManager": "segment_statsig.consent.manager",
+    "FlushPolicy": "segment_statsig.analytics.flush_policies",
+    "CountFlushPolicy": "segment_statsig.analytics.flush_policies",
+    "FrequencyFlushPolicy": "segment_statsig.analytics.flush_policies",
+    "StartupFlushPolicy": "segment_statsig.analytics.flush_policies",
+    "BackgroundFlushPolicy": "segment_statsig.analytics.flush_policies",
+    "AnalyticsError": "segment_statsig.analytics.errors",
+    "UserInfo": "segment_statsig.analytics.user_info",
 }
 
 __all__ = ["__version__", *_EXPORTS]

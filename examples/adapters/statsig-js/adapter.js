@@ -74,6 +74,8 @@ const { StatsigClient } = loadPackage('@statsig/js-client');
 const CAPABILITIES = ['gates', 'consent', 'filters'];
 const QUICK_FLUSH_WINDOW_MS = 200; // the client flushes its first event this soon after start
 const DESTINATION = 'Statsig'; // the destination's name in Segment's settings and filters
+const LIFECYCLE_DEFAULT = ['Application Installed', 'Application Updated', 'Application Opened',
+  'Application Backgrounded'];
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 const warn = (text) => process.stderr.write(`adapter: ${text}\n`);
 
@@ -83,7 +85,11 @@ class Destination {
     const options = setup.options || {};
     const analytics = options.analytics || {};
     this.appInfo = analytics.app_info || null;
-    this.lifecycle = analytics.track_lifecycle_events === true;
+    // Segment's lifecycle events: true tracks Installed/Updated, Opened, Backgrounded; a list
+    // names those to track (Application Foregrounded only so, as analytics-swift has it)
+    const lifecycle = analytics.track_lifecycle_events;
+    this.lifecycle = new Set(lifecycle === true ? LIFECYCLE_DEFAULT : (Array.isArray(lifecycle) ? lifecycle : []));
+    this.inBackground = false;
     this.context = { ...(setup.context || {}), ...(this.appInfo ? { app: this.appInfo } : {}) };
     // the Segment identity, as of each call
     this.anonymousId = crypto.randomUUID();
@@ -127,11 +133,18 @@ class Destination {
     this.client = new StatsigClient(statsig.apiKey, this.clientUser, options);
     this.client.initializeSync({ disableBackgroundCacheRefresh: true }); // no values fetched yet
     await sleep(QUICK_FLUSH_WINDOW_MS + 20); // so batches follow the case's flush calls
-    if (this.lifecycle) {
-      const { version, build } = this.appInfo || {};
-      await this.track({ event: 'Application Installed', properties: { version, build } });
-      await this.track({ event: 'Application Opened', properties: { from_background: false, version, build } });
-    }
+    // (a fresh storage each case: the app's first launch, so Installed rather than Updated)
+    await this.lifecycleEvent('Application Installed', this.appVersion());
+    await this.lifecycleEvent('Application Opened', { from_background: false, ...this.appVersion() });
+  }
+
+  appVersion() {
+    const { version, build } = this.appInfo || {};
+    return { version, build };
+  }
+
+  async lifecycleEvent(name, properties) {
+    if (this.lifecycle.has(name)) await this.track({ event: name, properties });
   }
 
   async fetchSettings() {
@@ -188,11 +201,17 @@ class Destination {
   }
 
   segmentEvent(type, fields, args) {
-    return {
+    const event = {
       type, ...fields, ...(this.userId !== null ? { userId: this.userId } : {}), anonymousId: this.anonymousId,
       messageId: crypto.randomUUID(), timestamp: args.timestamp || new Date().toISOString(),
       context: { ...this.context, ...(args.context || {}) }, integrations: { ...(args.integrations || {}) },
     };
+    // the call's own enrichment ({field: {key: value}}, merged into that field), as the app's
+    // code would change the event before handing it on
+    for (const [field, values] of Object.entries(args.enrichment || {})) {
+      event[field] = { ...(event[field] || {}), ...mapping.decodeValues(values) };
+    }
+    return event;
   }
 
   // Every event to every destination: held until the consent platform starts, stamped with
@@ -305,12 +324,30 @@ class Destination {
   }
 
   async on_background() {
-    if (this.lifecycle) await this.track({ event: 'Application Backgrounded', properties: {} });
+    if (!this.inBackground) await this.lifecycleEvent('Application Backgrounded', {});
+    this.inBackground = true;
     await this.flush();
   }
 
+  // Back from the background: Opened (from_background true); a foreground with no
+  // background before it (reported at launch) tracks nothing.
   async on_foreground() {
-    if (this.lifecycle) await this.track({ event: 'Application Foregrounded', properties: { from_background: true } });
+    if (!this.inBackground) return;
+    this.inBackground = false;
+    await this.lifecycleEvent('Application Opened', { from_background: true, ...this.appVersion() });
+    await this.lifecycleEvent('Application Foregrounded', { from_background: true, ...this.appVersion() });
+  }
+
+  // Deep Link Opened: every query parameter (the first of a repeated one), the app's
+  // properties, then url and referrer, as analytics-kotlin's trackDeepLinks.
+  async open_url(args) {
+    const properties = {};
+    let query = '';
+    try { query = new URL(args.url).search; } catch (error) { query = ''; }
+    for (const [name, value] of new URLSearchParams(query)) if (!(name in properties)) properties[name] = value;
+    Object.assign(properties, args.properties || {}, { url: args.url });
+    if (typeof args.referrer === 'string') properties.referrer = args.referrer;
+    await this.track({ event: 'Deep Link Opened', properties });
   }
 
   async shutdown() {
@@ -367,7 +404,7 @@ class Destination {
 }
 
 const CALLS = new Set(['track', 'screen', 'page', 'identify', 'group', 'alias', 'reset', 'flush', 'on_background',
-  'on_foreground', 'check_gate', 'get_config', 'get_experiment', 'get_layer', 'wait_for_values', 'consent_start',
+  'on_foreground', 'open_url', 'check_gate', 'get_config', 'get_experiment', 'get_layer', 'wait_for_values', 'consent_start',
   'consent_changed', 'set_enabled', 'purge', 'shutdown']);
 
 async function readLines() {

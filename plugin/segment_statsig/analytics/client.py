@@ -11,7 +11,9 @@ import time
 
 from . import arguments, jsonsafe
 from .context import ContextPlugin
-from .events import OWN, RECORD_LINE, RESET, message_bits, parse_timestamp
+from .conveniences import Conveniences
+from .enrichment import checked as checked_enrichment
+from .events import OWN, RECORD_LINE, RESET, message_bits, message_id, parse_timestamp
 from .identity import CHANGES, Identity
 from ..storage.closed_journal import ClosedJournal
 from ..storage.journal import Journal
@@ -20,15 +22,19 @@ from .plugin import DestinationPlugin, PluginType, UpdateType
 from .settings import SettingsLoader, routing_rules_for
 from ..delivery.urls import check_url
 from ..storage import quarantine
-from ..storage.files import APP, PRIVACY, default_storage_dir, make_dir, read_json, write_json
+from ..storage.files import PRIVACY, default_storage_dir, make_dir, read_json, write_json
 from .timeline import Timeline
 from .worker import TimelineWorker
 
 TYPE_CHECKING = False  # mypy reads the block below; at run time typing (milliseconds) stays unloaded
 if TYPE_CHECKING:
-    from typing import Any, Callable, Dict, List, Mapping, Optional, Set, Type, TypeVar, Union
+    from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Set, Type, TypeVar, Union
 
     from .._typing import Event, Settings, StrPath, Timestamp
+    from .errors import AnalyticsError
+    from .flush_policies import FlushPolicy
+
+    Enrichment = Optional[Callable[[Event], Optional[Event]]]
     from .plugin import Plugin
 
     P = TypeVar("P", bound=Plugin)
@@ -39,14 +45,18 @@ DEFAULT_CDN_URL = "https://cdn-settings.segment.com"
 DEFAULT_API_URL = "https://api.segment.io"
 
 
-class Analytics:
+class Analytics(Conveniences):
     journal: Union[Journal, ClosedJournal]  # ClosedJournal after shutdown()
 
     def __init__(self, write_key: Optional[str] = None, *, storage_dir: Optional[StrPath] = None,
                  flush_at: int = 20, flush_interval: float = 30.0, cdn_url: str = DEFAULT_CDN_URL,
                  api_url: str = DEFAULT_API_URL, settings: Optional[Settings] = None,
-                 track_lifecycle_events: bool = False, app_info: Optional[Mapping[str, Any]] = None,
-                 context: Optional[Mapping[str, Any]] = None, settings_timeout: float = 10.0) -> None:
+                 track_lifecycle_events: Union[bool, Iterable[str]] = False, app_info: Optional[Mapping[str, Any]] = None,
+                 context: Optional[Mapping[str, Any]] = None, settings_timeout: float = 10.0,
+                 flush_policies: Optional[Iterable[FlushPolicy]] = None,
+                 anonymous_id_generator: Optional[Callable[[], str]] = None,
+                 error_handler: Optional[Callable[[AnalyticsError], None]] = None,
+                 settings_max_age: float = 3600.0) -> None:
         if write_key is not None and (not isinstance(write_key, str) or not write_key.strip()):
             raise ValueError("write_key must be a non-empty str or None")
         if isinstance(flush_at, bool) or not isinstance(flush_at, int) or flush_at < 1:
@@ -56,12 +66,11 @@ class Analytics:
         if settings is not None and not isinstance(settings, dict):
             raise TypeError("settings must be a dict like {'integrations': {'Statsig': {'apiKey': ...}}}")
         self.write_key = write_key
-        self.flush_at = flush_at
-        self.flush_interval = float(flush_interval)
+        self._app_options(flush_at, float(flush_interval), flush_policies, track_lifecycle_events,
+                          settings_max_age, anonymous_id_generator, error_handler)
         # Settings carry the Statsig key and the cloud leg carries events: same rule as Statsig's URLs.
         self.cdn_url = check_url(cdn_url, "cdn_url")
         self.api_url = check_url(api_url, "api_url (Segment)")
-        self.track_lifecycle_events = track_lifecycle_events
         self.app_info = dict(app_info or {})
         self.settings_timeout = settings_timeout
         if storage_dir is None:
@@ -71,7 +80,7 @@ class Analytics:
         self._lock = FolderLock(self.storage_dir) if self.storage_dir is not None else None
         self.journal = None  # type: ignore[assignment]  # _set_up opens it; None only while that fails
         try:
-            self._set_up(write_key, settings, context, cdn_url, api_url, settings_timeout, track_lifecycle_events)
+            self._set_up(write_key, settings, context, cdn_url, api_url, settings_timeout, self.track_lifecycle_events)
         except BaseException:  # a bad argument found late: the folder is free for the next try
             if self.journal is not None:
                 self.journal.close()
@@ -82,9 +91,10 @@ class Analytics:
     def _set_up(self, write_key: Optional[str], settings: Optional[Settings], context: Optional[Mapping[str, Any]],
                 cdn_url: str, api_url: str, settings_timeout: float, track_lifecycle_events: bool) -> None:
         self._call_lock = threading.Lock()   # orders records and identity changes; never held by I/O threads
+        self._listen_for_errors()
         self.journal = Journal(self.storage_dir)
         # The identity changes an earlier run journaled are replayed over the saved user.
-        self.identity = Identity(self.storage_dir, self.journal.unprocessed(CHANGES))
+        self.identity = Identity(self.storage_dir, self.journal.unprocessed(CHANGES), self.anonymous_id_generator)
         self.timeline = Timeline()
         self.timeline.failed = self._destination_failed
         self._plugins_lock = threading.RLock()
@@ -95,7 +105,6 @@ class Analytics:
         self._shutdown_lock = threading.Lock()  # a second caller waits for the first's outcome
         self._removed: List[Plugin] = []  # removed plugins with work of their own, stopped at shutdown
         self.worker = TimelineWorker(self)
-        self._opened = False
         self._holding = False   # while True, calls are journaled but the worker is not started
         self._holds: Set[object] = set()  # plugins holding processing (a ConsentManager before start())
         self._enabled = (read_json(self.storage_dir, PRIVACY) or {}).get("enabled") is not False
@@ -103,8 +112,9 @@ class Analytics:
         self.context = self.add(ContextPlugin(self.app_info))
         if context is not None:
             self.context.set(**arguments.mapping(context, "context"))
+        self.settings_loader: Optional[SettingsLoader] = None
         if write_key is not None:
-            loader = SettingsLoader(write_key, cdn_url, self.storage_dir, timeout=settings_timeout)
+            loader = self.settings_loader = SettingsLoader(write_key, cdn_url, self.storage_dir, timeout=settings_timeout)
             start = settings if settings is not None else loader.cached()
             if start is not None:
                 self._apply_settings(start)
@@ -124,6 +134,7 @@ class Analytics:
             self._holding = False
         if self.journal.pending:  # an earlier run's lines: delivered even if the app makes no call
             self.worker.start_later()
+        self.flush_policies.schedule(self)
 
     def __repr__(self) -> str:
         return f"<Analytics storage_dir={self.storage_dir!r} write_key={'set' if self.write_key else None}>"
@@ -209,33 +220,34 @@ class Analytics:
     # --- the calls ------------------------------------------------------------
     def track(self, event: str, properties: Optional[Mapping[str, Any]] = None, *,
               context: Optional[Mapping[str, Any]] = None, integrations: Optional[Mapping[str, Any]] = None,
-              timestamp: Optional[Timestamp] = None) -> None:
+              timestamp: Optional[Timestamp] = None, enrichment: Enrichment = None) -> None:
         fields: Dict[str, Any] = {"event": arguments.name(event, "event"),
                                   "properties": arguments.mapping(properties, "properties")}
-        self._record("track", fields, context, integrations, timestamp)
+        self._record("track", fields, context, integrations, timestamp, enrichment=enrichment)
 
     def screen(self, title: str, category: Optional[str] = None, properties: Optional[Mapping[str, Any]] = None, *,
                context: Optional[Mapping[str, Any]] = None, integrations: Optional[Mapping[str, Any]] = None,
-               timestamp: Optional[Timestamp] = None) -> None:
+               timestamp: Optional[Timestamp] = None, enrichment: Enrichment = None) -> None:
         fields: Dict[str, Any] = {"name": arguments.name(title, "title"),
                                   "properties": arguments.mapping(properties, "properties")}
         if category is not None:
             fields["category"] = arguments.name(category, "category")
-        self._record("screen", fields, context, integrations, timestamp)
+        self._record("screen", fields, context, integrations, timestamp, enrichment=enrichment)
 
     def page(self, name: Optional[str] = None, category: Optional[str] = None,
              properties: Optional[Mapping[str, Any]] = None, *, context: Optional[Mapping[str, Any]] = None,
-             integrations: Optional[Mapping[str, Any]] = None, timestamp: Optional[Timestamp] = None) -> None:
+             integrations: Optional[Mapping[str, Any]] = None, timestamp: Optional[Timestamp] = None,
+             enrichment: Enrichment = None) -> None:
         fields: Dict[str, Any] = {"properties": arguments.mapping(properties, "properties")}
         if name is not None:
             fields["name"] = arguments.name(name, "name")
         if category is not None:
             fields["category"] = arguments.name(category, "category")
-        self._record("page", fields, context, integrations, timestamp)
+        self._record("page", fields, context, integrations, timestamp, enrichment=enrichment)
 
     def identify(self, user_id: Union[str, int, None] = None, traits: Optional[Mapping[str, Any]] = None, *,
                  context: Optional[Mapping[str, Any]] = None, integrations: Optional[Mapping[str, Any]] = None,
-                 timestamp: Optional[Timestamp] = None) -> None:
+                 timestamp: Optional[Timestamp] = None, enrichment: Enrichment = None) -> None:
         user_id = arguments.user_id(user_id)
         traits = arguments.mapping(traits, "traits")
         # The traits as the journal writes them, encoded once and read back for the
@@ -243,24 +255,26 @@ class Analytics:
         traits_json = jsonsafe.dumps(traits, "identify traits")
         safe = json.loads(traits_json) if traits else {}
         self._record("identify", {}, context, integrations, timestamp,
-                     change=lambda: self.identity.identify(user_id, safe), fields_json=f'{{"traits":{traits_json}}}')
+                     change=lambda: self.identity.identify(user_id, safe), fields_json=f'{{"traits":{traits_json}}}',
+                     enrichment=enrichment)
 
     def group(self, group_id: Union[str, int], traits: Optional[Mapping[str, Any]] = None, *,
               context: Optional[Mapping[str, Any]] = None, integrations: Optional[Mapping[str, Any]] = None,
-              timestamp: Optional[Timestamp] = None) -> None:
+              timestamp: Optional[Timestamp] = None, enrichment: Enrichment = None) -> None:
         fields: Dict[str, Any] = {"groupId": arguments.user_id(group_id, "group_id"), "traits": arguments.mapping(traits, "traits")}
         if fields["groupId"] is None:
             raise ValueError("group_id is required")
-        self._record("group", fields, context, integrations, timestamp)
+        self._record("group", fields, context, integrations, timestamp, enrichment=enrichment)
 
     def alias(self, new_id: Union[str, int], *, context: Optional[Mapping[str, Any]] = None,
-              integrations: Optional[Mapping[str, Any]] = None, timestamp: Optional[Timestamp] = None) -> None:
+              integrations: Optional[Mapping[str, Any]] = None, timestamp: Optional[Timestamp] = None,
+              enrichment: Enrichment = None) -> None:
         checked = arguments.user_id(new_id, "new_id")
         if checked is None:
             raise ValueError("new_id is required")
         previous = self.identity.user_id or self.identity.anonymous_id
         self._record("alias", {"previousId": previous}, context, integrations, timestamp,
-                     change=lambda: self.identity.alias(checked))
+                     change=lambda: self.identity.alias(checked), enrichment=enrichment)
 
     def reset(self) -> None:
         """Forget the user: new anonymousId, no userId, no traits. Destinations hear
@@ -308,9 +322,12 @@ class Analytics:
 
     def _record(self, kind: str, fields: Dict[str, Any], context: Optional[Mapping[str, Any]],
                 integrations: Optional[Mapping[str, Any]], timestamp: Optional[Timestamp],
-                change: Optional[Callable[[], None]] = None, fields_json: Optional[str] = None) -> None:
+                change: Optional[Callable[[], None]] = None, fields_json: Optional[str] = None,
+                enrichment: Enrichment = None) -> None:
         """The caller's-thread path: stamp, encode, one journal write, wake the worker.
         `fields_json`: the fields already encoded (identify's traits: not encoded twice)."""
+        if enrichment is not None:
+            checked_enrichment(enrichment)
         if not self._enabled:  # opted out: nothing is written, nothing changes
             return
         unix_time = time.time() if timestamp is None else parse_timestamp(timestamp)
@@ -324,38 +341,32 @@ class Analytics:
         with self._call_lock:
             if change is not None:
                 change()
+                if self.user_info.subscribers:  # (a snapshot of the traits only when someone listens)
+                    self.user_info.changed(self._user_info())
             identity = self.identity
-            line = RECORD_LINE % (kind, unix_time, message_bits(128), identity.ids_json, body[1:-1])
+            bits = message_bits(128)
+            line = RECORD_LINE % (kind, unix_time, bits, identity.ids_json, body[1:-1])
+            if enrichment is not None:
+                self.call_enrichments[message_id("%032x" % bits)] = enrichment
             self.journal.append(line.encode("ascii"))
         worker = self.worker
         if worker.holding and not self._holding:
             worker.start()
         worker.nudge()
 
-    # --- lifecycle ------------------------------------------------------------
+    # --- lifecycle (the events: analytics/lifecycle.py) -----------------------
     def on_start(self) -> None:
         """Application Installed / Updated (by the stored version), then Opened. Once
         per process; the constructor calls it when track_lifecycle_events is on. Called
         by the app (a UI toolkit's start hook), it also starts processing."""
         if not self._holding:
             self.worker.start()
-        if self._opened or not self.track_lifecycle_events:
-            return
-        self._opened = True
-        version, build = self.app_info.get("version"), self.app_info.get("build")
-        seen = read_json(self.storage_dir, APP)
-        if seen is None:
-            self.track("Application Installed", {"version": version, "build": build})
-        elif (seen.get("version"), seen.get("build")) != (version, build):
-            self.track("Application Updated", {"version": version, "build": build,
-                                               "previous_version": seen.get("version"),
-                                               "previous_build": seen.get("build")})
-        write_json(self.storage_dir, APP, json.dumps({"version": version, "build": build}))
-        self.track("Application Opened", {"from_background": False, "version": version, "build": build})
+        self.lifecycle.start()
 
     def on_foreground(self) -> None:
-        if self.track_lifecycle_events:
-            self.track("Application Foregrounded", {"from_background": True})
+        """Back from the background: Application Opened (from_background true); settings
+        older than settings_max_age are fetched again."""
+        self.lifecycle.foreground()
         self.worker.start()
         for plugin in self.timeline.all():  # a destination may act on it (Statsig: refresh stale values)
             hook = getattr(plugin, "on_foreground", None)
@@ -364,13 +375,16 @@ class Analytics:
                     hook()
                 except Exception:
                     log.exception("%s.on_foreground() failed", type(plugin).__name__)
+        if self.settings_loader is not None:
+            self.settings_loader.refresh_if_older(self.settings_max_age, self._apply_settings)
 
     def on_background(self) -> None:
-        """The app may be killed any time now: flush every destination and sync the journal."""
-        if self.track_lifecycle_events:
-            self.track("Application Backgrounded")
+        """The app may be killed any time now: sync the journal and, as the flush policies
+        say (BackgroundFlushPolicy, a default one), flush every destination."""
+        self.lifecycle.background()
+        self.flush_policies.app_backgrounded()
         self.worker.start()
-        self.worker.request_flush(sync=True)
+        self.worker.request_sync()
 
     # --- flush and shutdown ---------------------------------------------------
     def flush(self, timeout: Optional[float] = None) -> Optional[bool]:
@@ -404,6 +418,8 @@ class Analytics:
         flush_budget = timeout - min(0.5, timeout * 0.2)
         delivered = self.flush(flush_budget) if self.worker.thread is not None or self.journal.pending else True
         self.worker.stop(max(0.0, deadline - time.monotonic()))
+        self.flush_policies.unschedule()
+        self.user_info.close()
         with self._plugins_lock:
             plugins = self._all_plugins() + self._removed
         for plugin in plugins:
@@ -420,4 +436,5 @@ class Analytics:
             self.journal = ClosedJournal(self.storage_dir)
             if self._lock is not None:
                 self._lock.release()
+        self._stop_listening_for_errors()
         return bool(delivered)

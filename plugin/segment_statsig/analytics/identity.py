@@ -9,6 +9,7 @@ user.json, then replays the identity changes of the records an earlier run left
 unprocessed."""
 from __future__ import annotations
 
+import logging
 import threading
 import uuid
 
@@ -19,20 +20,25 @@ from ..storage.records import read_records
 
 TYPE_CHECKING = False  # mypy reads the block below; at run time typing (milliseconds) stays unloaded
 if TYPE_CHECKING:
-    from typing import Any, Dict, List, Optional
+    from typing import Any, Callable, Dict, List, Optional
+
+log = logging.getLogger("segment_statsig")
 
 # The record types that change the identity, in the order a restart replays them.
 CHANGES = ("identify", "alias", RESET)
 
 
 class Identity:
-    def __init__(self, directory: Optional[str], unprocessed: Optional[List[bytes]] = None) -> None:
-        """`unprocessed`: an earlier run's journal lines of the CHANGES types, in call order."""
+    def __init__(self, directory: Optional[str], unprocessed: Optional[List[bytes]] = None,
+                 generator: Optional[Callable[[], str]] = None) -> None:
+        """`unprocessed`: an earlier run's journal lines of the CHANGES types, in call order;
+        `generator`: Analytics(anonymous_id_generator=...), the app's own IDs."""
         self.directory = directory
+        self.generator = generator
         self.lock = threading.Lock()        # the state below; held for memory work only
         self._save_lock = threading.Lock()  # one writer of user.json at a time
         saved = read_json(directory, USER) or {}
-        self.anonymous_id: str = saved.get("anonymousId") or str(uuid.uuid4())
+        self.anonymous_id: str = saved.get("anonymousId") or self._new_id()
         self.user_id: Optional[str] = saved.get("userId")
         traits = saved.get("traits")
         # Updated in place under the lock (a small identify costs its own traits, not all
@@ -76,7 +82,7 @@ class Identity:
 
     def reset(self) -> None:
         with self.lock:
-            self.anonymous_id = str(uuid.uuid4())
+            self.anonymous_id = self._new_id()
             self.user_id = None
             self.traits = {}
             self._changed()
@@ -88,6 +94,20 @@ class Identity:
     def _changed(self) -> None:
         self.version += 1
         self._ids()
+
+    def _new_id(self) -> str:
+        """The app's generator's ID; a uuid4 when there is none, or it fails or gives no
+        usable text (logged: a new user must not fail the call that made it)."""
+        if self.generator is not None:
+            try:
+                made = self.generator()
+            except Exception:
+                log.exception("anonymous_id_generator failed; using a uuid4")
+            else:
+                if isinstance(made, str) and made.strip():
+                    return made
+                log.error("anonymous_id_generator returned %r, not a non-empty str; using a uuid4", made)
+        return str(uuid.uuid4())
 
     def _ids(self) -> None:
         # The journal record's [anonymousId, userId] text, made once per change, not per call.

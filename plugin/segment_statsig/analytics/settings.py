@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
+import time
 
 from ..storage.files import SETTINGS, read_json, write_json
 
@@ -29,6 +30,8 @@ class SettingsLoader:
         self.url = f"{cdn_url.rstrip('/')}/v1/projects/{write_key}/settings"
         self.directory = directory
         self.timeout = timeout
+        self.thread: Optional[threading.Thread] = None
+        self.fetched_at = time.monotonic()  # the last fetch started (the constructor's, at launch)
 
     def cached(self) -> Optional[Settings]:
         settings = read_json(self.directory, SETTINGS)
@@ -46,7 +49,18 @@ class SettingsLoader:
             finally:
                 on_done()
 
-        threading.Thread(target=run, name="segment-statsig-settings", daemon=True).start()
+        self.fetched_at = time.monotonic()
+        self.thread = threading.Thread(target=run, name="segment-statsig-settings", daemon=True)
+        self.thread.start()
+
+    def refresh_if_older(self, max_age: float, on_settings: Callable[[Settings], None]) -> bool:
+        """Fetch again when the last fetch started over `max_age` seconds ago and none is
+        under way (analytics-swift's checkSettingsIfNeeded, at a return to the foreground):
+        a filter or consent mapping changed in Segment reaches a long-lived app. True if started."""
+        if time.monotonic() - self.fetched_at < max_age or (self.thread is not None and self.thread.is_alive()):
+            return False
+        self.fetch_async(on_settings, lambda: None)
+        return True
 
     def fetch(self) -> Optional[Settings]:
         from ..delivery.http import HttpSender

@@ -49,7 +49,9 @@ class Timeline:
         plugins = self.plugins[plugin_type]
         return run_stage(plugins, event) if plugins else event
 
-    def process(self, event: Optional[Event]) -> Optional[Event]:
+    def process(self, event: Optional[Event], closure: Optional[Callable[[Event], Optional[Event]]] = None) -> Optional[Event]:
+        """`closure`: that call's own enrichment, run after the enrichment stage (as
+        analytics-kotlin's enrichment closures)."""
         # The stage lists are read once per event and empty ones skipped: this runs for
         # every event on the timeline worker, where each call is a share of throughput.
         plugins = self.plugins
@@ -58,6 +60,8 @@ class Timeline:
             event = run_stage(before, event)
         if enrichment and event is not None:
             event = run_stage(enrichment, event)
+        if closure is not None and event is not None:
+            event = run_closure(closure, event)
         if event is None:
             return None
         # (the destination stage holds DestinationPlugins: Analytics.add files each plugin by its type)
@@ -90,4 +94,19 @@ def run_stage(plugins: List[Plugin], event: Optional[Event]) -> Optional[Event]:
         except Exception:
             # (event is not None here: the assignment above did not happen)
             log.exception("plugin %s failed on a %s event; skipped", type(plugin).__name__, event.get("type"))  # type: ignore[union-attr]
+    return event
+
+
+def run_closure(closure: Callable[[Event], Optional[Event]], event: Event) -> Optional[Event]:
+    """An enrichment function: its result (None drops the event); one that raises or
+    returns something else than an event is logged and the event goes on unchanged."""
+    try:
+        result = closure(copy_event(event))
+    except Exception:
+        log.exception("enrichment %s failed on a %s event; skipped", getattr(closure, "__name__", closure), event.get("type"))
+        return event
+    if result is None or isinstance(result, dict):
+        return result
+    log.error("enrichment %s returned %s, not an event or None; skipped", getattr(closure, "__name__", closure),
+              type(result).__name__)
     return event

@@ -132,6 +132,12 @@ class TimelineWorker:
         self.flush_requested = True
         self.wake.set()
 
+    def request_sync(self) -> None:
+        """fsync the journal at the next pass (the app is going to the background); the
+        flush policies say whether that pass also flushes."""
+        self.sync_requested = True
+        self.wake.set()
+
     def wait_processed(self, deadline: float) -> bool:
         """Block until every journaled line is processed (and settings known), or the deadline."""
         settings_ready = self.analytics._settings_ready
@@ -209,14 +215,15 @@ class TimelineWorker:
             try:
                 self._purge_if_asked()
                 self.threshold = self._threshold()
+                policies = analytics.flush_policies
                 if self.journal.pending and self.due_at is None:
-                    self.due_at = time.monotonic() + analytics.flush_interval  # the first call after idle
+                    self.due_at = self._timer()  # the first call after idle
                 timer_ran_out = self.due_at is not None and time.monotonic() >= self.due_at
-                # The timer sends the part batches even with nothing pending here: a pass a
-                # full batch started may have taken fewer lines (the calls count is approximate),
-                # and what it stored waits for this timer (a destination with nothing queued
-                # does nothing).
-                flush = self.flush_requested or timer_ran_out
+                # flush() asked, the timer ran out, or a policy says so. The timer sends the
+                # part batches even with nothing pending here: a pass a full batch started may
+                # have taken fewer lines (the calls count is approximate), and what it stored
+                # waits for this timer (a destination with nothing queued does nothing).
+                flush = self.flush_requested or timer_ran_out or policies.should_flush()
                 if self.journal.pending and (flush or self.process_requested or self.stopping
                                              or self._batch_ready()):
                     self.process_requested = False
@@ -224,14 +231,16 @@ class TimelineWorker:
                     # The next batch's timer starts now, so the first call of that batch
                     # need not wake the worker to start it; a part batch still goes within
                     # flush_interval of its first call.
-                    self.due_at = time.monotonic() + analytics.flush_interval
+                    self.due_at = self._timer()
+                    flush = flush or (bool(policies.watching) and policies.should_flush())
                 elif timer_ran_out:
                     self.due_at = None  # it ran out with nothing pending: no timer until a batch
-                if flush:  # flush() asked, or a part batch is due by the timer: send it now
+                if flush:  # send it now
                     self.flush_requested = False
                     for plugin in analytics.timeline.all():
                         if isinstance(plugin, EventPlugin):
                             plugin.flush()
+                    policies.reset()
                 if self.sync_requested:
                     self.sync_requested = False
                     self.journal.sync()
@@ -273,13 +282,20 @@ class TimelineWorker:
         self.asleep = self.untimed = False
 
     def _threshold(self) -> int:
-        """flush_at; 1 while any plugin asks for prompt events (a plugin of the app's, or a
-        destination with a delivery listener): they see each event as it is made."""
+        """flush_at; 1 while any plugin or flush policy asks for prompt events (a plugin of
+        the app's, a destination with a delivery listener): they see each event as it is made."""
         analytics = self.analytics
+        if analytics.flush_policies.prompt:
+            return 1
         for plugin in analytics._all_plugins():
             if getattr(plugin, "prompt", False) or getattr(plugin, "_listeners", None):
                 return 1
         return analytics.flush_at
+
+    def _timer(self) -> Optional[float]:
+        """When the batch timer the flush policies ask for runs out (None: no timer)."""
+        interval = self.analytics.flush_policies.flush_interval
+        return None if interval is None else time.monotonic() + interval
 
     def _pace(self) -> None:
         """When the destinations will next send a part batch, and how big a batch they send
@@ -311,6 +327,9 @@ class TimelineWorker:
                 log.warning("journal: skipped %s; kept the %d good record%s of that pass",
                             damage, len(records), "" if len(records) == 1 else "s")
             process = analytics.timeline.process
+            policies = analytics.flush_policies
+            watching = policies.watching
+            closures = analytics.call_enrichments  # per-call enrichment closures, by message id
             for record in records:
                 event = None
                 started = time.monotonic()
@@ -326,7 +345,9 @@ class TimelineWorker:
                                 destination.own_event(event["payload"], event)
                     else:
                         event = to_event(record)
-                        process(event)
+                        process(event, closures.pop(event["messageId"], None) if closures else None)
+                        if watching:
+                            policies.update_state(event)
                 except Exception as error:
                     # Set aside, not retried: a record that fails once fails again.
                     kept = quarantine.set_aside(analytics.storage_dir, "timeline", error, compact(record))

@@ -9,12 +9,14 @@
             track_screens(root.ids.screens, analytics)    # screen("Home"), screen("Catalog"), ...
             track_device_context(analytics)               # context.screen, os, device
             statsig.on("values_updated", on_main_thread(self.show_flags))  # Statsig listeners, on Kivy's thread
+            track_deep_links(analytics)                   # Deep Link Opened, from Android intents
             return root
 
 Each returns a handle whose ``unbind()`` undoes it (``on()`` returns the unsubscribe function).
 """
 from __future__ import annotations
 
+from .deep_links import DeepLinkBinding, track_deep_links
 import logging
 
 from .device import DeviceContextBinding, device_context, track_device_context
@@ -23,7 +25,8 @@ from .main_thread import on_main_thread
 from .screens import ScreenTracker, track_screens
 
 __all__ = ["track_screens", "ScreenTracker", "bind_lifecycle", "LifecycleBinding",
-           "device_context", "track_device_context", "DeviceContextBinding", "on_main_thread"]
+           "device_context", "track_device_context", "DeviceContextBinding", "on_main_thread",
+           "track_deep_links", "DeepLinkBinding"]
 
 # Kivy sets the root logger to NOTSET, so every DEBUG line of every library reaches its
 # console: urllib3 writes one per request. Our dependencies' loggers stay at WARNING

@@ -2,7 +2,7 @@
 
     on_start  -> analytics.on_start()       Application Installed / Updated, Opened (once)
     on_pause  -> analytics.on_background()  Application Backgrounded; flushes and syncs the journal
-    on_resume -> analytics.on_foreground()  Application Foregrounded
+    on_resume -> analytics.on_foreground()  Application Opened (from_background true)
     on_stop   -> analytics.shutdown(0.25)   once, however often Kivy dispatches on_stop
 
 The lifecycle events themselves need ``Analytics(track_lifecycle_events=True)``; without

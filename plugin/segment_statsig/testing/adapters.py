@@ -115,6 +115,8 @@ ours.capabilities = ALL  # type: ignore[attr-defined]
 
 def _call(analytics: Any, method: str, args: Dict[str, Any], timeout: float) -> None:
     common = {k: args[k] for k in _COMMON if k in args}
+    if "enrichment" in args:  # the call's own enrichment function, described in the case
+        common["enrichment"] = _enrichment(args["enrichment"])
     if method == "track":
         analytics.track(args["event"], args.get("properties"), **common)
     elif method == "screen":
@@ -137,6 +139,8 @@ def _call(analytics: Any, method: str, args: Dict[str, Any], timeout: float) -> 
             raise AdapterError(f"exposures not stored within {timeout}s")
         if not analytics.flush(timeout=timeout):
             raise AdapterError(f"flush did not deliver everything within {timeout}s")
+    elif method == "open_url":
+        analytics.open_url(args["url"], args.get("referrer"), args.get("properties"))
     elif method == "on_foreground":
         analytics.on_foreground()
     elif method == "on_background":
@@ -145,6 +149,16 @@ def _call(analytics: Any, method: str, args: Dict[str, Any], timeout: float) -> 
         _privacy_call(analytics, method, args, timeout)
     else:
         raise AdapterError(f"unknown call {method!r}")
+
+
+def _enrichment(spec: Dict[str, Any]) -> Any:
+    """A case's "enrichment": {field: {key: value}}: the function merges each object into
+    that field of the call's event (e.g. {"properties": {"coupon": "SPRING"}})."""
+    def enrich(event: Dict[str, Any]) -> Dict[str, Any]:
+        for field, values in spec.items():
+            event[field] = {**(event.get(field) or {}), **values}
+        return event
+    return enrich
 
 
 #: gate / config calls: check_gate {"name"}, get_config / get_experiment {"name",
