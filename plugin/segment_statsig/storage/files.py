@@ -27,6 +27,7 @@ STATSIG_QUEUE = "statsig-queue.sqlite3"  # Statsig events to deliver (+ -wal, -s
 SEGMENT_QUEUE = "segment-queue.sqlite3"  # the cloud leg's events to deliver (+ -wal, -shm)
 QUEUE_DELIVERED = "-delivered"         # + after a queue's name: its rows delivered while the disk was full (16 bytes)
 STATSIG_VALUES = "statsig-values-"     # + <hash of the user>.json: gate values per user (statsig/values_cache.py)
+STATSIG_SPECS = "statsig-specs.json"   # the last config specs downloaded, for on-device evaluation (statsig/on_device/store.py)
 QUARANTINE = "quarantine.jsonl"        # events that could not be processed, with the error (storage/quarantine.py)
 # Transient: "<name>.tmp" while a JSON file is replaced, ".probe-<pid>-<thread>" while the
 # folder is checked, "<queue>.corrupt-<time>" a queue file SQLite could not read, moved aside.
