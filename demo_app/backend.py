@@ -4,6 +4,8 @@ Statsig (a client key is configured) or to a local Statsig stand-in on loopback.
 Where the key comes from, first found wins: the SEGMENT_STATSIG_DEMO_KEY environment
 variable, then ``statsig_key.txt`` in the app's data folder (the settings screen
 writes it). SEGMENT_STATSIG_DEMO_API_URL points the destination elsewhere (tests).
+On-device evaluation (Statsig's config specs evaluated in the app) is on when
+``on_device_evaluation.txt`` in the data folder says ``on`` (the settings screen's switch).
 """
 from __future__ import annotations
 
@@ -23,6 +25,7 @@ log = logging.getLogger("demo_app")
 KEY_ENV = "SEGMENT_STATSIG_DEMO_KEY"
 API_URL_ENV = "SEGMENT_STATSIG_DEMO_API_URL"
 KEY_FILE = "statsig_key.txt"
+ON_DEVICE_FILE = "on_device_evaluation.txt"
 STORES = {"local": "analytics-local", "statsig": "analytics"}  # the analytics folder of each mode
 LOCAL_KEY = "client-local-demo-key"
 APP_INFO = {"name": "Segment Statsig Demo", "version": "1.0.0", "build": "1",
@@ -66,6 +69,49 @@ def configure_stand_in(fake):
                           "pass_value": "Express checkout", "fail_value": "Log in for express"},
         "button_colour": {"ref_type": "experiment", "param_type": "string", "experiment_name": EXPERIMENT,
                           "param_name": "colour"}})
+    fake.set_config_specs(stand_in_specs())
+
+
+def stand_in_specs():
+    """The same two names as config specs, for on-device evaluation: the gate is on with a
+    userID; the experiment needs one and splits users by Statsig's own bucketing (so a
+    user's group may not be the one the initialize mode's stand-in gives)."""
+    has_user_id = {"type": "unit_id", "idType": "userID", "operator": "neq", "targetValue": None}
+    half = {"type": "user_bucket", "idType": "userID", "operator": "lt", "targetValue": 500,
+            "additionalValues": {"salt": EXPERIMENT}}
+
+    def rule(rule_id, conditions, value, group=None):
+        out = {"name": rule_id, "id": rule_id, "salt": rule_id, "idType": "userID", "passPercentage": 100,
+               "conditions": conditions, "returnValue": value}
+        if group:
+            out.update(groupName=group, isExperimentGroup=True)
+        return out
+
+    def spec(name, entity, default, rules, **extra):
+        kind = "feature_gate" if entity == "feature_gate" else "dynamic_config"
+        return {"name": name, "type": kind, "entity": entity, "salt": name, "enabled": True, "defaultValue": default,
+                "idType": "userID", "rules": rules, **extra}
+
+    (control, control_value), (purple, purple_value) = GROUPS
+    return {"has_updates": True, "time": 1714564800000, "layer_configs": [], "layers": {},
+            "feature_gates": [spec(GATE, "feature_gate", False, [rule(f"{GATE}:on", [has_user_id], True)])],
+            "dynamic_configs": [spec(EXPERIMENT, "experiment", {}, [
+                rule(f"{EXPERIMENT}:{control}", [has_user_id, half], control_value, control),
+                rule(f"{EXPERIMENT}:{purple}", [has_user_id], purple_value, purple)], isActive=True)]}
+
+
+def read_on_device(data_dir):
+    try:
+        with open(os.path.join(data_dir, ON_DEVICE_FILE), encoding="utf-8") as f:
+            return f.read().strip() == "on"
+    except OSError:
+        return False
+
+
+def save_on_device(data_dir, on):
+    os.makedirs(data_dir, exist_ok=True)
+    with open(os.path.join(data_dir, ON_DEVICE_FILE), "w", encoding="utf-8") as f:
+        f.write("on\n" if on else "off\n")
 
 
 def read_key(data_dir):
@@ -100,6 +146,7 @@ class Backend:
         self.event_log = EventLog(on_change)
         self.fake = None
         key, self.key_source = read_key(data_dir)
+        self.on_device = read_on_device(data_dir)
         api_url = os.environ.get(API_URL_ENV, "").strip() or None
         if key is None:
             from segment_statsig.testing import FakeStatsig
@@ -132,7 +179,7 @@ class Backend:
         self.consent = core.add(ConsentManager(self.choices))
         core.add(EventObserver(self.event_log))
         self.destination = core.add(StatsigDestination(
-            **({"api_url": api_url} if api_url else {}), **timing, **retry))
+            **({"api_url": api_url} if api_url else {}), on_device_evaluation=self.on_device, **timing, **retry))
         self.destination.add_listener(self.event_log.listener)
         self.analytics = RecordingAnalytics(core)
         self.api_url = self.destination.api_url
@@ -162,6 +209,11 @@ class Backend:
         value = experiment.get(key, default)
         self.analytics.keep("get_experiment", name=name, key=key, default=default)
         return value, experiment.group_name
+
+    @property
+    def values_source(self):
+        """Where the gates' and experiments' values come from: Network, Cache, Bootstrap..."""
+        return self.destination.values_reason
 
     def wait_for_values(self, timeout=10.0):
         """A harness-style wait_for_values, kept as a call of the session: deliver what was

@@ -14,7 +14,7 @@ from kivy.uix.screenmanager import Screen
 
 from . import catalog, theme
 from .flags import FlagsScreen
-from .backend import EXPERIMENT, GATE, save_key
+from .backend import EXPERIMENT, GATE, read_on_device, save_key, save_on_device
 from .policies import DEEP_LINK, DEEP_LINK_REFERRER, describe
 from .privacy import DEBUG_EVENT, RULE_TEXT
 from .widgets import ConsentRow
@@ -109,7 +109,9 @@ class CheckoutScreen(Screen):
         self.button_fill = list(BUTTON_COLOURS[self.button_colour])
         self.values_note = ((f"Button colour from experiment {EXPERIMENT}, group {group}." if group
                              else f"Button colour: the default (not in experiment {EXPERIMENT}).")
-                            + f" Express checkout: gate {GATE} is {'on' if self.express else 'off'}.")
+                            + f" Express checkout: gate {GATE} is {'on' if self.express else 'off'}."
+                            + f" Values: {backend.values_source}"
+                            + (", evaluated on the device." if backend.on_device else ", from Statsig's initialize."))
 
     def show(self, product_id):
         item = catalog.product(product_id)
@@ -226,9 +228,22 @@ class SettingsScreen(Screen):
     note = StringProperty("")
     policies_text = StringProperty("")
     deep_link = StringProperty(DEEP_LINK)
+    evaluation_note = StringProperty("")
 
     def on_kv_post(self, _base):
         self.policies_text = describe(_app().backend.flush_policies)
+
+    def on_pre_enter(self, *_):
+        backend = _app().backend
+        saved = read_on_device(_app().data_dir)
+        self.evaluation_note = (f"Now: {'on the device' if backend.on_device else 'initialize, per user'} "
+                               f"(values: {backend.values_source})."
+                               + (f" Next start: {'on the device' if saved else 'initialize'}."
+                                  if saved != backend.on_device else ""))
+
+    def set_on_device(self, on):
+        save_on_device(_app().data_dir, on)
+        self.on_pre_enter()
 
     def save_key(self, key):
         app = _app()

@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from .delivery.stats import DeliveryStats as DeliveryStats
     from .segment.destination import SegmentDestination as SegmentDestination
     from .statsig.destination import StatsigDestination as StatsigDestination
+    from .statsig.on_device.reply import OnDeviceEvaluator as OnDeviceEvaluator
 
 _EXPORTS = {
     "Analytics": "segment_statsig.analytics.client",
@@ -38,6 +39,7 @@ _EXPORTS = {
     "UpdateType": "segment_statsig.analytics.plugin",
     "SegmentDestination": "segment_statsig.segment.destination",
     "StatsigDestination": "segment_statsig.statsig.destination",
+    "OnDeviceEvaluator": "segment_statsig.statsig.on_device.reply",
     "DeliveryStats": "segment_statsig.delivery.stats",
     "ConsentManager": "segment_statsig.consent.manager",
     "FlushPolicy": "segment_statsig.analytics.flush_policies",

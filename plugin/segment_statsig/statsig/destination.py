@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+from functools import partial
 
 from ..delivery.queued_destination import QueuedDestination, encode
 from ..storage.files import STATSIG_QUEUE
@@ -46,7 +47,8 @@ class StatsigDestination(ValueControls, QueuedDestination):
                  initialize_url: Optional[str] = None, log_event_url: Optional[str] = None,
                  allow_server_secret: bool = False, timeout: float = 10.0, gzip: bool = True,
                  environment: Optional[str] = None, private_traits: Any = (),
-                 auto_value_update_interval: Optional[float] = None, **queue_options: Any) -> None:
+                 auto_value_update_interval: Optional[float] = None, on_device_evaluation: bool = False,
+                 **queue_options: Any) -> None:
         super().__init__(**queue_options)
         if environment is not None and (not isinstance(environment, str) or not environment):
             raise ValueError("environment is a tier name such as 'staging' (or None)")
@@ -60,6 +62,9 @@ class StatsigDestination(ValueControls, QueuedDestination):
         self.listeners = Listeners()
         self._overrides: Optional[LocalOverrides] = None
         self._session: Optional[Session] = None
+        # on-device evaluation (statsig/on_device/): config specs answer every user, no initialize
+        self.on_device_evaluation = bool(on_device_evaluation)
+        self.config_specs_url = transport.config_specs_endpoint(api_url)
         self.initialize_url, self.log_event_url = transport.endpoints(api_url, initialize_url, log_event_url)
         self.api_url = self.log_event_url.rsplit("/", 1)[0]  # where events go, less the endpoint
         self.allow_server_secret = allow_server_secret
@@ -253,7 +258,12 @@ class StatsigDestination(ValueControls, QueuedDestination):
     def _values_setup(self, analytics: Analytics) -> None:
         from .feature_store import FeatureStore
 
-        self._feature_store = FeatureStore(
+        store: Any = FeatureStore
+        if self.on_device_evaluation:
+            from .on_device.store import OnDeviceStore
+
+            store = partial(OnDeviceStore, specs_url=self.config_specs_url, session_id=self.session_id)
+        self._feature_store = store(
             transport=self.transport, key_fn=lambda: self._api_key,
             identity_fn=lambda: (analytics.user_id, analytics.anonymous_id),
             allowed_fn=lambda: analytics.enabled,
@@ -261,6 +271,25 @@ class StatsigDestination(ValueControls, QueuedDestination):
             log_exposure=self._log_exposure, storage_dir=analytics.storage_dir,
             overrides=self._overrides, listeners=self.listeners,
             auto_update_interval=self.auto_value_update_interval)
+        if self._bootstrap_specs is not None:
+            self.set_config_specs(self._bootstrap_specs)
+
+    _bootstrap_specs: Any = None
+
+    def set_config_specs(self, specs: Any) -> bool:
+        """On-device evaluation: use these config specs (a dict or its JSON text, e.g. a file
+        shipped with the app) until newer ones arrive; reason ``Bootstrap``. False when the
+        specs in use are newer. ValueError / TypeError when they are not config specs."""
+        from .on_device.reply import parse_specs
+        from .on_device.store import OnDeviceStore
+
+        if not self.on_device_evaluation:
+            raise ValueError("set_config_specs needs StatsigDestination(on_device_evaluation=True)")
+        store = self._feature_store
+        if not isinstance(store, OnDeviceStore):  # not added yet: used once it is
+            self._bootstrap_specs = parse_specs(specs)
+            return True
+        return store.set_config_specs(specs)
 
     def _values_refresh(self) -> None:
         if self._feature_store is not None:

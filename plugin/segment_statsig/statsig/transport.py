@@ -30,6 +30,16 @@ DEFAULT_LOG_EVENT_URL = "https://events.statsigapi.net/v1/log_event"
 # The most an initialize reply may hold, decompressed: every gate, config and layer of a
 # large project is a few MB; beyond this it is refused as the endpoint's error.
 INITIALIZE_REPLY_BYTES = 8 * 1024 * 1024
+# Config specs hold every rule of the project: a larger bound than one user's reply.
+SPECS_REPLY_BYTES = 32 * 1024 * 1024
+# Config specs (on-device evaluation): the default of Statsig's JS on-device client 3.x
+# (client-core NetworkConfig: download_config_specs "https://api.statsigcdn.com/v1").
+DEFAULT_CONFIG_SPECS_URL = "https://api.statsigcdn.com/v1/download_config_specs"
+
+
+def config_specs_endpoint(api_url: Optional[str] = None) -> str:
+    """Where config specs come from: `api_url` + /download_config_specs, or the default."""
+    return check_url(api_url) + "/download_config_specs" if api_url is not None else DEFAULT_CONFIG_SPECS_URL
 
 
 def endpoints(api_url: Optional[str] = None, initialize_url: Optional[str] = None,
@@ -99,6 +109,8 @@ class StatsigTransport:
         self.events = HttpSender(log_event_url, timeout, use_gzip, json_reply=True)
         self.values = HttpSender(initialize_url, timeout, False, reply_limit=None,
                                  max_reply_bytes=INITIALIZE_REPLY_BYTES)
+        self.timeout = timeout
+        self.specs: Optional[HttpSender] = None  # made for the key (it is in the URL), on the values thread
 
     def send_events(self, api_key: str, texts: List[str], statsig_metadata_json: str) -> SendResult:
         body = '{"events":[' + ",".join(texts) + '],"statsigMetadata":' + statsig_metadata_json + "}"
@@ -110,9 +122,23 @@ class StatsigTransport:
         body = _encode({"user": user, "hash": "djb2", "statsigMetadata": metadata}).encode("utf-8")
         return self.values.post(body, headers(api_key), secret=api_key)
 
+    def config_specs(self, url: str, api_key: str, session_id: str) -> SendResult:
+        """GET the config specs as Statsig's JS on-device client does: the key in the query."""
+        from urllib.parse import urlencode
+
+        full = url + "?" + urlencode({"k": api_key, "st": SDK_TYPE, "sv": __version__, "sid": session_id})
+        if self.specs is None or self.specs.url != full:
+            if self.specs is not None:
+                self.specs.close()
+            self.specs = HttpSender(full, self.timeout, False, reply_limit=None,
+                                     max_reply_bytes=SPECS_REPLY_BYTES)
+        return self.specs.get(secret=api_key)
+
     def prepare(self) -> None:
         self.events.prepare()
 
     def close(self) -> None:
         self.events.close()
         self.values.close()
+        if self.specs is not None:
+            self.specs.close()

@@ -31,6 +31,7 @@ QUEUE_DELIVERED = "-delivered"         # + after a queue's name: its rows delive
 STATSIG_VALUES = "statsig-values-"     # + <hash of the user>.json: gate values per user (statsig/values_cache.py)
 STATSIG_OVERRIDES = "statsig-overrides.json"  # local overrides a tester set (statsig/overrides.py)
 STATSIG_SESSION = "statsig-session.json"  # the Statsig session: id, start, last activity (statsig/session.py)
+STATSIG_SPECS = "statsig-specs.json"   # the last config specs downloaded, for on-device evaluation (statsig/on_device/store.py)
 QUARANTINE = "quarantine.jsonl"        # events that could not be processed, with the error (storage/quarantine.py)
 # Transient: "<name>.tmp" while a JSON file is replaced, ".probe-<pid>-<thread>" while the
 # folder is checked, "<queue>.salvage" while the readable rows of a damaged queue are copied.

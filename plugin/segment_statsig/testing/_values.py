@@ -88,6 +88,11 @@ class Values:
         with self._lock:
             self._param_stores[name] = dict(parameters)
 
+    def snapshot(self) -> tuple[Dict[str, Spec], Dict[str, Spec], Dict[str, Spec]]:
+        """(gates, configs, layers) as they are now."""
+        with self._lock:
+            return dict(self._gates), dict(self._configs), dict(self._layers)
+
     def remove(self, name: str) -> None:
         with self._lock:
             for table in (self._gates, self._configs, self._layers, self._param_stores):

@@ -8,8 +8,9 @@ open to every form Statsig's own client SDKs send.
         assert [e["eventName"] for e in statsig.events] == [...]
 
 It serves ``POST /v1/log_event`` and ``/v1/rgstr`` (events), ``/v1/initialize`` (gate,
-config, experiment and layer values) and ``/v1/sdk_exception`` (a client's reports of its
-own errors). Each accepts the key in the ``STATSIG-API-KEY`` header or the query's ``k``,
+config, experiment and layer values), ``GET /v1/download_config_specs`` (the same as config
+specs, for on-device evaluation; testing/_specs.py) and ``/v1/sdk_exception`` (a client's
+reports of its own errors). Each accepts the key in the ``STATSIG-API-KEY`` header or the query's ``k``,
 a body gzipped by ``Content-Encoding: gzip`` or by ``gz=1``, statsig encoded (``se=1``),
 any content type (``text/plain;charset=UTF-8`` included); see ``_wire.py``. Each
 :class:`RecordedRequest` says which form arrived; ``.events`` holds the events whatever it was.
@@ -27,6 +28,7 @@ from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
 from ._server import FakeServer, RecordedRequest, json_response
+from ._specs import config_specs
 from ._values import Resolvable, Spec, Values, djb2
 from ._wire import BodyError, decode
 
@@ -38,6 +40,7 @@ _FORBIDDEN = re.compile("[" + re.escape(FORBIDDEN_EVENT_NAME_CHARS) + "]")
 
 EVENT_PATHS = ("/v1/log_event", "/v1/rgstr")
 INITIALIZE_PATH = "/v1/initialize"
+CONFIG_SPECS_PATH = "/v1/download_config_specs"
 SDK_EXCEPTION_PATH = "/v1/sdk_exception"
 Event = Dict[str, Any]
 
@@ -59,6 +62,7 @@ class FakeStatsig(FakeServer):
         self._offline = False
         self._values = Values()
         self._initialize_answers: List[Tuple[int, str]] = []
+        self._config_specs: Optional[Dict[str, Any]] = None  # None: made from the configured values
         #: the ``time`` of initialize replies (Statsig: when the config last changed)
         self.config_time = 1714564800000
         #: ``sdk_flags`` of initialize replies, e.g. ``{"enable_log_event_compression": True}``
@@ -71,6 +75,7 @@ class FakeStatsig(FakeServer):
         for path in EVENT_PATHS:
             server.expect_request(path, method="POST").respond_with_handler(self._handle_events)
         server.expect_request(INITIALIZE_PATH, method="POST").respond_with_handler(self._handle_initialize)
+        server.expect_request(CONFIG_SPECS_PATH, method="GET").respond_with_handler(self._handle_config_specs)
         server.expect_request(SDK_EXCEPTION_PATH, method="POST").respond_with_handler(self._handle_sdk_exception)
         server.expect_request("").respond_with_handler(self._handle_unexpected)
 
@@ -96,6 +101,10 @@ class FakeStatsig(FakeServer):
     @property
     def initialize_requests(self) -> List[RecordedRequest]:
         return [r for r in self.requests if r.path == INITIALIZE_PATH]
+
+    @property
+    def config_specs_requests(self) -> List[RecordedRequest]:
+        return [r for r in self.requests if r.path == CONFIG_SPECS_PATH]
 
     @property
     def sdk_exceptions(self) -> List[Any]:
@@ -229,6 +238,23 @@ class FakeStatsig(FakeServer):
         self._finish(record)
         return json_response(200, reply)
 
+    def _handle_config_specs(self, request: Request) -> Response:
+        """The config specs (key in the query's ``k``, as Statsig's JS on-device client sends
+        it); ``{"has_updates": false}`` to a ``sinceTime`` at or past their ``time``."""
+        record = self._record(request)
+        if self.offline:
+            return self._refuse(record, 503, "fake is offline")
+        key_error = self._key_error(record)
+        if key_error:
+            return self._refuse(record, 401, key_error)
+        specs = self.config_specs
+        since = record.query.get("sinceTime", "")
+        if since.isdigit() and int(since) >= specs.get("time", 0):
+            specs = {"has_updates": False}
+        record.status = 200
+        self._finish(record)
+        return json_response(200, specs)
+
     def _handle_sdk_exception(self, request: Request) -> Response:
         """A client SDK reporting an error it caught in itself: kept, answered as Statsig does."""
         record = self._record(request)
@@ -242,7 +268,7 @@ class FakeStatsig(FakeServer):
         self._read(request, record)
         self.httpserver.add_assertion(
             f"FakeStatsig: unexpected {request.method} {request.path} (it serves POST "
-            f"{', '.join(EVENT_PATHS)}, {INITIALIZE_PATH} and {SDK_EXCEPTION_PATH})")
+            f"{', '.join(EVENT_PATHS)}, {INITIALIZE_PATH}, {SDK_EXCEPTION_PATH}; GET {CONFIG_SPECS_PATH})")
         return self._refuse(record, 404, f"no route for {request.method} {request.path}")
 
     # -- gates, configs, experiments, layers ----------------------------------------------
@@ -300,6 +326,19 @@ class FakeStatsig(FakeServer):
     def remove(self, name: str) -> None:
         """Stop serving gate, config, layer or parameter store ``name``."""
         self._values.remove(name)
+
+    def set_config_specs(self, specs: Optional[Dict[str, Any]]) -> None:
+        """Serve these config specs from download_config_specs (None: specs made from the
+        configured gates, configs, experiments and layers, as at the start)."""
+        with self._lock:
+            self._config_specs = None if specs is None else json.loads(json.dumps(specs))
+
+    @property
+    def config_specs(self) -> Dict[str, Any]:
+        """The config specs served now."""
+        with self._lock:
+            specs = self._config_specs
+        return specs if specs is not None else config_specs(self._values, self.config_time)
 
     def answer_next_initialize(self, body: Any, status: int = 200, times: int = 1) -> None:
         """Answer the next ``times`` initialize requests with ``body`` (a str sent as is,
