@@ -77,20 +77,37 @@ class Store:
     destination journals them (jsonsafe, as on the checking thread)."""
 
     def __init__(self, fake, storage_dir, retries=0):
+        self.fake = fake
         self.exposures = []
         self.user = "u0"
         self.store = FeatureStore(
-            transport=StatsigTransport(fake.url + "/initialize", fake.url + "/log_event", timeout=5),
+            # a generous timeout: a loaded machine must not turn a good reply into a failed fetch
+            transport=StatsigTransport(fake.url + "/initialize", fake.url + "/log_event", timeout=30),
             key_fn=lambda: KEY, identity_fn=lambda: (self.user, "anon"), user_fn=lambda: {"userID": self.user},
             metadata_fn=lambda: {}, log_exposure=lambda event: self.exposures.append(jsonsafe.dumps(event)),
             storage_dir=str(storage_dir), retries=retries, retry_base=0.01, retry_max=0.01, dedupe_seconds=0)
 
     def fetch(self, user=None):
-        """Fetch again (for a new user when given) and wait for it to settle."""
+        """Fetch again (for a new user when given) and wait until that very fetch has
+        settled; it must be the one initialize request made meanwhile, so the answer the
+        test queued (answer_next_initialize) is the one it got."""
         if user is not None:
             self.user = user
+        asked = len(self.fake.initialize_requests)
         self.store.refresh()
-        assert self.store.wait_for_values(10) or self.store.last_error
+        self.settled()
+        assert len(self.fake.initialize_requests) == asked + 1, \
+            "not exactly one initialize for this fetch (did another take the queued answer?)"
+
+    def settled(self, timeout=60):
+        """Wait (with a deadline) until the newest fetch asked for has finished its first
+        attempt. Not wait_for_values(): on its timeout it answers True whenever older values
+        are known, and `or last_error` would take an older fetch's error for this one's."""
+        store = self.store
+        with store._cond:
+            gen = store._gen
+            assert store._cond.wait_for(lambda: store._settled_gen >= gen, timeout), \
+                f"fetch {gen} not settled within {timeout} s"
 
     def check_everything(self):
         """Every kind of check, on this (the app's) thread: never raises, answers its kind."""
@@ -115,6 +132,10 @@ class Store:
 def store(fake_statsig, tmp_path):
     made = Store(fake_statsig, tmp_path)
     made.store.start()
+    # start() fetches at once: let that fetch finish before any example queues an answer,
+    # else it may take the answer meant for the example's own fetch (which then gets the
+    # fake's default values)
+    made.settled()
     yield made
     made.store.stop()
 
@@ -151,7 +172,7 @@ def test_hostile_values_caches_never_raise_and_damage_is_fetched_anew(fake_stats
     made.user = user
     made.store.start()   # reads the cache, then asks the network
     try:
-        assert made.store.wait_for_values(10) or made.store.last_error
+        made.settled()
         made.check_everything()
         assert len(fake_statsig.initialize_requests) == asked + 1   # the network was asked all the same
         assert made.store.source in ("Cache", "NoValues")
