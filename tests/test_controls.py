@@ -132,7 +132,8 @@ def test_refresh_keeps_the_last_good_values_on_any_failure(make_client, fake_sta
         n = len(fake_statsig.initialize_requests)
         fake_statsig.answer_next_initialize(body, status=status, times=attempts)
         dest.refresh_values()
-        assert wait_until(lambda: len(fake_statsig.initialize_requests) == n + attempts and dest.values_error)
+        # (the values' own backoff, 1 s doubling with full jitter: up to 7 s for the 500's three retries)
+        assert wait_until(lambda: len(fake_statsig.initialize_requests) == n + attempts and dest.values_error, 20)
         gate = dest.get_feature_gate("g")
         assert (gate.value, gate.details["reason"]) == (True, "Network:Recognized")
         assert dest.get_config("limits").get("max") == 3
