@@ -7,7 +7,7 @@ the right thing and sends another fails the case.
 """
 from __future__ import annotations
 
-from typing import Any, Dict, FrozenSet, Iterable, List
+from typing import Any, Dict, FrozenSet, Iterable, List, Set
 
 __all__ = ["CAPABILITIES", "ALL", "missing", "unknown", "shown_by"]
 
@@ -66,7 +66,7 @@ def shown_by(case: Dict[str, Any]) -> List[str]:
     """The capabilities a case's own content shows it needs (its calls, options and settings),
     sorted: its ``requires`` must hold at least these. (Some it cannot show: a case about
     batching needs flush-policy by what its expected batches hold.)"""
-    need = set()
+    need: Set[str] = set()
     for call in case.get("calls") or []:
         method = str(call.get("method", ""))
         need.update(capability for start, capability in _CALLS_NEED if method.startswith(start))
