@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from segment_statsig.testing import adapters
 from segment_statsig.testing.__main__ import main
-from segment_statsig.testing.capabilities import ALL, CAPABILITIES
+from segment_statsig.testing.capabilities import ALL, CAPABILITIES, shown_by
 from segment_statsig.testing.meaning import merged_batches
 from segment_statsig.testing.runner import compare, load_case, run_case
 
@@ -246,3 +246,89 @@ def test_json_report_for_tools(three_verdicts):
     assert by_name["screen_renamed"]["status"] == "failed" and len(by_name["screen_renamed"]["differences"]) == 1
     assert by_name["purge_erases_undelivered"]["requires"] == ["purge"]
     assert "erase" in by_name["purge_erases_undelivered"]["reason"]
+
+
+# -- the cases of the client-SDK features: overrides, bootstrap, parameter stores, exposure control,
+# -- flush policies, on-device evaluation --------------------------------------------------------------
+
+#: case -> what it requires: "gates" for any value, plus what Statsig's client SDKs may lack
+FEATURE_CASES = {
+    "gate_override_local": ["gates", "overrides"],
+    "bootstrap_values": ["gates", "bootstrap"],
+    "parameter_store_references": ["gates", "param-stores"],
+    "check_without_exposure": ["gates"],
+    "manual_gate_exposure": ["gates"],
+    "flush_policy_count": ["flush-policy"],
+    "on_device_gate": ["gates", "on-device-eval"],
+}
+
+
+def test_each_feature_has_its_case_requiring_what_a_real_sdk_may_lack():
+    for name, requires in FEATURE_CASES.items():
+        case = load_case(RECORDINGS / f"{name}.json")
+        assert case["requires"] == requires, name
+    required = {c for p in CASES for c in load_case(p).get("requires") or []}
+    assert required == ALL  # every capability has a case that needs it
+    assert load_case(RECORDINGS / "flush_policy_count.json")["batches"] == "exact"
+
+
+def exposures(requests):
+    return [(e["eventName"], e["metadata"].get("gate") or e["metadata"].get("config"), e["metadata"]["reason"])
+            for r in requests for e in r["body"].get("events", []) if e["eventName"].startswith("statsig::")]
+
+
+def test_feature_cases_say_what_their_rule_says():
+    """Read against GATES.md: the override's reason, bootstrap with no initialize, a static
+    parameter logs nothing, a check without exposure counts for nothing, a manual exposure is
+    one, on the device no initialize and each user's own rule."""
+    def requests(name):
+        return load_case(RECORDINGS / f"{name}.json")["expected"]["requests"]
+
+    assert exposures(requests("gate_override_local")) == [
+        ("statsig::gate_exposure", "new_checkout", "LocalOverride:Recognized"),
+        ("statsig::gate_exposure", "new_checkout", "Network:Recognized")]
+    assert [r["path"] for r in requests("bootstrap_values")] == ["/v1/log_event"]
+    assert exposures(requests("bootstrap_values")) == [("statsig::gate_exposure", "new_checkout", "Bootstrap:Recognized")]
+    assert [x[1] for x in exposures(requests("parameter_store_references"))] == [
+        "express_checkout", "limits", "button_colour"]
+    assert [x[1] for x in exposures(requests("check_without_exposure"))] == ["new_checkout"]
+    assert len(exposures(requests("manual_gate_exposure"))) == 1
+    on_device = requests("on_device_gate")
+    assert {r["path"] for r in on_device} == {"/v1/log_event"}
+    assert [(e["user"]["userID"], e["metadata"]["gateValue"], e["metadata"]["ruleID"])
+            for r in on_device for e in r["body"]["events"]] == [("alice", "true", "alice_only"),
+                                                                 ("bob", "false", "default")]
+
+
+@settings(max_examples=6, deadline=None)
+@given(n=st.integers(1, 3), k=st.integers(1, 7))
+def test_a_count_flush_policy_sends_exact_batches_of_n_without_a_flush(n, k):
+    """options.analytics.flush_policies [{"count": n}] and the wait_for_delivered call: each n
+    tracked events go as one request on their own; what is left goes at the flush."""
+    calls = []
+    for i in range(k):
+        calls.append({"method": "track", "args": {"event": f"E{i}"}})
+        if (i + 1) % n == 0:
+            calls.append({"method": "wait_for_delivered", "args": {"events": i + 1}})
+    calls.append({"method": "flush"})
+    case = {"name": "count", "settings": {"integrations": {"Statsig": {"apiKey": "<API_KEY>"}}},
+            "options": {"analytics": {"flush_policies": [{"count": n}]}}, "calls": calls}
+    result = run_case(case, adapters.ours, timeout=10)
+    assert result.errors == []
+    sizes = [len(r["body"]["events"]) for r in result.requests]
+    assert sizes == [n] * (k // n) + ([k % n] if k % n else [])
+
+
+def test_a_flush_policy_the_harness_does_not_know_is_one_error_line():
+    case = {"name": "bad", "settings": {"integrations": {"Statsig": {"apiKey": "<API_KEY>"}}},
+            "options": {"analytics": {"flush_policies": [{"hourly": True}]}}, "calls": [{"method": "flush"}]}
+    (line,) = run_case(case, adapters.ours, timeout=5).errors
+    assert "flush policy {'hourly': True}: one of count, frequency, startup, background" in line
+
+
+def test_every_case_requires_what_its_calls_options_and_settings_need():
+    """An adapter lacking what a case uses must see it skipped, never failed: value calls need
+    gates, options.consent consent, routing rules filters, a purge call purge..."""
+    for path in CASES:
+        case = load_case(path)
+        assert set(shown_by(case)) <= set(case.get("requires") or []), path.stem

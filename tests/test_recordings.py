@@ -33,7 +33,8 @@ def test_there_are_enough_cases_covering_the_issue():
                    "batch_250_events", "retry_after_503", "drop_after_400", "settings_from_cdn",
                    "integrations_statsig_false", "lifecycle_events", "gate_check_and_exposure", "experiment_exposure",
                    "layer_parameter_exposure", "lifecycle_background_foreground", "deep_link_opened",
-                   "enrichment_closure"):
+                   "enrichment_closure", "gate_override_local", "bootstrap_values", "parameter_store_references",
+                   "check_without_exposure", "manual_gate_exposure", "flush_policy_count", "on_device_gate"):
         assert needed in names
 
 

@@ -9,13 +9,18 @@
 // {"method": "shutdown"}; it delivers everything and exits 0 (see docs/CONFORMANCE.md).
 // It declares its capabilities on stdout at setup ({"capabilities": [...]}): not
 // event-timestamp (logEvent stamps Date.now()), flush-policy (the client flushes when its
-// buffer fills and at every user change) or purge (the client cannot erase its queue).
+// buffer fills and at every user change), purge (the client cannot erase its queue) or
+// on-device-eval (this client reads what Statsig's servers evaluated).
 //
 // Segment calls -> Statsig's client: track/screen/page -> logEvent("segment_track:<event>",
 // value, metadata); identify/alias/reset -> updateUserSync (before values are needed) or
 // updateUserAsync (after); check_gate -> checkGate; get_config/get_experiment/get_layer ->
-// getDynamicConfig/getExperiment/getLayer(...).get(key, default); flush/on_background ->
-// flush(); shutdown -> shutdown(). The Segment side (anonymousId, traits, lifecycle events,
+// getDynamicConfig/getExperiment/getLayer(...).get(key, default), get_parameter_store ->
+// getParameterStore(name).get(key, default), each with disableExposureLog for log_exposure
+// false; log_*_exposure -> the same read with exposures on (the client has no manual exposure
+// call); override_* / remove_*_override -> @statsig/js-local-overrides' LocalOverrideAdapter
+// (the client's overrideAdapter); bootstrap -> dataAdapter.setDataLegacy(values, user) +
+// updateUserSync; flush/on_background -> flush(); shutdown -> shutdown(). The Segment side (anonymousId, traits, lifecycle events,
 // integrations filter, settings from the CDN, the cloud leg) is the small part below, with
 // the privacy calls Statsig's client has nothing for (privacy.js): destination filters by
 // Segment's own @segment/tsub on Statsig's copy of each event; consent (consent_start,
@@ -69,13 +74,28 @@ function loadPackage(name) {
   return require(name);
 }
 const { StatsigClient } = loadPackage('@statsig/js-client');
+// Local overrides are the client's override adapter, a package of their own: without it
+// installed, the adapter does not declare 'overrides'.
+const localOverrides = (() => {
+  try { return loadPackage('@statsig/js-local-overrides'); } catch (e) { return null; }
+})();
 
 // What this implementation can do of what a case may require (docs/CONFORMANCE.md, "Capabilities").
-const CAPABILITIES = ['gates', 'consent', 'filters'];
+// Not on-device-eval: @statsig/js-client reads what Statsig's servers evaluated (initialize);
+// evaluating config specs is another client's (@statsig/js-on-device-eval-client).
+const CAPABILITIES = ['gates', 'consent', 'filters', 'bootstrap', 'param-stores',
+  ...(localOverrides ? ['overrides'] : [])];
+const OVERRIDE_SETTERS = { gate: 'overrideGate', config: 'overrideDynamicConfig',
+  experiment: 'overrideExperiment', layer: 'overrideLayer', parameter_store: 'overrideParamStore' };
+const OVERRIDE_REMOVERS = { gate: 'removeGateOverride', config: 'removeDynamicConfigOverride',
+  experiment: 'removeExperimentOverride', layer: 'removeLayerOverride',
+  parameter_store: 'removeParamStoreOverride' };
 const QUICK_FLUSH_WINDOW_MS = 200; // the client flushes its first event this soon after start
 const DESTINATION = 'Statsig'; // the destination's name in Segment's settings and filters
 const LIFECYCLE_DEFAULT = ['Application Installed', 'Application Updated', 'Application Opened',
   'Application Backgrounded'];
+// a value call's "log_exposure": false is the client's disableExposureLog
+const exposureOption = (args) => (args.log_exposure === false ? { disableExposureLog: true } : undefined);
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 const warn = (text) => process.stderr.write(`adapter: ${text}\n`);
 
@@ -105,6 +125,8 @@ class Destination {
     this.clientUser = null;
     this.valuesStarted = false;
     this.pending = Promise.resolve();
+    this.overrides = localOverrides ? new localOverrides.LocalOverrideAdapter() : null;
+    this.bootstraps = {}; // userID -> values bootstrapped for that user's next switch
     this.cloud = [];
   }
 
@@ -128,6 +150,10 @@ class Destination {
       logLevel: Number(process.env.STATSIG_JS_LOG_LEVEL || 0), // 0 none ... 4 debug
       logEventCompressionMode: process.env.STATSIG_JS_COMPRESSION || 'f',
       loggingBufferMaxSize: destination.max_batch_size || 100,
+      // an override set after a check counts from the next check (the memo would keep the
+      // earlier answer until the next values update)
+      disableEvaluationMemoization: true,
+      ...(this.overrides ? { overrideAdapter: this.overrides } : {}),
     };
     this.clientUser = this.userOf({ anonymousId: this.anonymousId });
     this.client = new StatsigClient(statsig.apiKey, this.clientUser, options);
@@ -276,7 +302,11 @@ class Destination {
   async userChanged(user) {
     await this.client.flush();
     this.clientUser = user;
-    if (this.valuesStarted) {
+    const bootstrapped = this.bootstraps[user.userID];
+    if (bootstrapped) { // values the app's server made for this user: no initialize
+      delete this.bootstraps[user.userID];
+      this.useBootstrap(bootstrapped, user);
+    } else if (this.valuesStarted) {
       this.pending = this.client.updateUserAsync(user); // values follow the user
     } else {
       this.client.updateUserSync(user, { disableBackgroundCacheRefresh: true });
@@ -300,14 +330,14 @@ class Destination {
   check_gate(args) {
     if (!this.enabled) return;
     this.startValues();
-    if (this.client) this.client.checkGate(args.name);
+    if (this.client) this.client.checkGate(args.name, exposureOption(args));
   }
 
   readValue(getter, args) {
     if (!this.enabled) return;
     this.startValues();
     if (!this.client) return;
-    const result = this.client[getter](args.name);
+    const result = this.client[getter](args.name, exposureOption(args));
     if ('key' in args) result.get(args.key, args.default === undefined ? null : args.default);
   }
 
@@ -316,6 +346,72 @@ class Destination {
   get_experiment(args) { this.readValue('getExperiment', args); }
 
   get_layer(args) { this.readValue('getLayer', args); }
+
+  get_parameter_store(args) { this.readValue('getParameterStore', args); }
+
+  // A manual exposure: the client has no call for one (Android's manuallyLogGateExposure), so
+  // the same read again with exposures on, which logs the value the app sees, deduplicated.
+  log_gate_exposure(args) { this.check_gate({ name: args.name }); }
+
+  log_config_exposure(args) { this.readValue('getDynamicConfig', { name: args.name }); }
+
+  log_experiment_exposure(args) { this.readValue('getExperiment', { name: args.name }); }
+
+  log_layer_parameter_exposure(args) { this.readValue('getLayer', { name: args.name, key: args.key }); }
+
+  // -- local overrides (@statsig/js-local-overrides): for everyone; it keeps none per user -----
+  overrideAdapter(args) {
+    if (!this.overrides) throw new Error('overrides: @statsig/js-local-overrides is not installed');
+    if (args.user_id !== undefined) throw new Error('overrides for one user: the override adapter has none');
+    return this.overrides;
+  }
+
+  override(kind, args) {
+    this.overrideAdapter(args);
+    if (args.value === undefined) this.overrides[OVERRIDE_REMOVERS[kind]](args.name);
+    else this.overrides[OVERRIDE_SETTERS[kind]](args.name, args.value);
+  }
+
+  override_gate(args) { this.override('gate', args); }
+
+  override_config(args) { this.override('config', args); }
+
+  override_experiment(args) { this.override('experiment', args); }
+
+  override_layer(args) { this.override('layer', args); }
+
+  override_parameter_store(args) { this.override('parameter_store', args); }
+
+  remove_gate_override(args) { this.override('gate', { ...args, value: undefined }); }
+
+  remove_config_override(args) { this.override('config', { ...args, value: undefined }); }
+
+  remove_experiment_override(args) { this.override('experiment', { ...args, value: undefined }); }
+
+  remove_layer_override(args) { this.override('layer', { ...args, value: undefined }); }
+
+  remove_parameter_store_override(args) { this.override('parameter_store', { ...args, value: undefined }); }
+
+  remove_all_overrides(args) {
+    this.overrideAdapter(args).removeAllOverrides();
+  }
+
+  // -- bootstrap: the client's dataAdapter.setDataLegacy(values, user), then updateUserSync ---
+  bootstrap(args) {
+    if (!this.enabled || !this.client) return;
+    if (args.user_id !== undefined && args.user_id !== this.clientUser.userID) {
+      this.bootstraps[args.user_id] = args.values; // used when a switch makes them the user
+      return;
+    }
+    this.useBootstrap(args.values, this.clientUser);
+  }
+
+  useBootstrap(values, user) {
+    this.client.dataAdapter.setDataLegacy(JSON.stringify(values), user);
+    this.client.updateUserSync(user, { disableBackgroundCacheRefresh: true });
+    this.valuesStarted = true; // the values are in: no initialize for this user
+    this.pending = Promise.resolve();
+  }
 
   // -- delivery -----------------------------------------------------------------------------
   async flush() {
@@ -404,8 +500,12 @@ class Destination {
 }
 
 const CALLS = new Set(['track', 'screen', 'page', 'identify', 'group', 'alias', 'reset', 'flush', 'on_background',
-  'on_foreground', 'open_url', 'check_gate', 'get_config', 'get_experiment', 'get_layer', 'wait_for_values', 'consent_start',
-  'consent_changed', 'set_enabled', 'purge', 'shutdown']);
+  'on_foreground', 'open_url', 'check_gate', 'get_config', 'get_experiment', 'get_layer', 'get_parameter_store',
+  'wait_for_values', 'log_gate_exposure', 'log_config_exposure', 'log_experiment_exposure',
+  'log_layer_parameter_exposure', 'override_gate', 'override_config', 'override_experiment', 'override_layer',
+  'override_parameter_store', 'remove_gate_override', 'remove_config_override', 'remove_experiment_override',
+  'remove_layer_override', 'remove_parameter_store_override', 'remove_all_overrides', 'bootstrap',
+  'consent_start', 'consent_changed', 'set_enabled', 'purge', 'shutdown']);
 
 async function readLines() {
   let text = '';

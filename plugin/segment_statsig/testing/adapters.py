@@ -23,6 +23,7 @@ import os
 import shlex
 import subprocess
 import sys
+import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Collection, Dict, List, Optional, cast
 
@@ -90,6 +91,8 @@ def ours(session: Session) -> None:
 
     opts = session.options
     analytics_kw = {**OUR_ANALYTICS_DEFAULTS, **(opts.get("analytics") or {})}
+    if "flush_policies" in analytics_kw:
+        analytics_kw["flush_policies"] = flush_policies(analytics_kw["flush_policies"])
     dest_kw = {**OUR_DESTINATION_DEFAULTS, **(opts.get("destination") or {})}
     analytics = Analytics(session.write_key, storage_dir=session.storage_dir, cdn_url=session.cdn_url,
                           api_url=session.segment_api_url, settings=session.settings,
@@ -139,6 +142,8 @@ def _call(analytics: Any, method: str, args: Dict[str, Any], timeout: float) -> 
             raise AdapterError(f"exposures not stored within {timeout}s")
         if not analytics.flush(timeout=timeout):
             raise AdapterError(f"flush did not deliver everything within {timeout}s")
+    elif method == "wait_for_delivered":
+        _wait_for_delivered(analytics, int(args["events"]), timeout)
     elif method == "open_url":
         analytics.open_url(args["url"], args.get("referrer"), args.get("properties"))
     elif method == "on_foreground":
@@ -151,6 +156,40 @@ def _call(analytics: Any, method: str, args: Dict[str, Any], timeout: float) -> 
         raise AdapterError(f"unknown call {method!r}")
 
 
+def _wait_for_delivered(analytics: Any, events: int, timeout: float) -> None:
+    """Wait until Statsig accepted `events` events in all, without asking for a flush: a
+    case about flush policies lets them send, then goes on (so its batches are exact)."""
+    dest = _statsig(analytics)
+    deadline = time.monotonic() + timeout
+    while dest is None or dest.stats.snapshot()["sent"] < events:
+        if time.monotonic() > deadline:
+            raise AdapterError(f"wait_for_delivered: {events} events not delivered within {timeout}s")
+        time.sleep(0.01)
+
+
+def flush_policies(specs: List[Any]) -> List[Any]:
+    """A case's ``options.analytics.flush_policies``, e.g. ``[{"count": 2}, {"frequency": 30},
+    {"startup": true}, {"background": true}]``: the app's flush policies, in that order."""
+    from segment_statsig import BackgroundFlushPolicy, CountFlushPolicy, FrequencyFlushPolicy, StartupFlushPolicy
+
+    made: List[Any] = []
+    for spec in specs:
+        if not isinstance(spec, dict) or len(spec) != 1:
+            raise AdapterError(f"flush policy {spec!r}: one of count, frequency, startup, background")
+        (kind, arg), = spec.items()
+        if kind == "count":
+            made.append(CountFlushPolicy(int(arg)))
+        elif kind == "frequency":
+            made.append(FrequencyFlushPolicy(float(arg)))
+        elif kind == "startup" and arg is True:
+            made.append(StartupFlushPolicy())
+        elif kind == "background" and arg is True:
+            made.append(BackgroundFlushPolicy())
+        else:
+            raise AdapterError(f"flush policy {spec!r}: one of count, frequency, startup, background")
+    return made
+
+
 def _enrichment(spec: Dict[str, Any]) -> Any:
     """A case's "enrichment": {field: {key: value}}: the function merges each object into
     that field of the call's event (e.g. {"properties": {"coupon": "SPRING"}})."""
@@ -161,9 +200,18 @@ def _enrichment(spec: Dict[str, Any]) -> Any:
     return enrich
 
 
-#: gate / config calls: check_gate {"name"}, get_config / get_experiment {"name",
-#: "key"?, "default"?}, get_layer {"name", "key", "default"?}, wait_for_values {"timeout"?}
-_VALUE_CALLS = ("check_gate", "get_config", "get_experiment", "get_layer", "wait_for_values")
+#: value calls: wait_for_values {"timeout"?}; check_gate {"name"}; get_config / get_experiment
+#: {"name", "key"?, "default"?}; get_layer / get_parameter_store {"name", "key", "default"?} (each
+#: also "log_exposure": false); log_gate_exposure / log_config_exposure / log_experiment_exposure
+#: {"name"}, log_layer_parameter_exposure {"name", "key"}; override_gate / override_config /
+#: override_experiment / override_layer / override_parameter_store {"name", "value", "user_id"?};
+#: remove_<kind>_override {"name", "user_id"?}; remove_all_overrides {"user_id"?};
+#: bootstrap {"values", "user_id"?}; set_config_specs {"specs"}
+_KINDS = ("gate", "config", "experiment", "layer", "parameter_store")
+_VALUE_CALLS = ("check_gate", "get_config", "get_experiment", "get_layer", "get_parameter_store", "wait_for_values",
+                "log_gate_exposure", "log_config_exposure", "log_experiment_exposure", "log_layer_parameter_exposure",
+                "remove_all_overrides", "bootstrap", "set_config_specs",
+                *(f"override_{kind}" for kind in _KINDS), *(f"remove_{kind}_override" for kind in _KINDS))
 
 
 def _statsig(analytics: Any) -> Any:
@@ -181,14 +229,30 @@ def _value_call(analytics: Any, method: str, args: Dict[str, Any], timeout: floa
         analytics.flush(timeout=timeout)
         if not dest.wait_for_values(args.get("timeout", timeout)):
             raise AdapterError("wait_for_values: no values")
-    elif method == "check_gate":
-        dest.check_gate(args["name"])
-    else:
-        result = getattr(dest, method)(args["name"])
+        return
+    user = {"user_id": args["user_id"]} if "user_id" in args else {}
+    if method == "check_gate":
+        dest.check_gate(args["name"], log_exposure=args.get("log_exposure", True))
+    elif method.startswith("get_"):
+        result = getattr(dest, method)(args["name"], log_exposure=args.get("log_exposure", True))
         if "key" in args:
             result.get(args["key"], args.get("default"))
+    elif method == "log_layer_parameter_exposure":
+        dest.log_layer_parameter_exposure(args["name"], args["key"])
+    elif method.startswith("log_"):
+        getattr(dest, method)(args["name"])
+    elif method.startswith("override_"):
+        getattr(dest, method)(args["name"], args["value"], **user)
+    elif method == "remove_all_overrides":
+        dest.remove_all_overrides(**user)
+    elif method.startswith("remove_"):
+        getattr(dest, method)(args["name"], **user)
+    elif method == "bootstrap":
+        dest.bootstrap(args["values"], args.get("user_id"))
+    else:  # set_config_specs
+        dest.set_config_specs(args["specs"])
     # exposures are stored on the values thread: wait, so they keep their place among the events
-    if method != "wait_for_values" and not dest.flush_exposures(timeout):
+    if not dest.flush_exposures(timeout):
         raise AdapterError(f"{method}: exposure not stored within {timeout}s")
 
 

@@ -71,6 +71,8 @@ def run_case(case: Case, adapter: adapters.Adapter, timeout: float = 20.0) -> Ru
         for _ in range(int(server.get("drop_connections", 0))):
             statsig.drop_next_connection()
         configure_values(statsig, case.get("statsig_values"))
+        if case.get("config_specs") is not None:  # what download_config_specs serves, as written
+            statsig.set_config_specs(case["config_specs"])
         session = adapters.Session(
             name=case["name"], calls=calls, settings=settings, statsig_url=statsig.url,
             cdn_url=segment.url, segment_api_url=segment.api_url, api_key=keys["<API_KEY>"],
@@ -122,8 +124,11 @@ def configure_values(statsig: FakeStatsig, values: Optional[Dict[str, Any]]) -> 
          "configs": {"limits": {"default": {"value": {"max": 3}}}},
          "layers": {"checkout": {"default": {"group": "Test", "value": {...},
                                              "allocated_experiment": "copy_exp",
-                                             "explicit_parameters": ["title"]}}}}
+                                             "explicit_parameters": ["title"]}}},
+         "param_stores": {"checkout_store": {"headline": {"ref_type": "static", "param_type": "string",
+                                                          "value": "Welcome"}}}}
 
+    (parameter stores as ``FakeStatsig.set_param_store`` takes them, the same for every user).
     Each name may also hold ``secondary_exposures`` (layers: ``undelegated_secondary_exposures``).
     """
     if not values:
@@ -154,6 +159,8 @@ def configure_values(statsig: FakeStatsig, values: Optional[Dict[str, Any]]) -> 
                           explicit_parameters=part(pick, "explicit_parameters"),
                           secondary_exposures=spec.get("secondary_exposures"),
                           undelegated_secondary_exposures=spec.get("undelegated_secondary_exposures"))
+    for name, parameters in (values.get("param_stores") or {}).items():
+        statsig.set_param_store(name, parameters)
 
 
 def _segment_event(event: Dict[str, Any]) -> Dict[str, Any]:
