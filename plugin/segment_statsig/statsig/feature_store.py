@@ -168,14 +168,19 @@ class FeatureStore:
                 self._use_seed(key, seeded)
                 force = seeded.source != "Bootstrap"  # bootstrap values need no request
         if force or self._owed:
-            if not self.allowed_fn():  # opted out: fetch once the user is back in
-                self._owed = True
-                return key
-            self._owed = False
-            self._gen += 1
-            self._want_fetch = True
-            self._cond.notify_all()
+            self._ask_fetch()
         return key
+
+    def _ask_fetch(self) -> None:
+        """With the lock held: the store's thread fetches for the current user (not while
+        opted out: owed until the user is back in)."""
+        if not self.allowed_fn():
+            self._owed = True
+            return
+        self._owed = False
+        self._gen += 1
+        self._want_fetch = True
+        self._cond.notify_all()
 
     def evaluate(self, kind: str, name: str, expose: bool = True) -> Evaluation:
         """An Evaluation of gate / config / experiment / layer `name` for the current user:

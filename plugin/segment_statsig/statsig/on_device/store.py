@@ -90,13 +90,7 @@ class OnDeviceStore(FeatureStore):
             self._dedupe = exposures.Deduper(self._dedupe.seconds)  # as the JS client: a new user, a new log
             self._key = key
         if force or self._owed:
-            if not self.allowed_fn():
-                self._owed = True
-                return key
-            self._owed = False
-            self._gen += 1
-            self._want_fetch = True
-            self._cond.notify_all()
+            self._ask_fetch()
         return key
 
     # --- specs in use ---------------------------------------------------------------
