@@ -10,7 +10,11 @@
             track_device_context(analytics)               # context.screen, os, device
             statsig.on("values_updated", on_main_thread(self.show_flags))  # Statsig listeners, on Kivy's thread
             track_deep_links(analytics)                   # Deep Link Opened, from Android intents
+            self.flags = StatsigFlags(statsig)            # gates, experiments... as properties KV rules read
             return root
+
+FeatureGate and ExperimentSwitch (in KV) show their children by a gate or an experiment
+and log its exposure when shown (gates.py).
 
 Each returns a handle whose ``unbind()`` undoes it (``on()`` returns the unsubscribe function).
 """
@@ -20,13 +24,16 @@ from .deep_links import DeepLinkBinding, track_deep_links
 import logging
 
 from .device import DeviceContextBinding, device_context, track_device_context
+from .flags import StatsigFlags
+from .gates import ExperimentSwitch, FeatureGate, FeatureGateElse, Variant
 from .lifecycle import LifecycleBinding, bind_lifecycle
 from .main_thread import on_main_thread
 from .screens import ScreenTracker, track_screens
 
 __all__ = ["track_screens", "ScreenTracker", "bind_lifecycle", "LifecycleBinding",
            "device_context", "track_device_context", "DeviceContextBinding", "on_main_thread",
-           "track_deep_links", "DeepLinkBinding"]
+           "track_deep_links", "DeepLinkBinding", "StatsigFlags", "FeatureGate", "FeatureGateElse",
+           "ExperimentSwitch", "Variant"]
 
 # Kivy sets the root logger to NOTSET, so every DEBUG line of every library reaches its
 # console: urllib3 writes one per request. Our dependencies' loggers stay at WARNING
