@@ -19,13 +19,18 @@ from kivy.properties import DictProperty, NumericProperty, StringProperty
 
 TYPE_CHECKING = False  # mypy reads the block below; at run time typing stays unloaded
 if TYPE_CHECKING:
-    from typing import Any, Callable, Dict, Iterable, List
+    from typing import Any, Callable, Dict, Iterable, List, Optional
 
 #: the reply's sections -> the property of that kind (names readable only when the reply is unhashed)
 SECTIONS = (("feature_gates", "gates"), ("dynamic_configs", "configs"), ("layer_configs", "layers"))
 #: get_all_overrides() sections -> the property of that kind
 OVERRIDE_SECTIONS = (("gate", "gates"), ("dynamicConfig", "configs"), ("experiment", "experiments"),
                      ("layer", "layers"))
+OVERRIDE_SECTION_OF = {kind: section for section, kind in OVERRIDE_SECTIONS}
+#: each property's read, as the destination's call
+READS: Dict[str, Callable[..., Any]] = {
+    "gates": lambda d, n, **kw: d.get_feature_gate(n, **kw), "configs": lambda d, n, **kw: d.get_config(n, **kw),
+    "experiments": lambda d, n, **kw: d.get_experiment(n, **kw), "layers": lambda d, n, **kw: d.get_layer(n, **kw)}
 #: the destination listener events after which the values are read again
 EVENTS = ("values_updated", "overrides_updated", "user_changed")
 
@@ -34,7 +39,8 @@ class StatsigFlags(EventDispatcher):  # type: ignore[misc]  # (Kivy has no type 
     """Observable values of one Statsig destination. Names are followed per kind: those
     given here, those any method, FeatureGate or ExperimentSwitch asked for, every name of
     an unhashed reply, and every override. ``on_check(kind, name)`` is dispatched after
-    each call that may log an exposure (a recorder can keep it)."""
+    each call that may log an exposure (a recorder can keep it). With ``prefetch=False``
+    nothing here starts fetching values until a method or a shown widget checks one."""
 
     gates = DictProperty({})        # name -> bool
     configs = DictProperty({})      # name -> the config's value dict
@@ -46,7 +52,8 @@ class StatsigFlags(EventDispatcher):  # type: ignore[misc]  # (Kivy has no type 
     __events__ = ("on_check",)
 
     def __init__(self, destination: Any, *, gates: Iterable[str] = (), configs: Iterable[str] = (),
-                 experiments: Iterable[str] = (), layers: Iterable[str] = (), **kwargs: Any) -> None:
+                 experiments: Iterable[str] = (), layers: Iterable[str] = (), prefetch: bool = True,
+                 **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.destination = destination
         self._names: Dict[str, List[str]] = {"gates": [], "configs": [], "experiments": [], "layers": []}
@@ -59,7 +66,8 @@ class StatsigFlags(EventDispatcher):  # type: ignore[misc]  # (Kivy has no type 
         self._trigger = Clock.create_trigger(lambda _dt: self.update(), 0)
         self._unsubscribe: List[Callable[[], None]] = [
             destination.on(event, lambda _event: self._trigger()) for event in EVENTS]
-        destination.prefetch_values()  # the values thread starts; values_updated follows
+        if prefetch:  # the values thread starts; values_updated follows
+            destination.prefetch_values()
         self.update()
 
     # --- what the app calls: answers as the destination's, with the exposure ----------
@@ -100,8 +108,13 @@ class StatsigFlags(EventDispatcher):  # type: ignore[misc]  # (Kivy has no type 
     def update(self) -> None:
         """Read every followed name again; runs at the frame after each listener event."""
         destination = self.destination
-        values = destination.get_values() or {}
-        overrides = destination.get_all_overrides() if destination.analytics is not None else {}
+        reason = destination.values_reason
+        # No values yet: a check would only start the fetch, and answer the default or an override.
+        early = reason == "Uninitialized"
+        analytics = destination.analytics
+        overrides = destination.get_all_overrides() if analytics is not None else {}
+        mine = destination.get_all_overrides(user_id=analytics.user_id) if analytics and analytics.user_id else {}
+        values = {} if early else destination.get_values() or {}
         names = {kind: list(known) for kind, known in self._names.items()}
         if values.get("hash_used") == "none":  # names in clear: every one is known
             for section, kind in SECTIONS:
@@ -111,14 +124,22 @@ class StatsigFlags(EventDispatcher):  # type: ignore[misc]  # (Kivy has no type 
                         names["experiments"].append(name)
         for section, kind in OVERRIDE_SECTIONS:
             names[kind].extend(n for n in (overrides.get(section) or {}) if not n.isdigit())  # (hashed twins)
-        read = {"gates": destination.get_feature_gate, "configs": destination.get_config,
-                "experiments": destination.get_experiment, "layers": destination.get_layer}
         for kind, kind_names in names.items():
-            fresh = {name: read[kind](name, log_exposure=False).value for name in dict.fromkeys(kind_names)}
+            fresh = {name: self._unexposed(kind, name, mine if early else None, overrides)
+                     for name in dict.fromkeys(kind_names)}
             if fresh != getattr(self, kind):
                 setattr(self, kind, fresh)
-        self.reason = destination.values_reason
+        self.reason = reason
         self.version += 1
+
+    def _unexposed(self, kind: str, name: str, mine: Optional[Dict[str, Any]], everyone: Dict[str, Any]) -> Any:
+        """`name`'s value read without an exposure; with `mine` (the user's overrides, before
+        any values came) from the overrides alone, so reading starts no fetch."""
+        if mine is None:
+            return READS[kind](self.destination, name, log_exposure=False).value
+        section = OVERRIDE_SECTION_OF[kind]
+        default: Any = False if kind == "gates" else {}
+        return (mine.get(section) or {}).get(name, (everyone.get(section) or {}).get(name, default))
 
     def _add(self, kind: str, name: str) -> bool:
         if kind not in self._names:
