@@ -12,7 +12,8 @@ the experiment's value and gives that value to KV rules.
                 text: 'Checkout'
 
 The exposure is logged when the layout is shown to the user (in a window, at the frame
-after it got there) and again whenever the value it shows changes while it is shown: the
+after it got there) and again whenever the value it shows changes while it is shown (at
+once, in the frame its KV neighbours change): the
 destination logs once per user, value and rule. Values arriving for a layout that is not
 shown (another screen, not yet added) log nothing.
 """
@@ -42,7 +43,8 @@ class FlagLayout(BoxLayout):  # type: ignore[misc]  # (Kivy has no type hints)
         self._placing = False
         self._chain: List[Tuple[Any, int]] = []  # (ancestor, its parent binding)
         self._flags_binding: Optional[Tuple[Any, int]] = None
-        self._render_trigger = Clock.create_trigger(lambda _dt: self._render(), 0)
+        self._render_trigger = Clock.create_trigger(lambda _dt: self._render_now(), 0)
+        self._rendering = False
         super().__init__(**kwargs)
         self.fbind("flags", self._render_trigger)
         self._follow_ancestors()
@@ -97,8 +99,20 @@ class FlagLayout(BoxLayout):  # type: ignore[misc]  # (Kivy has no type hints)
         if binding is None or binding[0] is not flags:  # re-render at each update of the values
             if binding is not None:
                 binding[0].unbind_uid("version", binding[1])
-            self._flags_binding = (flags, flags.fbind("version", self._render_trigger)) if flags else None
+            self._flags_binding = (flags, flags.fbind("version", self._render_now)) if flags else None
         return flags
+
+    def _render_now(self, *_args: Any) -> None:
+        """At once on new values (the same frame as the KV rules that read them); a render
+        that itself made the values update comes back at the next frame."""
+        if self._rendering:
+            self._render_trigger()
+            return
+        self._rendering = True
+        try:
+            self._render()
+        finally:
+            self._rendering = False
 
     def _render(self) -> None:
         raise NotImplementedError
