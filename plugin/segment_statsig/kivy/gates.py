@@ -15,7 +15,7 @@ The exposure is logged when the layout is shown to the user (in a window, at the
 after it got there) and again whenever the value it shows changes while it is shown (at
 once, in the frame its KV neighbours change): the
 destination logs once per user, value and rule. Values arriving for a layout that is not
-shown (another screen, not yet added) log nothing.
+shown (another screen, not yet added) log nothing; it reads them again when it is shown.
 """
 from __future__ import annotations
 
@@ -92,14 +92,17 @@ class FlagLayout(BoxLayout):  # type: ignore[misc]  # (Kivy has no type hints)
         self._render_trigger()
 
     def _flags(self) -> Any:
+        """The StatsigFlags read; followed (every update re-renders) only while shown, so
+        a layout taken off the screen is not kept alive by the flags it read."""
         flags = self.flags
         if flags is None:
             flags = getattr(App.get_running_app(), "flags", None)
+        wanted = flags if self.shown else None
         binding = self._flags_binding
-        if binding is None or binding[0] is not flags:  # re-render at each update of the values
+        if (binding[0] if binding else None) is not wanted:
             if binding is not None:
                 binding[0].unbind_uid("version", binding[1])
-            self._flags_binding = (flags, flags.fbind("version", self._render_now)) if flags else None
+            self._flags_binding = (wanted, wanted.fbind("version", self._render_now)) if wanted else None
         return flags
 
     def _render_now(self, *_args: Any) -> None:
