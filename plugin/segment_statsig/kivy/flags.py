@@ -4,7 +4,7 @@ properties KV rules read, updated on Kivy's main thread, as Statsig's React bind
 
     app.flags = StatsigFlags(statsig, gates=["new_checkout"])   # on the App, in build()
     Button:
-        disabled: not app.flags.gates.get('new_checkout', False)   # follows the gate; no exposure
+        disabled: not app.flags.gates['new_checkout']   # follows the gate; no exposure
 
 Reading the properties never logs an exposure (values arriving are not the user seeing
 them); the methods ``gate()``, ``config()``, ``experiment()`` and ``layer()`` answer as the
@@ -27,10 +27,9 @@ SECTIONS = (("feature_gates", "gates"), ("dynamic_configs", "configs"), ("layer_
 OVERRIDE_SECTIONS = (("gate", "gates"), ("dynamicConfig", "configs"), ("experiment", "experiments"),
                      ("layer", "layers"))
 OVERRIDE_SECTION_OF = {kind: section for section, kind in OVERRIDE_SECTIONS}
-#: each property's read, as the destination's call
-READS: Dict[str, Callable[..., Any]] = {
-    "gates": lambda d, n, **kw: d.get_feature_gate(n, **kw), "configs": lambda d, n, **kw: d.get_config(n, **kw),
-    "experiments": lambda d, n, **kw: d.get_experiment(n, **kw), "layers": lambda d, n, **kw: d.get_layer(n, **kw)}
+#: each property's read: the destination's call
+READS = {"gates": "get_feature_gate", "configs": "get_config", "experiments": "get_experiment",
+         "layers": "get_layer"}
 #: the destination listener events after which the values are read again
 EVENTS = ("values_updated", "overrides_updated", "user_changed")
 
@@ -40,7 +39,8 @@ class StatsigFlags(EventDispatcher):  # type: ignore[misc]  # (Kivy has no type 
     given here, those any method, FeatureGate or ExperimentSwitch asked for, every name of
     an unhashed reply, and every override. ``on_check(kind, name)`` is dispatched after
     each call that may log an exposure (a recorder can keep it). With ``prefetch=False``
-    nothing here starts fetching values until a method or a shown widget checks one."""
+    nothing here starts fetching values until a method or a shown widget checks one.
+    Use it from Kivy's main thread, as any widget."""
 
     gates = DictProperty({})        # name -> bool
     configs = DictProperty({})      # name -> the config's value dict
@@ -136,7 +136,7 @@ class StatsigFlags(EventDispatcher):  # type: ignore[misc]  # (Kivy has no type 
         """`name`'s value read without an exposure; with `mine` (the user's overrides, before
         any values came) from the overrides alone, so reading starts no fetch."""
         if mine is None:
-            return READS[kind](self.destination, name, log_exposure=False).value
+            return getattr(self.destination, READS[kind])(name, log_exposure=False).value
         section = OVERRIDE_SECTION_OF[kind]
         default: Any = False if kind == "gates" else {}
         return (mine.get(section) or {}).get(name, (everyone.get(section) or {}).get(name, default))
