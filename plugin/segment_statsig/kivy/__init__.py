@@ -4,19 +4,20 @@
 
     class MyApp(App):
         def build(self):
+            self.flags = StatsigFlags(statsig)            # gates, experiments... as properties KV rules read
             root = Builder.load_file("my.kv")
             bind_lifecycle(self, analytics)               # Opened / Backgrounded / Foregrounded, shutdown
             track_screens(root.ids.screens, analytics)    # screen("Home"), screen("Catalog"), ...
             track_device_context(analytics)               # context.screen, os, device
             statsig.on("values_updated", on_main_thread(self.show_flags))  # Statsig listeners, on Kivy's thread
             track_deep_links(analytics)                   # Deep Link Opened, from Android intents
-            self.flags = StatsigFlags(statsig)            # gates, experiments... as properties KV rules read
             return root
 
 FeatureGate and ExperimentSwitch (in KV) show their children by a gate or an experiment
 and log its exposure when shown (gates.py).
 
-Each returns a handle whose ``unbind()`` undoes it (``on()`` returns the unsubscribe function).
+Each returns a handle whose ``unbind()`` undoes it (``on()`` returns the unsubscribe function;
+``StatsigFlags.unbind_destination()``).
 """
 from __future__ import annotations
 
