@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 import time
 
 from .feature_store import identity_key
@@ -26,6 +27,7 @@ log = logging.getLogger("segment_statsig")
 
 MIN_AUTO_UPDATE_INTERVAL = 60.0  # seconds, as Android's enableAutoValueUpdate
 FOREGROUND_STALE_SECONDS = 300.0  # on_foreground() refreshes values older than this
+_FOLLOW_LOCK = threading.Lock()
 
 
 class ValueControls:
@@ -105,9 +107,10 @@ class ValueControls:
         """Emit user_changed after each identity change (once someone listens for it): the
         analytics' user info, which tells on a thread of its own, right after the call."""
         analytics = self.analytics
-        if analytics is None or self._identity_followed:
-            return  # (setup() comes back here once the destination is added)
-        self._identity_followed = True
+        with _FOLLOW_LOCK:  # (two first subscriptions at once: still one follower)
+            if analytics is None or self._identity_followed:
+                return  # (setup() comes back here once the destination is added)
+            self._identity_followed = True
         last = [None]
 
         def changed(info: Any) -> None:
