@@ -17,9 +17,9 @@ from kivy.properties import BooleanProperty, DictProperty, NumericProperty, Stri
 from kivy.resources import resource_add_path
 from kivy.uix.boxlayout import BoxLayout
 
-from segment_statsig.kivy import bind_lifecycle, track_device_context, track_screens
+from segment_statsig.kivy import StatsigFlags, bind_lifecycle, track_device_context, track_screens
 
-from .backend import Backend
+from .backend import GATE, Backend
 from .display import pretty_json
 from .screens import BY_NAME, SCREENS, TABS
 from .widgets import NavTab
@@ -115,6 +115,11 @@ class StatsigDemoApp(App):
             # Fetch gates and experiments now, off the UI thread. (The tour starts the fetch
             # itself, after delivering the first events, as the harness replays it.)
             self.backend.prefetch_values()
+        # The Statsig values the KV rules read (app.flags.gates[...], FeatureGate); the fetch
+        # starts above, or in the tour, so the flags do not start it. Each check is kept in
+        # the recording like the app's other calls.
+        self.flags = StatsigFlags(self.backend.destination, gates=[GATE], prefetch=False)
+        self.flags.bind(on_check=lambda _flags, kind, name: self.backend.kept_check(kind, name))
         resource_add_path(HERE)  # where demo.kv's #:include finds kv/
         kv = os.path.join(HERE, "demo.kv")
         Builder.unload_file(kv)

@@ -203,6 +203,12 @@ class Backend:
         self.analytics.keep("check_gate", name=name)
         return value
 
+    def kept_check(self, kind, name):
+        """A check app.flags made (a FeatureGate shown), kept in the recording."""
+        method = {"gates": "check_gate", "configs": "get_config", "experiments": "get_experiment",
+                  "layers": "get_layer"}[kind]
+        self.analytics.keep(method, name=name)
+
     def experiment_value(self, name, key, default):
         """(experiment[key] or default, group name or None)."""
         experiment = self.destination.get_experiment(name)

@@ -1,17 +1,17 @@
 """The Flags screen: the QA view Statsig's mobile SDKs open as a debug view. Every gate,
 dynamic config, experiment, layer and parameter store of the current user's values, with
 its value and reason, and an override for each (a switch for a gate, JSON for the others),
-kept across restarts by the destination. It follows values_updated (on Kivy's main thread).
+kept across restarts by the destination. It follows app.flags (a KV rule on its version:
+new values, an override, another user), on Kivy's main thread.
 """
 from __future__ import annotations
 
 import json
 
 from kivy.app import App
-from kivy.properties import BooleanProperty, ObjectProperty, StringProperty
+from kivy.properties import BooleanProperty, NumericProperty, ObjectProperty, StringProperty
 from kivy.uix.screenmanager import Screen
 
-from segment_statsig.kivy import on_main_thread
 from segment_statsig.statsig.initialize_reply import hash_name
 
 from .widgets import Card
@@ -73,11 +73,9 @@ class FlagRow(Card):
 class FlagsScreen(Screen):
     note = StringProperty("")
     user_text = StringProperty("")
+    values_version = NumericProperty(0)  # app.flags.version, by the KV rule
 
-    def on_kv_post(self, _base):
-        self._unsubscribe = _destination().on("values_updated", on_main_thread(self._values_updated))
-
-    def _values_updated(self, _event):
+    def on_values_version(self, *_):
         if self.manager is not None and self.manager.current == self.name:  # else on_pre_enter does it
             self.refresh()
 
@@ -113,8 +111,7 @@ class FlagsScreen(Screen):
         self._done(f'remove_{kind}_override("{name}")')
 
     def _done(self, what):
-        self.note = what
-        self.refresh()
+        self.note = what  # (the rows follow at the next frame: app.flags.version, by the KV rule)
         App.get_running_app().tell(f"{what}.")
 
 

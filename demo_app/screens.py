@@ -14,7 +14,7 @@ from kivy.uix.screenmanager import Screen
 
 from . import catalog, theme
 from .flags import FlagsScreen
-from .backend import EXPERIMENT, GATE, read_on_device, save_key, save_on_device
+from .backend import EXPERIMENT, read_on_device, save_key, save_on_device
 from .policies import DEEP_LINK, DEEP_LINK_REFERRER, describe
 from .privacy import DEBUG_EVENT, RULE_TEXT
 from .widgets import ConsentRow
@@ -90,27 +90,26 @@ class CheckoutScreen(Screen):
     placed = BooleanProperty(False)
     confirmation = StringProperty("")
     order_number = NumericProperty(1000)
-    express = BooleanProperty(False)       # gate express_checkout
     button_colour = StringProperty(DEFAULT_BUTTON_COLOUR)   # experiment checkout_button
     button_fill = ListProperty(list(BUTTON_COLOURS[DEFAULT_BUTTON_COLOUR]))
-    values_note = StringProperty("")
+    values_note = StringProperty("")   # the experiment's part of the note (the gate's is a KV rule)
+    source_note = StringProperty("")
 
     def on_pre_enter(self, *_):
         # Before the screen() call the screen change makes. Values follow identify, so
-        # check again on every entry: both are memory reads (the values thread fetched
-        # them); the first check per user and value logs an exposure.
+        # check again on every entry: a memory read (the values thread fetched them); the
+        # first check per user and value logs an exposure. (The express button is a KV
+        # FeatureGate: its exposure is logged when it is shown.)
         self.apply_values()
 
     def apply_values(self):
         backend = _app().backend
-        self.express = backend.check_gate(GATE)
         colour, group = backend.experiment_value(EXPERIMENT, "colour", DEFAULT_BUTTON_COLOUR)
         self.button_colour = colour if colour in BUTTON_COLOURS else DEFAULT_BUTTON_COLOUR
         self.button_fill = list(BUTTON_COLOURS[self.button_colour])
-        self.values_note = ((f"Button colour from experiment {EXPERIMENT}, group {group}." if group
-                             else f"Button colour: the default (not in experiment {EXPERIMENT}).")
-                            + f" Express checkout: gate {GATE} is {'on' if self.express else 'off'}."
-                            + f" Values: {backend.values_source}"
+        self.values_note = (f"Button colour from experiment {EXPERIMENT}, group {group}." if group
+                            else f"Button colour: the default (not in experiment {EXPERIMENT}).")
+        self.source_note = (f"Values: {backend.values_source}"
                             + (", evaluated on the device." if backend.on_device else ", from Statsig's initialize."))
 
     def show(self, product_id):
@@ -139,7 +138,7 @@ class CheckoutScreen(Screen):
         return round(item["price"] * catalog.TAX_RATE, 2)
 
     def place_order(self, express=False):
-        if self.placed or not self.product_id or (express and not self.express):
+        if self.placed or not self.product_id or (express and not self.ids.express_gate.passes):
             return
         item = catalog.product(self.product_id)
         self.order_number += 1

@@ -28,7 +28,8 @@ class Tour(FlagsWalk, PrivacyWalk, Driver):
         button, express = checkout.ids.place_order_button, checkout.ids.express_button
         self.states[name] = {
             "colour": checkout.button_colour, "fill": [round(c, 3) for c in button.fill],
-            "express_shown": bool(express.opacity > 0 and express.height > 0 and not express.disabled),
+            "express_shown": bool(express.get_root_window() and express.opacity > 0 and express.height > 0
+                                  and not express.disabled),
             "button_centre": [round(v) for v in button.to_window(*button.center)],
             "window": list(self.app.root_window.size) if self.app.root_window else None}
 
@@ -245,6 +246,9 @@ class Tour(FlagsWalk, PrivacyWalk, Driver):
         yield self.values_ready("values before the checkout")
         yield from self.tap(self.screen("product").ids.buy_button,
                             lambda: self.app.screens.current == "checkout", "the checkout screen")
+        gate = self.screen("checkout").ids.express_gate
+        yield Wait("the express gate shown", lambda: gate.shown, 5)
+        yield 2  # its check (and exposure) is made at the frame after it was shown
         yield self.exposures_stored()
 
     def desktop_steps(self):

@@ -1,6 +1,6 @@
 """The tour's Flags part (a mixin of tour.Tour): Settings › Flags lists the user's Statsig
-values; the gate's switch overrides it (reason LocalOverride:Recognized), Remove gives the
-served value back. Every tap is a real one (tourkit.Driver.tap), every wait bounded; it ends
+values; the gate's switch overrides it (reason LocalOverride:Recognized) and the checkout
+preview, a KV rule over app.flags, follows it; Remove gives the served value back. Every tap is a real one (tourkit.Driver.tap), every wait bounded; it ends
 with a flush, so the recording holds every call it made.
 """
 from __future__ import annotations
@@ -29,13 +29,15 @@ class FlagsWalk:
                             for r in reversed(flags.ids.rows.children)])
         self.shot("20_flags")
         served = self.flag_row(GATE).passes
+        preview = flags.ids.express_preview
+        self.note("flags_preview", {"shown": preview.opacity > 0, "message": self.message()})
         yield from self.tap(self.flag_row(GATE).ids.gate_switch, lambda: self.flag_row(GATE).overridden,
                             "the gate override")
         flags.ids.scroller.scroll_y = 1
         yield 3
         row = self.flag_row(GATE)
         self.note("flags_override", {"served": served, "value": row.passes, "reason": row.reason,
-                                     "message": self.message()})
+                                     "message": self.message(), "preview_shown": preview.opacity > 0})
         self.shot("21_flags_override")
         yield from self.tap(self.flag_row(GATE).ids.remove_button, lambda: not self.flag_row(GATE).overridden,
                             "the override removed")

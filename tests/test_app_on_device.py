@@ -75,7 +75,8 @@ SCENARIO = textwrap.dedent("""
             yield from self.tap(row, lambda: app.screens.current == "product", "the product")
             yield from self.tap(self.screen("product").ids.buy_button,
                                 lambda: app.screens.current == "checkout", "checkout")
-            note = self.screen("checkout").values_note
+            yield 2  # the note's KV rule reads app.flags, updated at the frame after the identify
+            note = self.screen("checkout").ids.values_note.text
             yield from self.tap(self.tab("settings"), lambda: app.screens.current == "settings", "settings")
             settings = self.screen("settings")
             before = settings.evaluation_note

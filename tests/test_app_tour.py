@@ -133,25 +133,28 @@ def test_tour_statsig_received_gate_and_config_exposures(tour):
                                 ("user-42", "express_checkout", "true", "Network:Recognized")]
     assert [(e["user"].get("userID"), e["metadata"]["config"], e["metadata"]["ruleID"]) for e in configs] == [
         (None, "checkout_button", "default"), ("user-42", "checkout_button", "checkout_button:Purple")]
-    # each exposure went out before the screen call of the checkout it was checked for
+    # the experiment is read as the checkout is entered, before its screen call; the gate's
+    # exposure is logged once its FeatureGate is shown, after it, while the checkout is on screen
     names = [e["eventName"] for e in events]
     checkouts = [i for i, n in enumerate(names) if n == "segment_screen:Checkout"]
-    assert [names[i - 2:i] for i in checkouts] == [["statsig::gate_exposure", "statsig::config_exposure"]] * 2
-    calls = [c for c in case["calls"] if c["method"] in ("check_gate", "get_experiment")]
-    assert calls == [{"method": "check_gate", "args": {"name": "express_checkout"}},
-                     {"method": "get_experiment",
-                      "args": {"name": "checkout_button", "key": "colour", "default": "green"}}] * 2
+    assert [names[i - 1] for i in checkouts] == ["statsig::config_exposure"] * 2
+    after = [names[i + 1:names.index("statsig::gate_exposure", i) + 1] for i in checkouts]
+    assert all(not any(n.startswith("segment_screen:") for n in seq) for seq in after), after
+    calls = [c for c in case["calls"] if c["method"] in ("check_gate", "get_experiment", "screen")]
+    checks = [(calls[i - 1]["method"], calls[i + 1]) for i, c in enumerate(calls)
+              if c["method"] == "screen" and c["args"]["name"] == "Checkout"]
+    assert checks == [("get_experiment", {"method": "check_gate", "args": {"name": "express_checkout"}})] * 2
     express = [e for e in events if e["eventName"] == "segment_track:Order Completed"][1]
     assert express["metadata"]["express"] == "true" and express["user"]["userID"] == "user-42"
     rows = states(out)["exposure_rows"]
     assert [(r["call_text"], r["statsig_text"], r["state_text"]) for r in rows] == [
-        ("exposure  checkout_button", "statsig::config_exposure   rule checkout_button:Purple", "sent 202"),
         ("exposure  express_checkout = true", "statsig::gate_exposure   rule express_checkout:on", "sent 202"),
-        ("exposure  checkout_button", "statsig::config_exposure   rule default", "sent 202"),
-        ("exposure  express_checkout = false", "statsig::gate_exposure   rule default", "sent 202")]
+        ("exposure  checkout_button", "statsig::config_exposure   rule checkout_button:Purple", "sent 202"),
+        ("exposure  express_checkout = false", "statsig::gate_exposure   rule default", "sent 202"),
+        ("exposure  checkout_button", "statsig::config_exposure   rule default", "sent 202")]
     # the whole title shows, in the row's own font and width (nothing cut with "...")
     assert all(r["title_fits"] for r in rows)
-    assert "exposure  checkout_button" in states(out)["exposure_rows_on_screen"]  # the picture shows them
+    assert "exposure  express_checkout = true" in states(out)["exposure_rows_on_screen"]  # the picture shows them
 
 
 def test_tour_recording_replays_in_the_conformance_harness(tour):
@@ -351,4 +354,6 @@ def test_tour_flags_screen_lists_the_values_and_overrides_the_gate(tour):
     override = state["flags_override"]
     assert override["value"] is (not override["served"]) and override["reason"] == "LocalOverride:Recognized"
     assert 'override_gate("express_checkout"' in override["message"]
+    # the checkout preview, a KV rule over app.flags, followed the override
+    assert state["flags_preview"]["shown"] is override["served"] and override["preview_shown"] is override["value"]
     assert state["flags_removed"] == {"value": override["served"], "reason": "Network:Recognized"}

@@ -118,6 +118,33 @@ def test_a_raising_listener_breaks_neither_the_others_nor_delivery(make_client, 
         dest.on("no_such_event", good)
 
 
+def test_overrides_and_identity_changes_are_listener_events_on_the_listeners_thread(make_client, fake_statsig):
+    """overrides_updated after each override set or removed (none for a removal that
+    changed nothing); user_changed after identify and reset (not for a call that changed
+    nobody), so a UI reads its values again; never on the caller's thread."""
+    fake_statsig.set_gate("g", True)
+    analytics, dest = make_client()
+    seen, threads = [], set()
+
+    def keep(event):
+        seen.append((event["name"], event.get("user_id")))
+        threads.add(threading.current_thread().name)
+    dest.on("overrides_updated", keep)
+    dest.on("user_changed", keep)
+    dest.override_gate("g", False)
+    dest.remove_gate_override("g")
+    dest.remove_gate_override("g")  # nothing to remove: no event
+    dest.override_config("c", {"a": 1}, user_id="u1")
+    dest.remove_all_overrides(user_id="u1")
+    analytics.identify("u1")
+    analytics.identify("u1")  # the same user: no change, no event
+    analytics.reset()
+    assert wait_until(lambda: len(seen) >= 6)
+    time.sleep(0.2)  # (a wrong extra event would come in this time)
+    assert seen == [("overrides_updated", None)] * 4 + [("user_changed", "u1"), ("user_changed", None)]
+    assert threads <= {"segment-statsig-listeners"}
+
+
 # --- refresh -------------------------------------------------------------------------
 def test_refresh_keeps_the_last_good_values_on_any_failure(make_client, fake_statsig):
     fake_statsig.set_gate("g", True)

@@ -4,6 +4,7 @@
 
     class MyApp(App):
         def build(self):
+            self.flags = StatsigFlags(statsig)            # gates, experiments... as properties KV rules read
             root = Builder.load_file("my.kv")
             bind_lifecycle(self, analytics)               # Opened / Backgrounded / Foregrounded, shutdown
             track_screens(root.ids.screens, analytics)    # screen("Home"), screen("Catalog"), ...
@@ -12,7 +13,11 @@
             track_deep_links(analytics)                   # Deep Link Opened, from Android intents
             return root
 
-Each returns a handle whose ``unbind()`` undoes it (``on()`` returns the unsubscribe function).
+FeatureGate and ExperimentSwitch (in KV) show their children by a gate or an experiment
+and log its exposure when shown (gates.py).
+
+Each returns a handle whose ``unbind()`` undoes it (``on()`` returns the unsubscribe function;
+``StatsigFlags.unbind_destination()``).
 """
 from __future__ import annotations
 
@@ -20,13 +25,16 @@ from .deep_links import DeepLinkBinding, track_deep_links
 import logging
 
 from .device import DeviceContextBinding, device_context, track_device_context
+from .flags import StatsigFlags
+from .gates import ExperimentSwitch, FeatureGate, FeatureGateElse, Variant
 from .lifecycle import LifecycleBinding, bind_lifecycle
 from .main_thread import on_main_thread
 from .screens import ScreenTracker, track_screens
 
 __all__ = ["track_screens", "ScreenTracker", "bind_lifecycle", "LifecycleBinding",
            "device_context", "track_device_context", "DeviceContextBinding", "on_main_thread",
-           "track_deep_links", "DeepLinkBinding"]
+           "track_deep_links", "DeepLinkBinding", "StatsigFlags", "FeatureGate", "FeatureGateElse",
+           "ExperimentSwitch", "Variant"]
 
 # Kivy sets the root logger to NOTSET, so every DEBUG line of every library reaches its
 # console: urllib3 writes one per request. Our dependencies' loggers stay at WARNING

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 import time
 
 from .feature_store import identity_key
@@ -26,6 +27,7 @@ log = logging.getLogger("segment_statsig")
 
 MIN_AUTO_UPDATE_INTERVAL = 60.0  # seconds, as Android's enableAutoValueUpdate
 FOREGROUND_STALE_SECONDS = 300.0  # on_foreground() refreshes values older than this
+_FOLLOW_LOCK = threading.Lock()
 
 
 class ValueControls:
@@ -92,8 +94,30 @@ class ValueControls:
     def on(self, event_name: str, callback: Callable[[Dict[str, Any]], Any]) -> Callable[[], None]:
         """Call `callback(event)` on the listeners' thread for each `event_name` event
         (values_updated, gate_evaluation, dynamic_config_evaluation, experiment_evaluation,
-        layer_evaluation, logs_flushed, error; ``*``: all). Returns the unsubscribe function."""
-        return self.listeners.on(event_name, callback)
+        layer_evaluation, logs_flushed, error, overrides_updated, user_changed; ``*``: all).
+        Returns the unsubscribe function."""
+        unsubscribe = self.listeners.on(event_name, callback)
+        if event_name in ("user_changed", "*"):
+            self._follow_identity()
+        return unsubscribe
+
+    _identity_followed = False
+
+    def _follow_identity(self) -> None:
+        """Emit user_changed after each identity change (once someone listens for it): the
+        analytics' user info, which tells on a thread of its own, right after the call."""
+        analytics = self.analytics
+        with _FOLLOW_LOCK:  # (two first subscriptions at once: still one follower)
+            if analytics is None or self._identity_followed:
+                return  # (setup() comes back here once the destination is added)
+            self._identity_followed = True
+        last = [None]
+
+        def changed(info: Any) -> None:
+            if last[0] is not None and last[0] != info:
+                self.listeners.emit("user_changed", user_id=info.user_id, anonymous_id=info.anonymous_id)
+            last[0] = info
+        analytics.subscribe_to_user_info(changed)
 
     # --- refresh -------------------------------------------------------------------
     def refresh_values(self) -> None:

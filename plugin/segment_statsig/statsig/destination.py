@@ -149,11 +149,14 @@ class StatsigDestination(ValueControls, QueuedDestination):
             from .overrides import LocalOverrides
             from .session import Session
 
-            self._overrides = LocalOverrides(analytics.storage_dir)
+            self._overrides = LocalOverrides(analytics.storage_dir,
+                                             on_change=lambda: self.listeners.emit("overrides_updated"))
             self._session = Session(analytics.storage_dir)
             if self._feature_store is not None:
                 self._feature_store.stop(0)
             self._values_setup(analytics)
+            if self.listeners.wants("user_changed"):  # subscribed before the destination was added
+                self._follow_identity()
 
     @property
     def session_id(self) -> str:

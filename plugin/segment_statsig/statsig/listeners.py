@@ -1,6 +1,8 @@
 """Listeners, as the JS client's ``client.on(name, callback)``: the app subscribes to
 ``values_updated``, the four ``*_evaluation`` events, ``logs_flushed`` and ``error`` and
-gets back a function that unsubscribes. Callbacks run on one worker thread of their own
+gets back a function that unsubscribes. Two more tell a UI to read its values again where
+Statsig's client emits nothing: ``overrides_updated`` (an override set or removed) and
+``user_changed`` (identify, alias or reset changed who the values are for). Callbacks run on one worker thread of their own
 (``segment-statsig-listeners``), never on the caller's and never under a lock of ours, in
 the order the events happened; one that raises is logged and the others still run."""
 from __future__ import annotations
@@ -22,7 +24,7 @@ EVALUATION_EVENTS = {"gate": "gate_evaluation", "config": "dynamic_config_evalua
                      "experiment": "experiment_evaluation", "layer": "layer_evaluation"}
 EVALUATION_FIELDS = {"gate": "gate", "config": "dynamic_config", "experiment": "experiment", "layer": "layer"}
 EVENTS = ("values_updated", "gate_evaluation", "dynamic_config_evaluation", "experiment_evaluation",
-          "layer_evaluation", "logs_flushed", "error", "*")
+          "layer_evaluation", "logs_flushed", "error", "overrides_updated", "user_changed", "*")
 
 
 class Listeners:

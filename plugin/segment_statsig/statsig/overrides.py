@@ -19,7 +19,7 @@ from .initialize_reply import djb2
 
 TYPE_CHECKING = False  # mypy reads the block below; at run time typing (milliseconds) stays unloaded
 if TYPE_CHECKING:
-    from typing import Any, Dict, Optional
+    from typing import Any, Callable, Dict, Optional
 
 log = logging.getLogger("segment_statsig")
 
@@ -38,8 +38,9 @@ class LocalOverrides:
     """The override adapter: every override by scope (a user ID, or everyone), section and
     name. Thread-safe; writes go to disk at once (a tester's tap, not a hot path)."""
 
-    def __init__(self, directory: Optional[str]) -> None:
+    def __init__(self, directory: Optional[str], on_change: Optional[Callable[[], None]] = None) -> None:
         self.directory = directory
+        self.on_change = on_change  # called after each change, outside the lock (the listeners' event)
         self._lock = threading.Lock()
         self._scopes: Dict[str, Dict[str, Dict[str, Any]]] = {}
         stored = read_json(directory, STATSIG_OVERRIDES) or {}
@@ -65,18 +66,25 @@ class LocalOverrides:
             section = self._scopes.setdefault(self._scope(user_id), _empty())[SECTIONS[kind]]
             section[name] = value
             self._save()
+        self._changed()
 
     def remove(self, kind: str, name: str, user_id: Optional[str] = None) -> None:
         with self._lock:
             sections = self._scopes.get(self._scope(user_id))
-            if sections is not None and sections[SECTIONS[kind]].pop(name, None) is not None:
+            removed = sections is not None and sections[SECTIONS[kind]].pop(name, None) is not None
+            if removed:
                 self._save()
+        if removed:
+            self._changed()
 
     def remove_all(self, user_id: Optional[str] = None) -> None:
         """Every override of `user_id`'s scope (None: the ones for everyone)."""
         with self._lock:
-            if self._scopes.pop(self._scope(user_id), None) is not None:
+            removed = self._scopes.pop(self._scope(user_id), None) is not None
+            if removed:
                 self._save()
+        if removed:
+            self._changed()
 
     def all(self, user_id: Optional[str] = None) -> Dict[str, Dict[str, Any]]:
         """A copy, in the JS adapter's OverrideStore shape (gate, dynamicConfig, experiment,
@@ -104,6 +112,10 @@ class LocalOverrides:
                 if value is not None:
                     return copy.deepcopy(value)
         return None
+
+    def _changed(self) -> None:
+        if self.on_change is not None:
+            self.on_change()
 
     def _scope(self, user_id: Optional[str]) -> str:
         if user_id is None:
