@@ -20,6 +20,7 @@ from ..storage.journal import Journal
 from ..storage.lock import FolderLock
 from .plugin import DestinationPlugin, PluginType, UpdateType
 from .settings import SettingsLoader, routing_rules_for
+from ..delivery.radio import Radio
 from ..delivery.urls import check_url
 from ..storage import quarantine
 from ..storage.files import PRIVACY, default_storage_dir, make_dir, read_json, write_json
@@ -49,7 +50,8 @@ class Analytics(Conveniences):
     journal: Union[Journal, ClosedJournal]  # ClosedJournal after shutdown()
 
     def __init__(self, write_key: Optional[str] = None, *, storage_dir: Optional[StrPath] = None,
-                 flush_at: int = 20, flush_interval: float = 30.0, cdn_url: str = DEFAULT_CDN_URL,
+                 flush_at: Optional[int] = None, flush_interval: Optional[float] = None,
+                 cdn_url: str = DEFAULT_CDN_URL,
                  api_url: str = DEFAULT_API_URL, settings: Optional[Settings] = None,
                  track_lifecycle_events: Union[bool, Iterable[str]] = False, app_info: Optional[Mapping[str, Any]] = None,
                  context: Optional[Mapping[str, Any]] = None, settings_timeout: float = 10.0,
@@ -59,14 +61,14 @@ class Analytics(Conveniences):
                  settings_max_age: float = 3600.0) -> None:
         if write_key is not None and (not isinstance(write_key, str) or not write_key.strip()):
             raise ValueError("write_key must be a non-empty str or None")
-        if isinstance(flush_at, bool) or not isinstance(flush_at, int) or flush_at < 1:
+        if flush_at is not None and (isinstance(flush_at, bool) or not isinstance(flush_at, int) or flush_at < 1):
             raise ValueError("flush_at must be an int >= 1")
-        if not isinstance(flush_interval, (int, float)) or not flush_interval > 0:
+        if flush_interval is not None and (not isinstance(flush_interval, (int, float)) or not flush_interval > 0):
             raise ValueError("flush_interval must be a number of seconds > 0")
         if settings is not None and not isinstance(settings, dict):
             raise TypeError("settings must be a dict like {'integrations': {'Statsig': {'apiKey': ...}}}")
         self.write_key = write_key
-        self._app_options(flush_at, float(flush_interval), flush_policies, track_lifecycle_events,
+        self._app_options(flush_at, None if flush_interval is None else float(flush_interval), flush_policies, track_lifecycle_events,
                           settings_max_age, anonymous_id_generator, error_handler)
         # Settings carry the Statsig key and the cloud leg carries events: same rule as Statsig's URLs.
         self.cdn_url = check_url(cdn_url, "cdn_url")
@@ -105,6 +107,10 @@ class Analytics(Conveniences):
         self._shutdown_lock = threading.Lock()  # a second caller waits for the first's outcome
         self._removed: List[Plugin] = []  # removed plugins with work of their own, stopped at shutdown
         self.worker = TimelineWorker(self)
+        # When the radio wakes (any request of ours, the app's traffic), every leg's pending goes with it.
+        self.radio = Radio()
+        self.radio.on_wake.append(self._radio_woke)
+        self.radio.on_available.append(self._network_back)
         self._holding = False   # while True, calls are journaled but the worker is not started
         self._holds: Set[object] = set()  # plugins holding processing (a ConsentManager before start())
         self._enabled = (read_json(self.storage_dir, PRIVACY) or {}).get("enabled") is not False
@@ -386,6 +392,38 @@ class Analytics(Conveniences):
         self.worker.start()
         self.worker.request_sync()
 
+    # --- the radio (delivery/radio.py) ------------------------------------------
+    def network_active(self) -> None:
+        """The app's own request just woke the radio (Android's OnNetworkActiveListener):
+        under the radio-aware schedule (RadioFlushPolicy, the default) what is pending goes
+        out now, on that wake-up, instead of on a later one of its own."""
+        self.radio.network_active()
+
+    def network_available(self, available: bool) -> None:
+        """False: offline (Android's network callback lost the network); no request, no
+        retry, no wake-up. True: back; everything pending goes out once, every leg together."""
+        if not isinstance(available, bool):
+            raise TypeError(f"network_available() takes True or False, not {available!r}")
+        self.radio.set_available(available)
+
+    def _radio_woke(self) -> None:
+        """Whichever thread woke the radio: under a radio-aware schedule the timeline sends
+        every leg's pending now (an app's own policies say when, as they were given)."""
+        if self.flush_policies.radio_aware:
+            self._flush_if_started()
+
+    def _network_back(self) -> None:
+        for destination in self.destinations():
+            retry_now = getattr(destination, "retry_now", None)
+            if retry_now is not None:
+                retry_now()  # the backoff under way ends: one attempt now, not at its end
+        self._flush_if_started()
+
+    def _flush_if_started(self) -> None:
+        worker = self.worker
+        if worker.thread is not None and not worker.holding and not worker.stopping:
+            worker.request_flush()
+
     # --- flush and shutdown ---------------------------------------------------
     def flush(self, timeout: Optional[float] = None) -> Optional[bool]:
         """Start sending everything now. With `timeout`, wait up to that many seconds
@@ -419,6 +457,7 @@ class Analytics(Conveniences):
         delivered = self.flush(flush_budget) if self.worker.thread is not None or self.journal.pending else True
         self.worker.stop(max(0.0, deadline - time.monotonic()))
         self.flush_policies.unschedule()
+        self.radio.close()
         self.user_info.close()
         with self._plugins_lock:
             plugins = self._all_plugins() + self._removed
