@@ -101,19 +101,21 @@ def test_the_connectivity_broadcast_makes_offline_quiet(monkeypatch, tmp_path, f
     manager, receivers = stand_ins(monkeypatch)
     manager.network = None  # started offline
     analytics = make(tmp_path, fake_statsig)
-    binding = track_network(analytics, "android")
-    assert analytics.radio.available is False
-    analytics.track("Offline")
-    analytics.flush()
-    time.sleep(0.5)
-    assert fake_statsig.requests == []
-    manager.network = object()
-    receivers.send("android.net.conn.CONNECTIVITY_CHANGE")
-    assert analytics.radio.available is True
-    assert fake_statsig.wait_for_events(1, timeout=5)
-    binding.unbind()
-    assert receivers.started == []
-    analytics.shutdown(2)
+    try:  # (offline holds every request of the process: the Analytics is shut down whatever happens)
+        binding = track_network(analytics, "android")
+        assert analytics.radio.available is False
+        analytics.track("Offline")
+        analytics.flush()
+        time.sleep(0.5)
+        assert fake_statsig.requests == []
+        manager.network = object()
+        receivers.send("android.net.conn.CONNECTIVITY_CHANGE")
+        assert analytics.radio.available is True
+        assert fake_statsig.wait_for_events(1, timeout=5)
+        binding.unbind()
+        assert receivers.started == []
+    finally:
+        analytics.shutdown(2)
 
 
 def test_without_pyjnius_or_off_android_nothing_is_bound(monkeypatch, tmp_path, fake_statsig, caplog):

@@ -84,22 +84,24 @@ def test_offline_is_quiet_and_everything_goes_once_when_back(tmp_path, fake_stat
     # An eager schedule, to show that offline overrides it: no request, no retry.
     analytics = Analytics(storage_dir=tmp_path, settings=SETTINGS, flush_at=1, flush_interval=0.05)
     destination = analytics.add(StatsigDestination(api_url=fake_statsig.url, retry_base=0.02, retry_max=0.1))
-    analytics.track("Online")
-    assert fake_statsig.wait_for_events(1, timeout=5)
-    analytics.network_available(False)
-    for i in range(6):
-        analytics.track("Offline", {"i": i})
-    analytics.flush()
-    assert quiet_for([fake_statsig], 1.0)
-    assert destination.stats.retried == 0
-    analytics.network_available(True)
-    assert fake_statsig.wait_for_events(7, timeout=5)
-    assert quiet_for([fake_statsig], 0.3)
-    assert len(fake_statsig.event_requests) == 2  # one before, one after: no retry storm
-    assert sorted(int(e["metadata"]["i"]) for e in fake_statsig.events[1:]) == list(range(6))
-    with pytest.raises(TypeError):
-        analytics.network_available("no")
-    analytics.shutdown(2)
+    try:  # (offline holds every request of the process: the Analytics is shut down whatever happens)
+        analytics.track("Online")
+        assert fake_statsig.wait_for_events(1, timeout=5)
+        analytics.network_available(False)
+        for i in range(6):
+            analytics.track("Offline", {"i": i})
+        analytics.flush()
+        assert quiet_for([fake_statsig], 1.0)
+        assert destination.stats.retried == 0
+        analytics.network_available(True)
+        assert fake_statsig.wait_for_events(7, timeout=5)
+        assert quiet_for([fake_statsig], 0.3)
+        assert len(fake_statsig.event_requests) == 2  # one before, one after: no retry storm
+        assert sorted(int(e["metadata"]["i"]) for e in fake_statsig.events[1:]) == list(range(6))
+        with pytest.raises(TypeError):
+            analytics.network_available("no")
+    finally:
+        analytics.shutdown(2)
 
 
 def test_max_delay_is_honoured_in_a_long_foreground_session(tmp_path, fake_statsig):

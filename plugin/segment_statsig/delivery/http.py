@@ -14,6 +14,9 @@ second would hold a request for ever. So the socket reads of a reply also check 
 request's deadline (`timeout` seconds from its start, or less inside `time_limit`),
 and a reply larger than the sender's `max_reply_bytes` once decompressed is cut off
 where it crosses the limit: both are network errors, retried as such.
+
+Each request is told to the radio seam (delivery/radio.py: a wake-up sends every leg's
+pending with it), and none is made while the app said the network is gone.
 """
 from __future__ import annotations
 
