@@ -12,6 +12,7 @@ import time
 from . import arguments, jsonsafe
 from .context import ContextPlugin
 from .conveniences import Conveniences
+from .radio_calls import RadioCalls
 from .enrichment import checked as checked_enrichment
 from .events import OWN, RECORD_LINE, RESET, message_bits, message_id, parse_timestamp
 from .identity import CHANGES, Identity
@@ -20,7 +21,6 @@ from ..storage.journal import Journal
 from ..storage.lock import FolderLock
 from .plugin import DestinationPlugin, PluginType, UpdateType
 from .settings import SettingsLoader, routing_rules_for
-from ..delivery.radio import Radio
 from ..delivery.urls import check_url
 from ..storage import quarantine
 from ..storage.files import PRIVACY, default_storage_dir, make_dir, read_json, write_json
@@ -46,7 +46,7 @@ DEFAULT_CDN_URL = "https://cdn-settings.segment.com"
 DEFAULT_API_URL = "https://api.segment.io"
 
 
-class Analytics(Conveniences):
+class Analytics(Conveniences, RadioCalls):
     journal: Union[Journal, ClosedJournal]  # ClosedJournal after shutdown()
 
     def __init__(self, write_key: Optional[str] = None, *, storage_dir: Optional[StrPath] = None,
@@ -107,10 +107,7 @@ class Analytics(Conveniences):
         self._shutdown_lock = threading.Lock()  # a second caller waits for the first's outcome
         self._removed: List[Plugin] = []  # removed plugins with work of their own, stopped at shutdown
         self.worker = TimelineWorker(self)
-        # When the radio wakes (any request of ours, the app's traffic), every leg's pending goes with it.
-        self.radio = Radio()
-        self.radio.on_wake.append(self._radio_woke)
-        self.radio.on_available.append(self._network_back)
+        self._set_up_radio()
         self._holding = False   # while True, calls are journaled but the worker is not started
         self._holds: Set[object] = set()  # plugins holding processing (a ConsentManager before start())
         self._enabled = (read_json(self.storage_dir, PRIVACY) or {}).get("enabled") is not False
@@ -391,38 +388,6 @@ class Analytics(Conveniences):
         self.flush_policies.app_backgrounded()
         self.worker.start()
         self.worker.request_sync()
-
-    # --- the radio (delivery/radio.py) ------------------------------------------
-    def network_active(self) -> None:
-        """The app's own request just woke the radio (Android's OnNetworkActiveListener):
-        under the radio-aware schedule (RadioFlushPolicy, the default) what is pending goes
-        out now, on that wake-up, instead of on a later one of its own."""
-        self.radio.network_active()
-
-    def network_available(self, available: bool) -> None:
-        """False: offline (Android's network callback lost the network); no request, no
-        retry, no wake-up. True: back; everything pending goes out once, every leg together."""
-        if not isinstance(available, bool):
-            raise TypeError(f"network_available() takes True or False, not {available!r}")
-        self.radio.set_available(available)
-
-    def _radio_woke(self) -> None:
-        """Whichever thread woke the radio: under a radio-aware schedule the timeline sends
-        every leg's pending now (an app's own policies say when, as they were given)."""
-        if self.flush_policies.radio_aware:
-            self._flush_if_started()
-
-    def _network_back(self) -> None:
-        for destination in self.destinations():
-            retry_now = getattr(destination, "retry_now", None)
-            if retry_now is not None:
-                retry_now()  # the backoff under way ends: one attempt now, not at its end
-        self._flush_if_started()
-
-    def _flush_if_started(self) -> None:
-        worker = self.worker
-        if worker.thread is not None and not worker.holding and not worker.stopping:
-            worker.request_flush()
 
     # --- flush and shutdown ---------------------------------------------------
     def flush(self, timeout: Optional[float] = None) -> Optional[bool]:
