@@ -168,10 +168,11 @@ class Delivery:
         self.timer = bool(self.get_queue().count)  # an earlier run's rows: sent on this timer
         self.timer_from = self.clock()
         while not self.stopping:
-            if not radio.online():  # offline: no send, no retry, no timer until network_available(True)
+            if not radio.online():  # offline: no send, no retry until network_available(True) wakes us
                 with self.idle:
                     self.idle.notify_all()
-                self.wake.wait(self.flush_interval)
+                # (a slow look of our own too: another Analytics of the process may be the one told)
+                self.wake.wait(max(self.flush_interval, 30.0))
                 self.wake.clear()
                 continue
             queue = self.get_queue()
