@@ -17,7 +17,7 @@ from kivy.properties import BooleanProperty, DictProperty, NumericProperty, Stri
 from kivy.resources import resource_add_path
 from kivy.uix.boxlayout import BoxLayout
 
-from segment_statsig.kivy import StatsigFlags, bind_lifecycle, track_device_context, track_screens
+from segment_statsig.kivy import StatsigFlags, bind_lifecycle, track_device_context, track_network, track_screens
 
 from .backend import GATE, Backend
 from .display import pretty_json
@@ -109,6 +109,7 @@ class StatsigDemoApp(App):
         self.returning = self.backend.returning
         self.lifecycle = bind_lifecycle(self, self.analytics)
         self.device = track_device_context(self.analytics)
+        self.network = track_network(self.analytics)  # Android: the app's traffic and the network, for the radio
         if self.deterministic:  # recordings must not depend on the machine's locale
             self.analytics.set_context(locale="en-US", timezone="UTC")
         else:

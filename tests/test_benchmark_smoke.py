@@ -35,3 +35,12 @@ def test_benchmark_quick_prints_every_row(tmp_path):
         assert len(cells) == len(LIB_TITLES) + 5, bodies[title]
         assert "error" not in cells, f"{bodies[title]}\n{p.stderr[-3000:]}"
     assert out_json.exists()
+    # The phone session, time-compressed: every library's row, no error cell.
+    session = p.stdout.split("## A phone session: the radio", 1)[1]
+    for title in ("ours (both legs)", "Statsig JS client (node)", "statsig (Python)", "segment-analytics-python"):
+        assert title in session
+    for row in ("radio wake-ups", "radio high-power seconds", "radio joules", "p95 delivery latency",
+                "CPU per event"):
+        line = next(l for l in session.splitlines() if l.startswith(f"| {row}"))
+        assert "error" not in line and "missing" not in line, line
+    assert "| events undelivered at the end | 0 | 0 | 0 | 0 |" in session

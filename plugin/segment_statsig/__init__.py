@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from .analytics.flush_policies import CountFlushPolicy as CountFlushPolicy
     from .analytics.flush_policies import FlushPolicy as FlushPolicy
     from .analytics.flush_policies import FrequencyFlushPolicy as FrequencyFlushPolicy
+    from .analytics.flush_policies import RadioFlushPolicy as RadioFlushPolicy
     from .analytics.flush_policies import StartupFlushPolicy as StartupFlushPolicy
     from .analytics.user_info import UserInfo as UserInfo
     from .consent.manager import ConsentManager as ConsentManager
@@ -46,6 +47,7 @@ _EXPORTS = {
     "CountFlushPolicy": "segment_statsig.analytics.flush_policies",
     "FrequencyFlushPolicy": "segment_statsig.analytics.flush_policies",
     "StartupFlushPolicy": "segment_statsig.analytics.flush_policies",
+    "RadioFlushPolicy": "segment_statsig.analytics.flush_policies",
     "BackgroundFlushPolicy": "segment_statsig.analytics.flush_policies",
     "AnalyticsError": "segment_statsig.analytics.errors",
     "UserInfo": "segment_statsig.analytics.user_info",

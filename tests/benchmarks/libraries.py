@@ -29,6 +29,9 @@ class Lib:
             self.analytics = Analytics(
                 settings={"integrations": {"Statsig": {"apiKey": CLIENT_KEY}}},
                 storage_dir=tmp,
+                # These rows measure the count/interval shorthand they always did (20 calls,
+                # 30 s), not the radio-aware default (the session scenario measures that).
+                flush_at=20, flush_interval=30.0,
             )
             self.dest = StatsigDestination(api_url=url + "/v1", **options.get("dest", {}))
             self.analytics.add(self.dest)

@@ -2,6 +2,9 @@
 
     python -m tests.benchmarks [--quick] [--json PATH] [--only ours,segment,statsig]
 
+The phone-session scenario (session.py: the radio's wake-ups and high-power seconds,
+Statsig's JS client under node among the peers) runs last, and writes its plot.
+
 Every measurement runs in a fresh subprocess (tests/benchmarks/child.py) against a
 loopback sink that runs here, in the parent (tests/benchmarks/server.py). One markdown
 table goes to stdout; progress goes to stderr. The end-to-end bursts run in rounds
@@ -23,6 +26,7 @@ import time
 
 from .measure import (EXTRA_IMPORTS, IMPORT_STMTS, log, measure_durability, measure_e2e, measure_import,
                       measure_phone, measure_rss, measure_track_cost, median_round, pool_phone)
+from . import session
 from .notes import notes
 from .table import LIBS, render
 
@@ -31,12 +35,14 @@ CONFIGS = {
                  quiet_s=1.5, rss_n=10000, rss_settle_s=1.5, dur_kill_at=5000,
                  dur_restart_timeout=30.0, import_runs=7, child_timeout=120.0, e2e_rounds=3,
                  phone_rate=10.0, phone_paced_s=15.0, phone_idle_s=15.0, phone_warmup=10,
-                 phone_settle_s=1.0, phone_rounds=2, phone_flush_interval=30.0),
+                 phone_settle_s=1.0, phone_rounds=2, phone_flush_interval=30.0,
+                 session_scale=1.0, session_plot=os.path.join(os.path.dirname(__file__), "session_radio.png")),
     "quick": dict(track_n=300, warmup=50, pace_s=0.0002, e2e_n=1000, e2e_deadline=15.0,
                   quiet_s=0.5, rss_n=1000, rss_settle_s=0.3, dur_kill_at=200,
                   dur_restart_timeout=10.0, import_runs=1, child_timeout=60.0, e2e_rounds=1,
                   phone_rate=10.0, phone_paced_s=1.2, phone_idle_s=0.8, phone_warmup=3,
-                  phone_settle_s=0.3, phone_rounds=1, phone_flush_interval=30.0),
+                  phone_settle_s=0.3, phone_rounds=1, phone_flush_interval=30.0,
+                  session_scale=0.02, session_plot=None),
 }
 
 
@@ -46,7 +52,7 @@ def main(argv=None):
     ap.add_argument("--quick", action="store_true", help="tiny numbers (a smoke run)")
     ap.add_argument("--json", metavar="PATH", help="also write every raw result as JSON")
     ap.add_argument("--only", default=",".join(LIBS), help="comma-separated subset of ours,segment,statsig")
-    ap.add_argument("--skip", default="", help="comma-separated sections to skip: import,track,hang,e2e,e2e_big,rss,dur,phone")
+    ap.add_argument("--skip", default="", help="comma-separated sections to skip: import,track,hang,e2e,e2e_big,rss,dur,phone,session")
     ap.add_argument("--phone-rounds", type=int, metavar="N", help="rounds of the phone-pace scenario (full: 2, quick: 1)")
     args = ap.parse_args(argv)
     cfg = dict(CONFIGS["quick" if args.quick else "full"])
@@ -98,6 +104,10 @@ def main(argv=None):
         R["phone_floor"] = pool_phone([measure_phone("none", dict(cfg, phone_paced_s=min(5.0, cfg["phone_paced_s"]), phone_idle_s=min(1.0, cfg["phone_idle_s"])))])
     section("rss", lambda l: measure_rss(l, cfg), libs)
     section("dur", lambda l: measure_durability(l, cfg), [l for l in libs if l != "statsig"])
+    if "session" not in skip:
+        # The phone session (session.py): each library's radio cost; Statsig's JS client too.
+        R["session"] = session.run(cfg["session_scale"], [l for l in session.LIBS if l in libs or l == "js"],
+                                   cfg["session_plot"], log=lambda m: log(f"[{time.time() - t_start:6.1f}s] {m}"))
     R["elapsed_s"] = time.time() - t_start
 
     mode = "quick" if args.quick else "full"
@@ -107,6 +117,9 @@ def main(argv=None):
     print(render(R, cfg))
     print()
     print(notes(R, cfg))
+    if "session" in R:
+        print(f"\n## A phone session: the radio\n")
+        print(session.render(R["session"], cfg["session_scale"]))
     if args.json:
         with open(args.json, "w") as f:
             json.dump(R, f, indent=2, default=repr)

@@ -83,6 +83,8 @@ class _Handler(BaseHTTPRequestHandler):
                 status, payload = 200, b'{"success": true}'
             else:
                 status, payload = 202, b'{"success": true}'
+        elif path.endswith("/settings"):  # Segment's CDN settings (the session scenario's write key)
+            payload = sink.settings_body
         elif "download_config_specs" in path:
             payload = b'{"has_updates": false, "time": 0}'
         elif "get_id_lists" in path:
@@ -144,6 +146,7 @@ class SinkServer:
     def __init__(self, mode: str = "ok", record_ids: bool = False):
         self.mode = mode
         self.record_ids = record_ids
+        self.settings_body = b"{}"
         self._lock = threading.Lock()
         self._release = threading.Event()
         self._httpd = None

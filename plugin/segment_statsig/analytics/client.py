@@ -12,6 +12,7 @@ import time
 from . import arguments, jsonsafe
 from .context import ContextPlugin
 from .conveniences import Conveniences
+from .radio_calls import RadioCalls
 from .enrichment import checked as checked_enrichment
 from .events import OWN, RECORD_LINE, RESET, message_bits, message_id, parse_timestamp
 from .identity import CHANGES, Identity
@@ -45,11 +46,12 @@ DEFAULT_CDN_URL = "https://cdn-settings.segment.com"
 DEFAULT_API_URL = "https://api.segment.io"
 
 
-class Analytics(Conveniences):
+class Analytics(Conveniences, RadioCalls):
     journal: Union[Journal, ClosedJournal]  # ClosedJournal after shutdown()
 
     def __init__(self, write_key: Optional[str] = None, *, storage_dir: Optional[StrPath] = None,
-                 flush_at: int = 20, flush_interval: float = 30.0, cdn_url: str = DEFAULT_CDN_URL,
+                 flush_at: Optional[int] = None, flush_interval: Optional[float] = None,
+                 cdn_url: str = DEFAULT_CDN_URL,
                  api_url: str = DEFAULT_API_URL, settings: Optional[Settings] = None,
                  track_lifecycle_events: Union[bool, Iterable[str]] = False, app_info: Optional[Mapping[str, Any]] = None,
                  context: Optional[Mapping[str, Any]] = None, settings_timeout: float = 10.0,
@@ -59,14 +61,14 @@ class Analytics(Conveniences):
                  settings_max_age: float = 3600.0) -> None:
         if write_key is not None and (not isinstance(write_key, str) or not write_key.strip()):
             raise ValueError("write_key must be a non-empty str or None")
-        if isinstance(flush_at, bool) or not isinstance(flush_at, int) or flush_at < 1:
+        if flush_at is not None and (isinstance(flush_at, bool) or not isinstance(flush_at, int) or flush_at < 1):
             raise ValueError("flush_at must be an int >= 1")
-        if not isinstance(flush_interval, (int, float)) or not flush_interval > 0:
+        if flush_interval is not None and (not isinstance(flush_interval, (int, float)) or not flush_interval > 0):
             raise ValueError("flush_interval must be a number of seconds > 0")
         if settings is not None and not isinstance(settings, dict):
             raise TypeError("settings must be a dict like {'integrations': {'Statsig': {'apiKey': ...}}}")
         self.write_key = write_key
-        self._app_options(flush_at, float(flush_interval), flush_policies, track_lifecycle_events,
+        self._app_options(flush_at, None if flush_interval is None else float(flush_interval), flush_policies, track_lifecycle_events,
                           settings_max_age, anonymous_id_generator, error_handler)
         # Settings carry the Statsig key and the cloud leg carries events: same rule as Statsig's URLs.
         self.cdn_url = check_url(cdn_url, "cdn_url")
@@ -105,6 +107,7 @@ class Analytics(Conveniences):
         self._shutdown_lock = threading.Lock()  # a second caller waits for the first's outcome
         self._removed: List[Plugin] = []  # removed plugins with work of their own, stopped at shutdown
         self.worker = TimelineWorker(self)
+        self._set_up_radio()
         self._holding = False   # while True, calls are journaled but the worker is not started
         self._holds: Set[object] = set()  # plugins holding processing (a ConsentManager before start())
         self._enabled = (read_json(self.storage_dir, PRIVACY) or {}).get("enabled") is not False
@@ -419,6 +422,7 @@ class Analytics(Conveniences):
         delivered = self.flush(flush_budget) if self.worker.thread is not None or self.journal.pending else True
         self.worker.stop(max(0.0, deadline - time.monotonic()))
         self.flush_policies.unschedule()
+        self.radio.close()
         self.user_info.close()
         with self._plugins_lock:
             plugins = self._all_plugins() + self._removed

@@ -38,18 +38,19 @@ class Conveniences:
         def _all_plugins(self) -> List[Plugin]: ...
         def track(self, event: str, properties: Optional[Mapping[str, Any]] = None) -> None: ...
 
-    def _app_options(self, flush_at: int, flush_interval: float, flush_policies: Optional[Iterable[FlushPolicy]],
+    def _app_options(self, flush_at: Optional[int], flush_interval: Optional[float], flush_policies: Optional[Iterable[FlushPolicy]],
                      track_lifecycle_events: Union[bool, Iterable[str]], settings_max_age: float,
                      anonymous_id_generator: Optional[Callable[[], str]],
                      error_handler: Optional[Callable[[AnalyticsError], None]]) -> None:
         """The constructor's options for these (checked: a bad one is a TypeError / ValueError)."""
         # The flush policies decide when a batch is due (analytics/flush_policies.py);
-        # flush_at / flush_interval are the shorthand for the default ones.
+        # flush_at / flush_interval are the shorthand for count and frequency ones; given
+        # neither, RadioFlushPolicy.
         self.flush_policies = FlushPolicies(default_policies(flush_at, flush_interval)
                                             if flush_policies is None else flush_policies)
         # With no count policy, calls still wake the worker by the burst batch (1,000).
         self.flush_at = self.flush_policies.flush_at or 1000
-        self.flush_interval = self.flush_policies.flush_interval or flush_interval
+        self.flush_interval = self.flush_policies.flush_interval or flush_interval or 30.0
         tracked = tracked_events(track_lifecycle_events)
         self.track_lifecycle_events = bool(tracked)
         self.lifecycle = Lifecycle(self, tracked)

@@ -21,7 +21,13 @@ if TYPE_CHECKING:
 log = logging.getLogger("segment_statsig")
 
 __all__ = ["FlushPolicy", "CountFlushPolicy", "FrequencyFlushPolicy", "StartupFlushPolicy",
-           "BackgroundFlushPolicy", "FlushPolicies"]
+           "BackgroundFlushPolicy", "RadioFlushPolicy", "FlushPolicies"]
+
+# The default hold: Statsig's and Segment's mobile SDKs send every 30-60 s (a wake-up
+# each, ~11 J on LTE), Firebase Analytics about hourly. The journal makes a held event as
+# safe as a sent one, so five minutes costs nothing in safety and, in a short session,
+# leaves only the wake-ups at launch and at background.
+MAX_DELAY = 300.0
 
 
 class FlushPolicy:
@@ -116,9 +122,31 @@ class BackgroundFlushPolicy(FlushPolicy):
         self.backgrounded = False
 
 
-def default_policies(flush_at: int, flush_interval: float) -> List[FlushPolicy]:
-    """flush_at / flush_interval are the shorthand for these three."""
-    return [CountFlushPolicy(flush_at), FrequencyFlushPolicy(flush_interval), BackgroundFlushPolicy()]
+class RadioFlushPolicy(BackgroundFlushPolicy):
+    """The default: events wait for the radio. In the foreground a batch is held up to
+    `max_delay` seconds, unless the radio is up anyway: woken by another request of ours
+    (any leg, initialize, a refresh) or the app's (`network_active()`), when everything
+    pending goes with it (delivery/radio.py). At `on_background()` and `flush()`, at once."""
+
+    # The timeline worker sends the calls made just after a wake-up at the end of that
+    # window (analytics/worker.py, nudge); the wake-up itself flushes every leg (Analytics).
+    radio_aware = True
+
+    def __init__(self, max_delay: float = MAX_DELAY) -> None:
+        if isinstance(max_delay, bool) or not isinstance(max_delay, (int, float)) or not max_delay > 0:
+            raise ValueError("RadioFlushPolicy(max_delay): max_delay must be a number of seconds > 0")
+        super().__init__()
+        self.max_delay = self.flush_interval = float(max_delay)
+
+
+def default_policies(flush_at: Optional[int], flush_interval: Optional[float]) -> List[FlushPolicy]:
+    """flush_at / flush_interval, when the app gives either, are the shorthand for count,
+    frequency and background policies (20 calls, 30 s by default); given neither, the
+    radio decides."""
+    if flush_at is None and flush_interval is None:
+        return [RadioFlushPolicy()]
+    return [CountFlushPolicy(20 if flush_at is None else flush_at),
+            FrequencyFlushPolicy(30.0 if flush_interval is None else flush_interval), BackgroundFlushPolicy()]
 
 
 class FlushPolicies:
@@ -138,6 +166,7 @@ class FlushPolicies:
         self.flush_interval: Optional[float] = min(intervals) if intervals else None
         # Only policies that change their answer per event are told of each one.
         self.watching = [p for p in self.policies if type(p).update_state is not FlushPolicy.update_state]
+        self.radio_aware = any(getattr(p, "radio_aware", False) for p in self.policies)
 
     def _each(self, what: str, *args: Any) -> List[Any]:
         results = []

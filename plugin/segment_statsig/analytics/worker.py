@@ -104,7 +104,16 @@ class TimelineWorker:
         (held by the destinations' pace, it then sleeps on until the pace ends), or when it
         sleeps with no timer (the first call after an idle spell)."""
         self.calls += 1
-        if self.asleep and (self.untimed or self._batch_ready()
+        radio = self.analytics.radio
+        if self.analytics.flush_policies.radio_aware and radio.in_window():
+            # The radio is up anyway: this call rides on it, with the others made in the
+            # window, in one request at its end (not one request per call).
+            window_end = radio.woke_at + radio.window
+            if self.due_at is None or self.due_at > window_end:
+                self.due_at = window_end
+                self.asleep = self.untimed = False
+                self.wake.set()
+        elif self.asleep and (self.untimed or self._batch_ready()
                             or (self.calls >= self.threshold and not self.pace_timed)):
             self.asleep = self.untimed = False
             self.wake.set()

@@ -14,6 +14,9 @@ second would hold a request for ever. So the socket reads of a reply also check 
 request's deadline (`timeout` seconds from its start, or less inside `time_limit`),
 and a reply larger than the sender's `max_reply_bytes` once decompressed is cut off
 where it crosses the limit: both are network errors, retried as such.
+
+Each request is told to the radio seam (delivery/radio.py: a wake-up sends every leg's
+pending with it), and none is made while the app said the network is gone.
 """
 from __future__ import annotations
 
@@ -24,7 +27,7 @@ import threading
 import time
 import zlib
 
-from . import policy
+from . import policy, radio
 
 TYPE_CHECKING = False  # mypy reads the block below; at run time typing (milliseconds) stays unloaded
 if TYPE_CHECKING:
@@ -139,6 +142,8 @@ class HttpSender:
 
     def _request(self, method: str, body: Optional[bytes], headers: Dict[str, str],
                  secret: Optional[str]) -> SendResult:
+        if not radio.online():  # the app said the network is gone: no wake-up, a network error
+            return SendResult(None, None, "offline: network_available(False)", self.url)
         cap = getattr(_local, "cap", None)
         seconds = self.timeout if cap is None else min(self.timeout, cap)
         _local.deadline = deadline = time.monotonic() + seconds
@@ -171,6 +176,7 @@ class HttpSender:
                 result = SendResult(None, None, f"{type(error).__name__}: {error}")
         finally:
             _local.deadline = None
+            radio.heard()  # the radio is up now: what else is pending rides on it
         result.url = self.url
         if secret:
             result.reply = result.reply.replace(secret, "<API_KEY>")

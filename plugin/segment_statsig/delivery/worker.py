@@ -20,7 +20,7 @@ import logging
 import threading
 import time
 
-from . import policy
+from . import policy, radio
 from .http import time_limit
 
 if TYPE_CHECKING:
@@ -168,6 +168,13 @@ class Delivery:
         self.timer = bool(self.get_queue().count)  # an earlier run's rows: sent on this timer
         self.timer_from = self.clock()
         while not self.stopping:
+            if not radio.online():  # offline: no send, no retry until network_available(True) wakes us
+                with self.idle:
+                    self.idle.notify_all()
+                # (a slow look of our own too: another Analytics of the process may be the one told)
+                self.wake.wait(max(self.flush_interval, 30.0))
+                self.wake.clear()
+                continue
             queue = self.get_queue()
             now = self.clock()
             due = (self.flush_requested or self._batch_due(queue.count, now)
@@ -206,7 +213,7 @@ class Delivery:
         hanging server is this thread's to wait for, never the timeline's (the first
         requests are this thread's too, until one has been quick). True if sent."""
         if (not self._batch_due(count, self.clock()) or self.not_before or self.stopping or self.thread is None
-                or self.slow or not self.ready() or not self.send_lock.acquire(blocking=False)):
+                or self.slow or not self.ready() or not radio.online() or not self.send_lock.acquire(blocking=False)):
             return False
         try:
             # All of it, the part batch too: with the queue empty, the next pass can go out
@@ -245,7 +252,7 @@ class Delivery:
         """Send batches until the queue is empty (or, unless `drain`, only a part batch is
         left), a retry is scheduled, or we stop."""
         first = True
-        while not self.stopping and queue.count and self.ready():
+        while not self.stopping and queue.count and self.ready() and radio.online():
             if self.not_before and self.clock() < self.not_before:
                 return
             if not first and queue.count < self.max_burst_batch_size and not self.flush_requested and not drain:
@@ -282,7 +289,7 @@ class Delivery:
         count = len(texts)
         if (queued or count > min(self.max_burst_batch_size, self.size_cap) or not self._batch_due(count, self.clock())
                 or self.not_before or self.stopping or self.thread is None or self.slow or not self.ready()
-                or (self.max_batch_bytes is not None and sum(map(len, texts)) + count > self.max_batch_bytes)
+                or not radio.online() or (self.max_batch_bytes is not None and sum(map(len, texts)) + count > self.max_batch_bytes)
                 or not self.send_lock.acquire(blocking=False)):
             return False
         self.busy = True

@@ -11,6 +11,7 @@
             track_device_context(analytics)               # context.screen, os, device
             statsig.on("values_updated", on_main_thread(self.show_flags))  # Statsig listeners, on Kivy's thread
             track_deep_links(analytics)                   # Deep Link Opened, from Android intents
+            track_network(analytics)                      # Android: the app's traffic and the network, for the radio
             return root
 
 FeatureGate and ExperimentSwitch (in KV) show their children by a gate or an experiment
@@ -29,12 +30,13 @@ from .flags import StatsigFlags
 from .gates import ExperimentSwitch, FeatureGate, FeatureGateElse, Variant
 from .lifecycle import LifecycleBinding, bind_lifecycle
 from .main_thread import on_main_thread
+from .network import NetworkBinding, track_network
 from .screens import ScreenTracker, track_screens
 
 __all__ = ["track_screens", "ScreenTracker", "bind_lifecycle", "LifecycleBinding",
            "device_context", "track_device_context", "DeviceContextBinding", "on_main_thread",
            "track_deep_links", "DeepLinkBinding", "StatsigFlags", "FeatureGate", "FeatureGateElse",
-           "ExperimentSwitch", "Variant"]
+           "ExperimentSwitch", "Variant", "track_network", "NetworkBinding"]
 
 # Kivy sets the root logger to NOTSET, so every DEBUG line of every library reaches its
 # console: urllib3 writes one per request. Our dependencies' loggers stay at WARNING
