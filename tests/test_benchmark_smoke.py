@@ -37,10 +37,11 @@ def test_benchmark_quick_prints_every_row(tmp_path):
     assert out_json.exists()
     # The phone session, time-compressed: every library's row, no error cell.
     session = p.stdout.split("## A phone session: the radio", 1)[1]
-    for title in ("ours (both legs)", "Statsig JS client (node)", "statsig (Python)", "segment-analytics-python"):
+    for title in ("ours (both legs)", "ours, on-device evaluation (both legs)", "Statsig JS client (node)",
+                  "statsig (Python)", "segment-analytics-python"):
         assert title in session
     for row in ("radio wake-ups", "radio high-power seconds", "radio joules", "p95 delivery latency",
                 "CPU per event"):
         line = next(l for l in session.splitlines() if l.startswith(f"| {row}"))
         assert "error" not in line and "missing" not in line, line
-    assert "| events undelivered at the end | 0 | 0 | 0 | 0 |" in session
+    assert "| events undelivered at the end | 0 | 0 | 0 | 0 | 0 |" in session

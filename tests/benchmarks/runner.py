@@ -106,7 +106,7 @@ def main(argv=None):
     section("dur", lambda l: measure_durability(l, cfg), [l for l in libs if l != "statsig"])
     if "session" not in skip:
         # The phone session (session.py): each library's radio cost; Statsig's JS client too.
-        R["session"] = session.run(cfg["session_scale"], [l for l in session.LIBS if l in libs or l == "js"],
+        R["session"] = session.run(cfg["session_scale"], [l for l in session.LIBS if l in libs or l == "js" or (l == "ondevice" and "ours" in libs)],
                                    cfg["session_plot"], log=lambda m: log(f"[{time.time() - t_start:6.1f}s] {m}"))
     R["elapsed_s"] = time.time() - t_start
 

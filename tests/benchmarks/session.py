@@ -1,6 +1,6 @@
 """The phone-session scenario: what each library costs a phone's radio in a short session.
 
-    python -m tests.benchmarks.session [--scale 1.0] [--plot PATH] [--only ours,js,statsig,segment]
+    python -m tests.benchmarks.session [--scale 1.0] [--plot PATH] [--only ours,ondevice,js,statsig,segment]
 
 About 50 track() calls at a human pace (one every 1-5 s, seeded) for 150 s, a gate check
 at launch, the app backgrounded at 150 s (each library's flush, as a mobile SDK flushes
@@ -31,7 +31,8 @@ from .measure import REPO, _parse_result, child_env
 from .server import SinkServer
 
 SESSION_S, BACKGROUND_S = 180.0, 150.0
-LIBS = {"ours": "ours (both legs)", "js": "Statsig JS client (node)", "statsig": "statsig (Python)",
+LIBS = {"ours": "ours (both legs)", "ondevice": "ours, on-device evaluation (both legs)",
+        "js": "Statsig JS client (node)", "statsig": "statsig (Python)",
         "segment": "segment-analytics-python"}
 NODE_DIR = os.path.join(REPO, "tests", "node")
 
@@ -52,7 +53,7 @@ def child(lib: str, url: str, scale: float, times: list) -> dict:
     start = time.monotonic()
     t0 = time.time()
     at = lambda s: time.sleep(max(0.0, start + s * scale - time.monotonic()))  # noqa: E731
-    if lib == "ours":
+    if lib in ("ours", "ondevice"):
         from segment_statsig import Analytics, StatsigDestination
 
         options = {}
@@ -65,7 +66,9 @@ def child(lib: str, url: str, scale: float, times: list) -> dict:
         if scale != 1:
             analytics.radio.tail *= scale
             analytics.radio.window *= scale
-        statsig = analytics.add(StatsigDestination(api_url=url + "/v1"))
+        # on-device: config specs once instead of initialize per user (same schedule, same legs)
+        mode = {"on_device_evaluation": True} if lib == "ondevice" else {}
+        statsig = analytics.add(StatsigDestination(api_url=url + "/v1", **mode))
         cpu0 = time.process_time()
         statsig.check_gate("launch_gate")
         track = lambda i: analytics.track("Bench Event", {"i": i, "plan": "pro"})  # noqa: E731
