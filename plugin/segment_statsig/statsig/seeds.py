@@ -15,7 +15,7 @@ TYPE_CHECKING = False  # mypy reads the block below; at run time typing (millise
 if TYPE_CHECKING:
     from typing import Any, Dict, List, Optional
 
-    from .feature_store import FeatureStore
+    from .values_thread import ValuesThread
 
 log = logging.getLogger("segment_statsig")
 
@@ -58,7 +58,7 @@ class Seeds:
             return self._by_key.get(key)
 
 
-def fetch_seed(store: FeatureStore, key: str, user: Dict[str, Any]) -> None:
+def fetch_seed(store: ValuesThread, key: str, user: Dict[str, Any]) -> None:
     """On the store's thread: one initialize for another user (`key`, `user`), kept as a
     Prefetch seed and in the disk cache. A failure is logged and leaves nothing behind."""
     api_key = store.key_fn()
