@@ -12,6 +12,7 @@ import time
 from . import arguments, jsonsafe
 from .context import ContextPlugin
 from .conveniences import Conveniences
+from .plugin_host import PluginHost
 from .radio_calls import RadioCalls
 from .enrichment import checked as checked_enrichment
 from .events import OWN, RECORD_LINE, RESET, message_bits, message_id, parse_timestamp
@@ -19,17 +20,15 @@ from .identity import CHANGES, Identity
 from ..storage.closed_journal import ClosedJournal
 from ..storage.journal import Journal
 from ..storage.lock import FolderLock
-from .plugin import DestinationPlugin, PluginType, UpdateType
-from .settings import SettingsLoader, routing_rules_for
+from .settings import SettingsLoader
 from ..delivery.urls import check_url
-from ..storage import quarantine
 from ..storage.files import PRIVACY, default_storage_dir, make_dir, read_json, write_json
 from .timeline import Timeline
 from .worker import TimelineWorker
 
 TYPE_CHECKING = False  # mypy reads the block below; at run time typing (milliseconds) stays unloaded
 if TYPE_CHECKING:
-    from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Set, Type, TypeVar, Union
+    from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Set, Union
 
     from .._typing import Event, Settings, StrPath, Timestamp
     from .errors import AnalyticsError
@@ -38,15 +37,13 @@ if TYPE_CHECKING:
     Enrichment = Optional[Callable[[Event], Optional[Event]]]
     from .plugin import Plugin
 
-    P = TypeVar("P", bound=Plugin)
-
 log = logging.getLogger("segment_statsig")
 
 DEFAULT_CDN_URL = "https://cdn-settings.segment.com"
 DEFAULT_API_URL = "https://api.segment.io"
 
 
-class Analytics(Conveniences, RadioCalls):
+class Analytics(PluginHost, Conveniences, RadioCalls):
     journal: Union[Journal, ClosedJournal]  # ClosedJournal after shutdown()
 
     def __init__(self, write_key: Optional[str] = None, *, storage_dir: Optional[StrPath] = None,
@@ -155,70 +152,10 @@ class Analytics(Conveniences, RadioCalls):
     def traits(self) -> Dict[str, Any]:
         return self.identity.copy_traits()
 
-    # --- plugins --------------------------------------------------------------
-    def add(self, plugin: P) -> P:
-        with self._plugins_lock:
-            plugin.setup(self)
-            self.timeline.add(plugin)
-            self._removed = [p for p in self._removed if p is not plugin]
-            if self.settings is not None:
-                self._update(plugin, self.settings)
-        self.worker.plugins_changed()
-        return plugin
-
-    def remove(self, plugin: Plugin) -> None:
-        with self._plugins_lock:
-            self.timeline.remove(plugin)
-            self._initialized.discard(id(plugin))
-            # It may still deliver what it queued (nothing accepted is dropped); shutdown stops it.
-            self._removed = [p for p in self._removed if p is not plugin] + [plugin]
-        self.worker.plugins_changed()
-
-    def find(self, plugin_class: Type[P]) -> Optional[P]:
-        for plugin in self._all_plugins():
-            if isinstance(plugin, plugin_class):
-                return plugin
-        return None
-
-    def destinations(self) -> List[DestinationPlugin]:
-        # (the destination stage holds DestinationPlugins: add() files each plugin by its type)
-        return list(self.timeline.plugins[PluginType.DESTINATION])  # type: ignore[arg-type]
-
+    # --- context --------------------------------------------------------------
     def set_context(self, **parts: Any) -> None:
         """Context for later events from the app or its UI toolkit, e.g. screen={...}."""
         self.context.set(**parts)
-
-    def _all_plugins(self) -> List[Plugin]:
-        plugins = self.timeline.all()
-        for destination in self.destinations():
-            plugins.extend(destination.timeline.all())
-        return plugins
-
-    def _apply_settings(self, settings: Settings) -> None:
-        with self._plugins_lock:
-            self.settings = settings
-            for plugin in self._all_plugins():
-                self._update(plugin, settings)
-
-    def _destination_failed(self, destination: DestinationPlugin, event: Event, error: Exception) -> None:
-        """A destination raised on its copy of an event: set the event aside, count it, say so."""
-        kept = quarantine.set_aside(self.storage_dir, getattr(destination, "key", type(destination).__name__), error, event)
-        stats = getattr(destination, "stats", None)
-        if stats is not None:
-            stats.add(quarantined=1)
-        log.error("destination %s failed on %s (%s: %s); %s", getattr(destination, "key", "?"),
-                  quarantine.describe(event), type(error).__name__, error,
-                  "set aside in the quarantine file" if kept else "skipped", exc_info=error)
-
-    def _update(self, plugin: Plugin, settings: Settings) -> None:
-        kind = UpdateType.REFRESH if id(plugin) in self._initialized else UpdateType.INITIAL
-        self._initialized.add(id(plugin))
-        if isinstance(plugin, DestinationPlugin) and plugin.device_mode:
-            plugin.routing_rules = routing_rules_for(settings, plugin.key)  # a refresh replaces them
-        try:
-            plugin.update(settings, kind)
-        except Exception:
-            log.exception("plugin %s failed to apply settings", type(plugin).__name__)
 
     # --- the calls ------------------------------------------------------------
     def track(self, event: str, properties: Optional[Mapping[str, Any]] = None, *,
