@@ -232,13 +232,6 @@ class Tour(FlagsWalk, PrivacyWalk, Driver):
         yield from self.privacy_steps()
         yield from self.flags_steps()
 
-    def open_product(self, product_id):
-        rows = self.screen("catalog").ids.products
-        yield Wait("product rows", lambda: len(rows.layout_manager.children) > 0, 5)
-        yield 2
-        row = next(r for r in rows.layout_manager.children if r.product_id == product_id)
-        yield from self.tap(row, lambda: self.app.screens.current == "product", "the product screen")
-
     def buy(self):
         """Buy now, after a recorded wait_for_values: the checkout's checks answer from
         known values and their exposures keep their place among the events (they are

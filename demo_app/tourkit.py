@@ -172,6 +172,14 @@ class Driver:
         current = self.app.screens
         return self.tap(self.tab(tab), lambda: current.current == screen_name, f"the {screen_name} screen")
 
+    def open_product(self, product_id):
+        """From the catalog screen, tap the row of `product_id`; wait for its product screen."""
+        rows = self.screen("catalog").ids.products
+        yield Wait("product rows", lambda: len(rows.layout_manager.children) > 0, 5)
+        yield 2
+        row = next(r for r in rows.layout_manager.children if r.product_id == product_id)
+        yield from self.tap(row, lambda: self.app.screens.current == "product", "the product screen")
+
     def press_call(self, widget, what):
         """Tap a button that makes one analytics call; wait for the call."""
         return self.tap(widget, self.calls_after(len(self.app.analytics.calls)), what)

@@ -12,7 +12,7 @@ SCENARIO = textwrap.dedent("""
     from kivy.config import Config
     Config.set("graphics", "width", "360"); Config.set("graphics", "height", "640")
     from demo_app.app import StatsigDemoApp
-    from demo_app.tourkit import Driver, Wait
+    from demo_app.tourkit import Driver
 
     class Shop(Driver):
         def steps(self):
@@ -21,10 +21,7 @@ SCENARIO = textwrap.dedent("""
             home = self.screen("home")
             yield from self.press_call(home.ids.login_button, "login")
             yield from self.go("shop", "catalog")
-            rows = self.screen("catalog").ids.products
-            yield Wait("rows", lambda: rows.layout_manager.children, 5)
-            row = next(r for r in rows.layout_manager.children if r.product_id == "sku-1004")
-            yield from self.tap(row, lambda: app.screens.current == "product", "the product")
+            yield from self.open_product("sku-1004")
             yield from self.tap(self.screen("product").ids.buy_button,
                                 lambda: app.screens.current == "checkout", "checkout")
             checkout = self.screen("checkout")

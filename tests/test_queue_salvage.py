@@ -19,6 +19,7 @@ import pytest
 
 from segment_statsig import Analytics, StatsigDestination
 from segment_statsig.storage.files import STATSIG_QUEUE
+from segment_statsig.storage.salvage import _varint  # SQLite's varint, as the salvager reads it
 
 from .conftest import KEY
 
@@ -31,18 +32,6 @@ def make(store, fake):
                           flush_interval=0.05)
     destination = analytics.add(StatsigDestination(api_url=fake.url, retry_base=0.02, retry_max=0.2))
     return analytics, destination
-
-
-def _varint(data, at):
-    value = 0
-    for i in range(9):
-        byte = data[at + i]
-        if i == 8:
-            return (value << 8) | byte, at + 9
-        value = (value << 7) | (byte & 0x7F)
-        if byte < 0x80:
-            return value, at + i + 1
-    raise AssertionError("unreachable")
 
 
 def leaf_rowids(data):
