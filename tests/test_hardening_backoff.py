@@ -4,7 +4,13 @@ import time
 
 
 # --- 11: flush() and backoff -------------------------------------------------------------
-def test_flush_during_an_outage_makes_at_most_one_attempt_per_backoff_step(make_client, fake_statsig):
+def test_flush_during_an_outage_makes_at_most_one_attempt_per_backoff_step(make_client, fake_statsig, monkeypatch):
+    # Full jitter draws each step in [0, 0.4 s]; drawn at its longest, every step is 0.4 s
+    # and the count is exact (with real draws the count is a random variable: 16 draws
+    # under ~2 s, rare, failed CI once).
+    from segment_statsig.delivery import policy
+
+    monkeypatch.setattr(policy._jitter, "uniform", lambda low, high: high)
     fake_statsig.set_offline(True)
     analytics, destination = make_client(dest_options={"retry_base": 0.4, "retry_max": 0.4})
     analytics.track("Waiting")
@@ -13,14 +19,16 @@ def test_flush_during_an_outage_makes_at_most_one_attempt_per_backoff_step(make_
         analytics.flush()
         time.sleep(0.05)
     requests = fake_statsig.event_requests
-    # 40 flush() calls; backoff steps of up to 0.4 s: each step allows one attempt.
+    # 40 flush() calls; 0.4 s backoff steps: each step allows one attempt, ~6 in 2 s.
     gaps = [b.received_at - a.received_at for a, b in zip(requests, requests[1:])]
-    assert len(requests) <= 15, len(requests)
-    assert destination.stats.snapshot()["retried"] == len(requests)
+    assert 3 <= len(requests) <= 7, len(requests)
+    assert all(g >= 0.35 for g in gaps), gaps
+    # Every attempt is a counted retry (the one answered as the list was read may not be
+    # counted yet, and one more may have gone since).
+    assert len(requests) - 1 <= destination.stats.snapshot()["retried"] <= len(requests) + 1
     fake_statsig.set_offline(False)
     assert analytics.flush(timeout=5)
     assert len(fake_statsig.events) == 1
-    assert all(g >= 0 for g in gaps)
 
 
 def test_after_a_429_flush_waits_for_the_backoff_as_the_docs_say(make_client, fake_statsig):
