@@ -131,3 +131,37 @@ def test_a_download_is_used_only_when_it_has_updates_and_is_not_older(tmp_path, 
 def test_set_config_specs_without_on_device_evaluation_is_a_programmer_error():
     with pytest.raises(ValueError):
         StatsigDestination(KEY).set_config_specs(specs(1))
+
+
+def test_a_check_is_never_answered_the_default_while_another_thread_changes_the_user_or_refreshes(tmp_path, fake_statsig):
+    # The timeline hears of an identify after the caller made it (late under load), and
+    # refresh_values() may come from any thread: either drops the reply made for the current
+    # user. A check that made that reply must answer from it, not find it gone and answer
+    # the default (the demo's gate failed a just-identified shopper in a run under CPU load).
+    import threading
+
+    fake_statsig.set_config_specs(specs(1_000, [f"u{i}" for i in range(1000)]))
+    analytics, dest = _client(tmp_path, fake_statsig)
+    stop = threading.Event()
+
+    def meddle():
+        while not stop.is_set():
+            dest._values_refresh()  # what the timeline calls as it processes an identify or reset
+            time.sleep(0)
+
+    try:
+        dest.prefetch_values()
+        assert dest.wait_for_values(5)
+        meddler = threading.Thread(target=meddle, daemon=True)
+        meddler.start()
+        answers = []
+        for i in range(1000):
+            analytics.identify(f"u{i}")
+            answers.append(dest.check_gate("vip"))
+        stop.set()
+        meddler.join(5)
+        assert answers.count(False) == 0, answers.count(False)
+        assert fake_statsig.initialize_requests == []
+    finally:
+        stop.set()
+        analytics.shutdown(timeout=2)

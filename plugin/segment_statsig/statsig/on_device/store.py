@@ -39,6 +39,12 @@ class OnDeviceStore(FeatureStore):
         self._specs_source = "Uninitialized"
         self._specs_received_at: Optional[int] = None
         self._cache_read = False
+        # Bumped when the reply made for the current user may be out of date (a user change
+        # heard from the timeline, a refresh, new specs): the next check makes it again. The
+        # reply itself stays readable meanwhile, so a check that just made it answers from
+        # it (dropping it instead let a check racing the timeline answer the default).
+        self._user_gen = 0
+        self._values_gen = -1
 
     # --- the caller's side ------------------------------------------------------
     def set_config_specs(self, specs: Union[str, bytes, Mapping[str, Any]], source: str = "Bootstrap") -> bool:
@@ -49,7 +55,7 @@ class OnDeviceStore(FeatureStore):
     def user_changed(self) -> None:
         """identify / reset: the next check evaluates the user of then; nothing to fetch."""
         with self._cond:
-            self._values_key = None
+            self._user_gen += 1
 
     def refresh(self, explicit: bool = False) -> None:
         """refresh_values(), stale values at on_foreground(): download the specs again (the
@@ -57,7 +63,7 @@ class OnDeviceStore(FeatureStore):
         if self._thread is None:
             return
         with self._cond:
-            self._values_key = None
+            self._user_gen += 1
             self._follow(force=not self._want_fetch)
 
     def evaluate(self, kind: str, name: str, expose: bool = True) -> Any:
@@ -70,14 +76,17 @@ class OnDeviceStore(FeatureStore):
         never-seen user is answered at once)."""
         with self._cond:
             key = self._follow()
-            evaluator = self._evaluator
-            if evaluator is None or self._values_key == key:
+            evaluator, gen = self._evaluator, self._user_gen
+            if evaluator is None or (self._values_key == key and self._values_gen == gen):
                 return
         user = self.user_fn()
         reply = evaluator.client_initialize_response(user)
         with self._cond:
-            if self._evaluator is evaluator and self._key == key:
-                self._values, self._values_key, self._user, self._user_for = reply, key, user, key
+            # Kept unless the user changed meanwhile or another check stored a fresher one; a
+            # change heard since (a higher _user_gen) has the next check make it again.
+            if self._key == key and not (self._values_key == key and self._values_gen >= gen):
+                self._values, self._values_key, self._values_gen = reply, key, gen
+                self._user, self._user_for = user, key
                 self._received_at = self._specs_received_at
                 self._source = self._specs_source
 
@@ -99,7 +108,7 @@ class OnDeviceStore(FeatureStore):
             if self._evaluator is not None and evaluator.time < self._evaluator.time:
                 return False
             self._evaluator, self._specs_source, self._specs_received_at = evaluator, source, received_at
-            self._values_key = None  # every user is evaluated again, from these
+            self._user_gen += 1  # every user is evaluated again, from these
             self._source = source
             self.last_error = None
             self._cond.notify_all()
@@ -149,7 +158,8 @@ class OnDeviceStore(FeatureStore):
             if not isinstance(specs, dict) or specs.get("has_updates") is not True:
                 why = "no updates (has_updates is not true)"
                 with self._cond:
-                    if self._evaluator is not None and self._values_key is not None:
+                    made = self._values_key is not None and self._values_gen == self._user_gen
+                    if self._evaluator is not None and made:
                         self._source = "NetworkNotModified"
                 self._settle(gen)
                 log.debug("Statsig specs: %s; keeping the specs in use", why)
