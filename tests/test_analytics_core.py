@@ -219,8 +219,9 @@ def test_track_does_no_network_and_no_blocking_while_servers_hang(tmp_path, fake
     for i in range(500):
         analytics.track("While Hanging", {"i": i})
     elapsed = time.perf_counter() - started
-    # A single blocked call would take 3 s; 500 calls in well under a second prove none waited.
-    assert elapsed < 1.0, elapsed
+    # A single blocked call would take 3 s; 500 calls in well under that prove none waited
+    # (~0.05 s here; the margin is for a loaded CI machine).
+    assert elapsed < 2.0, elapsed
     analytics.shutdown(0.1)
 
 

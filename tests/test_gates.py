@@ -235,7 +235,7 @@ def test_checks_never_wait_for_the_network(make_client, fake_statsig):
         t0 = time.perf_counter()
         for _ in range(100):
             dest.check_gate("g")
-        assert time.perf_counter() - t0 < 0.5
+        assert time.perf_counter() - t0 < 2.0  # one check waiting for the reply would take 5 s
         assert dest.get_feature_gate("g").evaluation_reason == "Uninitialized"
     finally:
         release.set()
