@@ -15,15 +15,7 @@ from segment_statsig.statsig.feature_store import identity_key
 from segment_statsig.testing import FakeStatsig
 
 from .conftest import KEY
-
-
-def wait_until(condition, timeout=5.0):
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.01)
-    return True
+from .waiting import wait_until
 
 
 def initialize_users(fake):

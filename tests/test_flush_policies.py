@@ -11,6 +11,8 @@ from hypothesis import strategies as st
 from segment_statsig import (Analytics, BackgroundFlushPolicy, CountFlushPolicy, FlushPolicy,
                              FrequencyFlushPolicy, StartupFlushPolicy)
 
+from .waiting import wait_until
+
 
 def names(fake):
     return [e["eventName"].split(":", 1)[1] for e in fake.events]
@@ -121,9 +123,7 @@ def test_a_policy_that_raises_is_logged_and_ignored(make_client, fake_statsig, l
     assert fake_statsig.wait_for_events(2, timeout=5)
     # reset() follows the flush on the timeline's thread, maybe after Statsig has the events.
     wanted = [f"flush policy Broken failed in {what}()" for what in ("schedule", "update_state", "should_flush", "reset")]
-    deadline = time.monotonic() + 5
-    while not all(w in log_records.text for w in wanted) and time.monotonic() < deadline:
-        time.sleep(0.01)
+    wait_until(lambda: all(w in log_records.text for w in wanted))
     assert [w for w in wanted if w not in log_records.text] == []
 
 

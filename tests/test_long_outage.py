@@ -16,6 +16,8 @@ import textwrap
 
 from segment_statsig.testing import FakeStatsig
 
+from .waiting import wait_until
+
 N = 200_000
 
 CHILD = textwrap.dedent("""
@@ -119,8 +121,6 @@ def test_a_batch_the_bound_trims_while_in_flight_is_delivered_and_counted_sent(m
     # The race behind the long outage's "up to one batch more than the bound": the oldest
     # rows are in a request when newer events push them out of the queue. If Statsig then
     # accepts them they were delivered after all: counted sent (not dropped), once.
-    import time
-
     fake_statsig.respond_with_statuses([503])
     fake_statsig.delay_next(1.0)
     analytics, destination = make_client(dest_options={
@@ -130,17 +130,13 @@ def test_a_batch_the_bound_trims_while_in_flight_is_delivered_and_counted_sent(m
         analytics.track("Early", {"i": i})
     analytics.flush()
     assert fake_statsig.wait_for_requests(1)      # 503: the five wait in the queue
-    deadline = time.monotonic() + 5
-    while destination.stats.snapshot()["retried"] < 1 and time.monotonic() < deadline:
-        time.sleep(0.01)                          # the backoff step is set
+    assert wait_until(lambda: destination.stats.snapshot()["retried"] == 1)  # the backoff step is set
     destination.retry_now()
     analytics.flush()
     assert fake_statsig.wait_for_faults_used()    # the five are in a request answered in 1 s
     for i in range(15):
         analytics.track("Late", {"i": i})
-    deadline = time.monotonic() + 5
-    while destination.stats.snapshot()["dropped"] < 10 and time.monotonic() < deadline:
-        time.sleep(0.01)
+    wait_until(lambda: destination.stats.snapshot()["dropped"] >= 10)
     assert destination.stats.snapshot()["dropped"] == 10  # the bound: 5 Early in flight + 5 Late
     assert analytics.flush(timeout=5)
     names = [(e["eventName"], e["metadata"]["i"]) for e in fake_statsig.events]

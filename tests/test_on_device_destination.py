@@ -11,6 +11,7 @@ from segment_statsig import Analytics, StatsigDestination
 from segment_statsig.storage.files import STATSIG_SPECS
 
 from .conftest import KEY
+from .waiting import wait_until as _wait
 
 
 def _gate(name, user_ids):
@@ -26,15 +27,6 @@ def specs(time_ms, user_ids=("user-99",)):
             "dynamic_configs": [{"name": "banner", "type": "dynamic_config", "entity": "dynamic_config", "salt": "b",
                                  "enabled": True, "defaultValue": {"text": "hello"}, "idType": "userID", "rules": []}],
             "layer_configs": [], "layers": {}}
-
-
-def _wait(condition, timeout=5.0):
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.01)
-    return True
 
 
 def _client(tmp_path, fake, **options):

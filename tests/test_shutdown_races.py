@@ -12,6 +12,8 @@ import pytest
 from segment_statsig import Analytics, StatsigDestination
 from segment_statsig.storage.lock import FolderLock, StorageInUse
 
+from .waiting import wait_until
+
 KEY = "client-test-key-0123456789"
 SETTINGS = {"integrations": {"Statsig": {"apiKey": KEY}}}
 ROUNDS = 20
@@ -27,12 +29,7 @@ def _client(store, url, **options):
 
 
 def _wait(condition, timeout=10.0):
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.002)
-    return True
+    return wait_until(condition, timeout, step=0.002)
 
 
 def _delivered(fake, name):

@@ -15,6 +15,8 @@ import time
 from segment_statsig import Analytics, StatsigDestination
 from segment_statsig.testing import FakeStatsig
 
+from ..waiting import wait_until
+
 SETTINGS = {"integrations": {"Statsig": {"apiKey": "client-race-figures"}}}
 
 
@@ -25,10 +27,7 @@ def _client(store, url, **options):
 
 
 def _wait(condition, timeout=10.0):
-    deadline = time.monotonic() + timeout
-    while not condition() and time.monotonic() < deadline:
-        time.sleep(0.002)
-    return condition()
+    return wait_until(condition, timeout, step=0.002)
 
 
 def _got(fake, name):
